@@ -1,0 +1,262 @@
+"""FORMAT.md's BODY edits, applied to the source text in place: nothing else changes a byte."""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+from collections.abc import Iterable
+from urllib.parse import urljoin
+
+from .html import VOID, Attr, Comment, RawText, Tag, tokenize
+
+# Elements removed with everything inside them.
+ACTIVE_ELEMENTS = frozenset({"script", "iframe", "object", "embed"})
+# Attributes that hold a URL a browser may navigate to or load.
+URL_ATTRS = frozenset(
+    {"href", "src", "action", "formaction", "xlink:href", "data", "poster", "background",
+     "lowsrc", "dynsrc", "cite", "longdesc", "codebase", "usemap", "ping", "manifest",
+     "srcdoc", "values", "to", "from", "by"}
+)
+_DANGEROUS_SCHEME = re.compile(r"(?:javascript|vbscript|data:text/html)", re.I)
+_URL_NOISE = re.compile(r"[\x00-\x20]")  # browsers strip C0 and space from URL schemes
+_IMAGE_URL = re.compile(r"\.(?:gif|png|jpe?g|webp)", re.I)
+_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]*:")
+NO_REFERRER = ' referrerpolicy="no-referrer"'
+HTML_SPACE = " \t\n\r\f"
+
+# clean: true — Sina's boilerplate (SINA.md §2).
+BOILERPLATE_CLASSES = frozenset(
+    {"appendQr_wrap", "app-kaihu-qr", "otherContent_01", "ct_hqimg", "hqimg_related",
+     "fin_art_weixin"}
+)
+_BOILERPLATE_ID = re.compile(r"(?:ad_\d+|left_hzh_ad)$")
+_BOILERPLATE_STYLE = re.compile(r"\.(?:appendQr_|app-kaihu-qr)")
+_ADLIST = re.compile(r"article_adlist\[.*\]article_adlist", re.S)
+
+Edit = tuple[int, int, str]
+
+
+def prepare_body(body: str, page_url: str | None, *, clean: bool = False) -> str:
+    """The final BODY: clean (if asked), disarm, fix images and links, escape braces."""
+    body = _normalize_text(body).lstrip(HTML_SPACE)
+    if clean:
+        body = apply_edits(body, boilerplate_edits(body))
+    body = apply_edits(body, markup_edits(body, page_url))
+    return body.replace("{", "&#123;").replace("}", "&#125;")
+
+
+def _normalize_text(body: str) -> str:
+    """LF line endings; no NUL or lone surrogates (they cannot be stored as UTF-8)."""
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    return re.sub(r"[\x00\ud800-\udfff]", "", body)
+
+
+def apply_edits(text: str, edits: Iterable[Edit]) -> str:
+    """Apply (start, end, replacement) edits; equal starts keep their order, overlaps drop."""
+    out, pos = [], 0
+    for start, end, replacement in sorted(edits, key=lambda edit: edit[0]):
+        if start < pos:  # inside a span already removed
+            continue
+        out.append(text[pos:start])
+        out.append(replacement)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def markup_edits(body: str, page_url: str | None) -> list[Edit]:
+    """Edits 1–3 of FORMAT.md for every tag that a browser would see as markup."""
+    edits: list[Edit] = []
+    tokens = list(tokenize(body))
+    skip_to = -1
+    for i, tok in enumerate(tokens):
+        if tok.start < skip_to:
+            continue
+        if isinstance(tok, RawText):
+            edits.extend(_disarm_raw_text(body, tok))
+        elif isinstance(tok, Tag):
+            if tok.name in ACTIVE_ELEMENTS:
+                end = tok.end if tok.closing else _element_end(tokens, i)
+                edits.append((tok.start, end, ""))
+                skip_to = end
+                continue
+            edits.extend(_attribute_edits(body, tok))
+            if not tok.closing and tok.name == "img":
+                edits.extend(_image_edits(tok, page_url))
+            elif not tok.closing and tok.name == "a":
+                edits.extend(_resolve_edit(tok.attr("href"), page_url))
+    return edits
+
+
+def _disarm_raw_text(body: str, raw: RawText) -> list[Edit]:
+    """Raw text in HTML is markup inside <svg>/<math>: disarm it read either way."""
+    inner = body[raw.start : raw.end]
+    if "<" not in inner:
+        return []
+    edits: list[Edit] = []
+    tokens = list(tokenize(inner, comments=False, raw_text=False))
+    for i, tok in enumerate(tokens):
+        if not isinstance(tok, Tag):
+            continue
+        if tok.name in ACTIVE_ELEMENTS:
+            end = tok.end if tok.closing else _element_end(tokens, i, raw=True)
+            edits.append((raw.start + tok.start, raw.start + end, ""))
+        else:
+            edits.extend((raw.start + s, raw.start + e, r) for s, e, r in _attribute_edits(inner, tok))
+    return edits
+
+
+def _element_end(tokens: list, i: int, *, raw: bool = False) -> int:
+    """Where the element opened by tokens[i] ends (after its matching end tag)."""
+    start = tokens[i]
+    if start.name in VOID:
+        return start.end
+    depth = 0
+    for tok in tokens[i + 1 :]:
+        if isinstance(tok, Tag) and tok.name == start.name:
+            if not tok.closing:
+                depth += 1
+            elif depth == 0:
+                return tok.end
+            else:
+                depth -= 1
+    if start.name in ("script", "iframe") and not raw:
+        return tokens[-1].end if tokens else start.end  # raw text to the end of input
+    return start.end  # no end tag: drop the start tag, keep what follows
+
+
+def _attribute_edits(body: str, tag: Tag) -> list[Edit]:
+    return [(a.start, a.end, "") for a in tag.attrs if is_active_attribute(a)]
+
+
+def is_active_attribute(attr: Attr) -> bool:
+    if attr.name.startswith("on"):
+        return True
+    if attr.name in URL_ATTRS and attr.value:
+        url = _URL_NOISE.sub("", htmllib.unescape(attr.value))
+        return bool(_DANGEROUS_SCHEME.match(url))
+    return False
+
+
+def _image_edits(tag: Tag, page_url: str | None) -> list[Edit]:
+    edits: list[Edit] = []
+    src = tag.attr("src")
+    lazy = _lazy_source(tag) if src is None or _is_placeholder(src.value) else None
+    if lazy is not None:
+        url = _resolve(lazy, page_url)
+        if src is None:
+            edits.append((tag.attrs_end, tag.attrs_end, f' src="{_escape_attr(url, chr(34))}"'))
+        else:
+            edits.append(_replace_value(src, url))
+    else:
+        edits.extend(_resolve_edit(src, page_url))
+    if tag.attr("referrerpolicy") is None:
+        edits.append((tag.attrs_end, tag.attrs_end, NO_REFERRER))
+    return edits
+
+
+def _is_placeholder(value: str | None) -> bool:
+    return not value or not value.strip() or value.lstrip().lower().startswith("data:")
+
+
+def _lazy_source(tag: Tag) -> str | None:
+    for attr in tag.attrs:
+        if attr.name != "src" and not attr.name.endswith("srcset") and attr.value:
+            if _IMAGE_URL.search(attr.value) and not is_active_attribute(attr):
+                return htmllib.unescape(attr.value).strip()
+    return None
+
+
+def _resolve_edit(attr: Attr | None, page_url: str | None) -> list[Edit]:
+    if attr is None or attr.value is None or not page_url:
+        return []
+    url = htmllib.unescape(attr.value).strip()
+    if not url or _SCHEME.match(url):
+        return []  # empty, or already absolute: its bytes stay as served
+    return [_replace_value(attr, _resolve(url, page_url))]
+
+
+def _resolve(url: str, page_url: str | None) -> str:
+    if not page_url or _SCHEME.match(url):
+        return url
+    return urljoin(page_url, url)
+
+
+def _replace_value(attr: Attr, url: str) -> Edit:
+    quote = attr.quote or '"'
+    text = _escape_attr(url, quote)
+    if attr.quote:
+        return (attr.value_start, attr.value_end, text)
+    return (attr.value_start, attr.value_end, f"{quote}{text}{quote}")
+
+
+def _escape_attr(value: str, quote: str) -> str:
+    value = value.replace("&", "&amp;")
+    return value.replace('"', "&quot;") if quote == '"' else value.replace("'", "&#39;")
+
+
+def boilerplate_edits(body: str) -> list[Edit]:
+    """`clean: true`: Sina's QR blocks and their styles, ad boxes, adlist and empty comments."""
+    edits: list[Edit] = []
+    tokens = list(tokenize(body))
+    for i, tok in enumerate(tokens):
+        if isinstance(tok, Comment):
+            if body.startswith("<!--", tok.start) and (
+                not tok.text.strip() or _ADLIST.fullmatch(tok.text.strip())
+            ):
+                edits.append((tok.start, tok.end, ""))
+        elif isinstance(tok, Tag) and not tok.closing:
+            if _is_boilerplate(tok) or (
+                tok.name == "style"
+                and i + 1 < len(tokens)
+                and isinstance(tokens[i + 1], RawText)
+                and _BOILERPLATE_STYLE.search(body, tokens[i + 1].start, tokens[i + 1].end)
+            ):
+                edits.append((tok.start, _element_end(tokens, i), ""))
+    return edits
+
+
+def _is_boilerplate(tag: Tag) -> bool:
+    classes = tag.attr("class")
+    if classes and classes.value and BOILERPLATE_CLASSES.intersection(classes.value.split()):
+        return True
+    ident = tag.attr("id")
+    return bool(ident and ident.value and _BOILERPLATE_ID.match(ident.value))
+
+
+def first_image(body: str) -> str:
+    """The `src` of the first <img> a browser would see (not in comments or raw text)."""
+    for tok in tokenize(body):
+        if isinstance(tok, Tag) and tok.name == "img" and not tok.closing:
+            src = tok.attr("src")
+            if src is not None and src.value and src.value.strip():
+                return htmllib.unescape(src.value).strip()
+    return ""
+
+
+def active_content(body: str) -> list[str]:
+    """What in a body could run in a browser: used by verify."""
+    found: list[str] = []
+    for tok in tokenize(body):
+        if isinstance(tok, Tag):
+            if tok.name in ACTIVE_ELEMENTS and not tok.closing:
+                found.append(f"<{tok.name}> element")
+            found.extend(
+                f"{a.name} attribute on <{tok.name}>" for a in tok.attrs if is_active_attribute(a)
+            )
+        elif isinstance(tok, RawText):
+            found.extend(
+                f"<{tok.element}> holding {item}"
+                for item in active_content_in_raw(body[tok.start : tok.end])
+            )
+    return found
+
+
+def active_content_in_raw(text: str) -> list[str]:
+    return [
+        f"<{tok.name}>"
+        for tok in tokenize(text, comments=False, raw_text=False)
+        if isinstance(tok, Tag)
+        and not tok.closing
+        and (tok.name in ACTIVE_ELEMENTS or any(is_active_attribute(a) for a in tok.attrs))
+    ]

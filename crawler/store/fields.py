@@ -1,0 +1,65 @@
+"""Front-matter fields: normalization and quoting exactly as FORMAT.md gives them."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+import yaml
+
+# Characters YAML cannot hold or that break a line: C0 but tab, DEL, C1, the Unicode line
+# and paragraph separators, BOM; plus lone surrogates and the two non-characters YAML refuses.
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
+# White space folds to one space; the ideographic space U+3000 is typography, not spacing.
+_WHITE = re.compile(r"[^\S\u3000]+")
+
+
+def normalize_title(raw: str) -> str:
+    """Entities decoded, white space folded, trimmed, control characters removed."""
+    text = _WHITE.sub(" ", html.unescape(raw))
+    return _CONTROL.sub("", text).strip(" \u3000")
+
+
+def normalize_name(raw: str) -> str:
+    """Categories, site, source name, author: the same cleaning as titles, minus entities."""
+    return _CONTROL.sub("", _WHITE.sub(" ", raw)).strip(" ")
+
+
+def quote_title(title: str) -> str:
+    """Rules 1–3: single quotes, else double quotes, else single quotes with `'` doubled."""
+    if "'" not in title:
+        return f"'{title}'"
+    if '"' not in title and "\\" not in title:
+        return f'"{title}"'
+    return single_quoted(title)
+
+
+def single_quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def plain_or_quoted(text: str, *, key: str | None = None) -> str:
+    """Plain when the plain scalar loads back as the same string where it stands."""
+    if text and not _CONTROL.search(text) and "\n" not in text:
+        doc = f"{key}: {text}" if key else f"- {text}"
+        expected = {key: text} if key else [text]
+        try:
+            if yaml.safe_load(doc) == expected:
+                return text
+        except yaml.YAMLError:
+            pass
+    return single_quoted(text)
+
+
+def clean_url(url: str) -> str:
+    """An image URL for the front matter: browsers drop tabs and newlines from URLs anyway."""
+    return _CONTROL.sub("", url.replace("\t", "")).strip()
+
+
+def rfc1123(moment: datetime) -> str:
+    """`Mon, 27 Sep 2021 23:54:59 GMT`, in English whatever the locale."""
+    if moment.tzinfo is None:
+        raise ValueError("a naive datetime has no place in the archive: give it a zone")
+    return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)

@@ -1,0 +1,189 @@
+"""A tokenizer that keeps source positions, so the body can be edited without re-serializing.
+
+It follows the HTML5 tokenizer where that decides what is markup: comments (including
+`<!-->` and `--!>`), bogus comments (`<!…>`, `<?…>`, `</ …>`), attribute syntax, and the
+elements whose content is raw text. Unterminated tags at the end of input are still tags:
+in a file the template's `</div>` would otherwise complete them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+# Content is text up to the matching end tag (scripting enabled, as a blog reader has it).
+RAW_TEXT = frozenset(
+    {"script", "style", "xmp", "iframe", "noembed", "noframes", "noscript", "textarea", "title"}
+)
+VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+     "track", "wbr", "param", "keygen"}
+)
+
+_SPACE = " \t\n\r\f"  # HTML's white space: ASCII only
+_TAG_NAME = re.compile(r"[^ \t\n\r\f/>]*")
+_ATTR_NAME = re.compile(r"[^ \t\n\r\f/>][^ \t\n\r\f/>=]*")
+_SPACES = re.compile(r"[ \t\n\r\f/]*")  # a '/' not before '>' is skipped between attributes
+_UNQUOTED = re.compile(r"[^ \t\n\r\f>]*")
+_COMMENT_END = re.compile(r"--!?>")
+
+
+@dataclass(slots=True)
+class Attr:
+    name: str  # lower-cased
+    start: int  # where the attribute's leading white space begins
+    end: int
+    value: str | None  # raw text, entities not decoded; None when there is no `=`
+    value_start: int = -1
+    value_end: int = -1
+    quote: str = ""
+
+
+@dataclass(slots=True)
+class Tag:
+    name: str  # lower-cased
+    start: int
+    end: int
+    closing: bool = False
+    self_closing: bool = False
+    attrs: list[Attr] = field(default_factory=list)
+    attrs_end: int = 0  # just after the last attribute: where a new one goes
+
+    def attr(self, name: str) -> Attr | None:
+        """The first attribute of that name (browsers ignore later duplicates)."""
+        return next((a for a in self.attrs if a.name == name), None)
+
+
+@dataclass(slots=True)
+class Comment:
+    start: int
+    end: int
+    text: str  # between `<!--` and `-->` for real comments, else the bogus comment's text
+
+
+@dataclass(slots=True)
+class RawText:
+    start: int
+    end: int
+    element: str
+
+
+Token = Tag | Comment | RawText
+
+
+def tokenize(html: str, *, comments: bool = True, raw_text: bool = True) -> Iterator[Token]:
+    """Yield the markup tokens of `html` in order; text between them is not yielded.
+
+    With `comments=False` and `raw_text=False` every `<name …>` is a tag: that reading is
+    used to scan raw text (a `<style>` inside `<svg>` is not raw text in a browser).
+    """
+    pos, n = 0, len(html)
+    while True:
+        lt = html.find("<", pos)
+        if lt < 0 or lt + 1 >= n:
+            return
+        nxt = html[lt + 1]
+        if nxt.isascii() and nxt.isalpha():
+            tag = _start_tag(html, lt)
+            yield tag
+            pos = tag.end
+            if raw_text and tag.name in RAW_TEXT:  # `<style/>` is no void element in HTML
+                end = _raw_text_end(html, pos, tag.name)
+                if end > pos:
+                    yield RawText(pos, end, tag.name)
+                pos = end
+        elif nxt == "/":
+            if lt + 2 < n and html[lt + 2].isascii() and html[lt + 2].isalpha():
+                tag = _start_tag(html, lt + 1)
+                tag.start, tag.closing = lt, True
+                yield tag
+                pos = tag.end
+            elif lt + 2 < n and html[lt + 2] == ">":
+                pos = lt + 3  # `</>` is dropped by browsers
+            elif comments:
+                pos = _bogus_comment(html, lt, lt + 2)
+                yield Comment(lt, pos, html[lt + 2 : pos - 1])
+            else:
+                pos = lt + 2
+        elif nxt == "!" and comments:
+            if html.startswith("<!--", lt):
+                yield (comment := _comment(html, lt))
+                pos = comment.end
+            else:
+                pos = _bogus_comment(html, lt, lt + 2)
+                yield Comment(lt, pos, html[lt + 2 : pos - 1])
+        elif nxt == "?" and comments:
+            pos = _bogus_comment(html, lt, lt + 1)
+            yield Comment(lt, pos, html[lt + 1 : pos - 1])
+        else:
+            pos = lt + 1
+
+
+def _start_tag(html: str, lt: int) -> Tag:
+    m = _TAG_NAME.match(html, lt + 1)
+    tag = Tag(name=m.group().lower(), start=lt, end=len(html))
+    pos = tag.attrs_end = m.end()
+    n = len(html)
+    while pos < n:
+        lead = pos
+        pos = _SPACES.match(html, pos).end()
+        if pos >= n:
+            break
+        if html[pos] == ">":
+            tag.end = pos + 1
+            tag.self_closing = html[pos - 1] == "/" and pos - 1 >= lead
+            return tag
+        m = _ATTR_NAME.match(html, pos)
+        attr = Attr(name=m.group().lower(), start=lead, end=m.end(), value=None)
+        pos = m.end()
+        after_name = pos
+        while pos < n and html[pos] in _SPACE:
+            pos += 1
+        if pos < n and html[pos] == "=":
+            pos += 1
+            while pos < n and html[pos] in _SPACE:
+                pos += 1
+            if pos < n and html[pos] in "\"'":
+                q = html[pos]
+                close = html.find(q, pos + 1)
+                close = n if close < 0 else close
+                attr.quote, attr.value_start, attr.value_end = q, pos + 1, close
+                pos = min(close + 1, n)
+            else:
+                m = _UNQUOTED.match(html, pos)
+                attr.value_start, attr.value_end = pos, m.end()
+                pos = m.end()
+            attr.value = html[attr.value_start : attr.value_end]
+            attr.end = pos
+        else:
+            pos = attr.end = after_name
+        tag.attrs.append(attr)
+        tag.attrs_end = attr.end
+    return tag  # unterminated: runs to the end of the input
+
+
+_RAW_END = {name: re.compile(r"</" + name + r"[ \t\n\r\f/>]", re.I) for name in RAW_TEXT}
+
+
+def _raw_text_end(html: str, pos: int, name: str) -> int:
+    m = _RAW_END[name].search(html, pos)
+    return m.start() if m else len(html)
+
+
+def _comment(html: str, lt: int) -> Comment:
+    body = lt + 4
+    if html.startswith(">", body):  # `<!-->` is a complete, empty comment
+        return Comment(lt, body + 1, "")
+    if html.startswith("->", body):  # and so is `<!--->`
+        return Comment(lt, body + 2, "")
+    m = _COMMENT_END.search(html, body)
+    if not m:
+        return Comment(lt, len(html), html[body:])
+    return Comment(lt, m.end(), html[body : m.start()])
+
+
+def _bogus_comment(html: str, lt: int, start: int) -> int:
+    gt = html.find(">", start)
+    return len(html) if gt < 0 else gt + 1
+

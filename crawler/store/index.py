@@ -1,0 +1,166 @@
+"""Provenance: what is archived where, kept in SQLite (WAL) in the archive's hidden folder.
+
+SQLite's write-ahead log makes every commit atomic and durable, so a crash at any moment
+leaves the index as of its last commit. Hexo ignores the dot-folder.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+HIDDEN_DIR = ".crawler"
+DB_NAME = "archive.sqlite3"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    source       TEXT NOT NULL,
+    item_id      TEXT NOT NULL,
+    url          TEXT NOT NULL,
+    path         TEXT NOT NULL UNIQUE,
+    title        TEXT NOT NULL,
+    date         TEXT NOT NULL,
+    date_guessed INTEGER NOT NULL,
+    author       TEXT NOT NULL,
+    keywords     TEXT NOT NULL,
+    fetched_at   TEXT NOT NULL,
+    sha256       TEXT NOT NULL,
+    adopted      INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (source, item_id)
+) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True)
+class Record:
+    source: str
+    item_id: str
+    url: str
+    path: str  # relative to the archive root, with `/`
+    title: str
+    date: str  # ISO 8601, UTC
+    date_guessed: bool
+    author: str  # extracted author or media
+    keywords: tuple[str, ...]
+    fetched_at: str  # ISO 8601, UTC
+    sha256: str
+    adopted: bool = False  # rebuilt from a file on disk: the source's own id is unknown
+
+
+_COLUMNS = (
+    "source, item_id, url, path, title, date, date_guessed, author, keywords, fetched_at, "
+    "sha256, adopted"
+)
+
+
+def _row(record: Record) -> tuple:
+    return (
+        record.source, record.item_id, record.url, record.path, record.title, record.date,
+        int(record.date_guessed), record.author, json.dumps(list(record.keywords),
+        ensure_ascii=False), record.fetched_at, record.sha256, int(record.adopted),
+    )
+
+
+def _record(row: tuple) -> Record:
+    (source, item_id, url, path, title, date, guessed, author, keywords, fetched, sha, adopted) = row
+    return Record(source, item_id, url, path, title, date, bool(guessed), author,
+                  tuple(json.loads(keywords)), fetched, sha, bool(adopted))
+
+
+class ProvenanceIndex:
+    """One archive's provenance. Readers never block the writer (WAL)."""
+
+    def __init__(self, connection: sqlite3.Connection):
+        self._db = connection
+
+    @classmethod
+    def open(cls, root: Path) -> ProvenanceIndex:
+        folder = root / HIDDEN_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(folder / DB_NAME, isolation_level=None, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise sqlite3.DatabaseError(
+                f"{folder / DB_NAME}: made by a newer version of the crawler (schema {version})"
+            )
+        db.executescript(_SCHEMA)
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        return cls(db)
+
+    @classmethod
+    def open_existing(cls, root: Path) -> ProvenanceIndex | None:
+        """The index if the archive has one, opened without creating anything."""
+        path = root / HIDDEN_DIR / DB_NAME
+        if not path.is_file():
+            return None
+        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None,
+                             timeout=30)
+        return cls(db)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def get(self, source: str, item_id: str) -> Record | None:
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM items WHERE source=? AND item_id=?", (source, item_id)
+        ).fetchone()
+        return _record(row) if row else None
+
+    def at_path(self, path: str) -> Record | None:
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM items WHERE path=?", (path,)).fetchone()
+        return _record(row) if row else None
+
+    def ids(self, source: str) -> set[str]:
+        """The item ids a source has archived: a crawl skips these without a request."""
+        rows = self._db.execute("SELECT item_id FROM items WHERE source=?", (source,))
+        return {item_id for (item_id,) in rows}
+
+    def records(self) -> Iterator[Record]:
+        for row in self._db.execute(f"SELECT {_COLUMNS} FROM items ORDER BY path"):
+            yield _record(row)
+
+    def put(self, record: Record) -> None:
+        """Insert or replace the record of (source, item_id), in its own transaction."""
+        with self.transaction():
+            self._put(record)
+
+    def _put(self, record: Record) -> None:
+        self._db.execute(
+            "DELETE FROM items WHERE path=? AND NOT (source=? AND item_id=?)",
+            (record.path, record.source, record.item_id),
+        )
+        self._db.execute(
+            f"INSERT OR REPLACE INTO items ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            _row(record),
+        )
+
+    def delete(self, source: str, item_id: str) -> None:
+        with self.transaction():
+            self._db.execute("DELETE FROM items WHERE source=? AND item_id=?", (source, item_id))
+
+    def replace_all(self, records: list[Record]) -> None:
+        """Make the index hold exactly `records`, in one transaction (reindex)."""
+        with self.transaction():
+            self._db.execute("DELETE FROM items")
+            for record in records:
+                self._put(record)
+
+    def transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection):
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._db.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -1,0 +1,37 @@
+"""File and folder names: the reference STEM rule, made safe on every file system."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+STEM_MAX_BYTES = 240
+_REPLACED = re.compile(r'[:/\\?*“”<>|\[\]]')
+_REMOVED = re.compile(r"[\n#.]")
+_DEVICE = re.compile(r"(?:CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])", re.I)
+
+
+def stem_for(title: str) -> str:
+    """The reference rule (`: / \\ ? * “ ” < > | [ ]` → `_`; newline, `#`, `.` dropped), then
+    control and format characters dropped, spaces and dots trimmed, devices and length fixed."""
+    stem = _REMOVED.sub("", _REPLACED.sub("_", title))
+    stem = "".join(c for c in stem if unicodedata.category(c) not in ("Cc", "Cf", "Cs"))
+    stem = stem.strip(" .")
+    if not stem:
+        return "untitled"
+    if _DEVICE.fullmatch(stem):
+        stem += "_"
+    return _cut(stem, STEM_MAX_BYTES).rstrip(" .")
+
+
+def _cut(text: str, max_bytes: int) -> str:
+    data = text.encode("utf-8")
+    if len(data) <= max_bytes:
+        return text
+    return data[:max_bytes].decode("utf-8", "ignore")
+
+
+def collision_stem(stem: str, item_id: str) -> str:
+    """The name a second item with the same STEM gets."""
+    return f"{stem}_{hashlib.sha1(item_id.encode('utf-8')).hexdigest()[:8]}"

@@ -1,0 +1,130 @@
+"""ArchiveWriter: one article in, one file out — atomically, once, with its provenance."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..items import Article
+from .atomic import is_temp_file, make_dirs, write_atomic
+from .index import HIDDEN_DIR, ProvenanceIndex, Record
+from .paths import collision_stem, stem_for
+from .template import Post, post_for, render
+
+
+class ArchiveError(Exception):
+    """The archive cannot take this write; the message names the path."""
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    path: Path
+    status: str  # "new", "updated" or "unchanged"
+
+
+class ArchiveWriter:
+    """Writes articles below `root` as FORMAT.md says; knows nothing of Scrapy."""
+
+    def __init__(self, root: Path | str, index: ProvenanceIndex | None = None):
+        root = Path(root)
+        if root.exists() and not root.is_dir():
+            raise ArchiveError(f"{root}: archive path exists and is not a folder")
+        make_dirs(root.absolute())
+        self.root = root.resolve()
+        self.index = index or ProvenanceIndex.open(self.root)
+
+    def close(self) -> None:
+        self.index.close()
+
+    def __enter__(self) -> ArchiveWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def is_archived(self, source: str, item_id: str) -> bool:
+        return self.index.get(source, item_id) is not None
+
+    def write(self, article: Article) -> WriteResult:
+        fetched = article.fetched_at or datetime.now(UTC)
+        post = post_for(article, article.date or fetched)
+        data = render(post).encode("utf-8")
+        source = article.shelf.source
+        known = self.index.get(source, article.id)
+        rel = known.path if known else self._free_path(post, source, article.id, data)
+        path = self._inside_root(rel)
+        if _read(path) == data:
+            status = "unchanged"
+        else:
+            make_dirs(path.parent)
+            write_atomic(path, data)
+            status = "updated" if known else "new"
+        self.index.put(
+            Record(
+                source=source,
+                item_id=article.id,
+                url=article.url,
+                path=rel,
+                title=post.title,
+                date=_iso(post.date),
+                date_guessed=article.date is None or article.date_guessed,
+                author=article.author,
+                keywords=tuple(article.keywords),
+                fetched_at=_iso(fetched),
+                sha256=hashlib.sha256(data).hexdigest(),
+            )
+        )
+        return WriteResult(path, status)
+
+    def _free_path(self, post: Post, source: str, item_id: str, data: bytes) -> str:
+        """The item's STEM path, else its collision name: never another item's file."""
+        folder = "/".join(stem_for(name) for name in (post.category, post.site, post.name))
+        stem = stem_for(post.title)
+        for candidate in (stem, collision_stem(stem, item_id), f"{stem}_{_sha1(item_id)}"):
+            rel = f"{folder}/{candidate}.md"
+            owner = self.index.at_path(rel)
+            if owner is None:
+                on_disk = _read(self._inside_root(rel))
+                # A file with no record is ours only if it already holds these bytes (a crash
+                # between rename and commit); any other file there is kept untouched.
+                if on_disk is None or on_disk == data:
+                    return rel
+            elif owner.adopted and owner.source == source:
+                return rel  # a file reindexed from disk claimed by its real item
+        raise ArchiveError(f"{folder}/{stem}.md: no free file name for item {item_id!r}")
+
+    def _inside_root(self, rel: str) -> Path:
+        path = self.root / rel
+        if not path.parent.resolve().is_relative_to(self.root) or path.is_symlink():
+            raise ArchiveError(f"{path}: leads outside the archive (symbolic link?)")
+        return path
+
+    def remove_stale_temp_files(self) -> list[Path]:
+        """Delete what an interrupted write left; call with the archive's lock held."""
+        removed = []
+        for folder, dirs, files in os.walk(self.root):
+            dirs[:] = [d for d in dirs if d != HIDDEN_DIR]
+            for name in files:
+                if is_temp_file(name):
+                    path = Path(folder, name)
+                    path.unlink(missing_ok=True)
+                    removed.append(path)
+        return removed
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _sha1(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
