@@ -54,7 +54,7 @@ class ArchiveWriter:
         data = render(post).encode("utf-8")
         source = article.shelf.source
         known = self.index.get(source, article.id)
-        rel = known.path if known else self._free_path(post, source, article.id, data)
+        rel = known.path if known else self._free_path(post, article.id, data)
         path = self._inside_root(rel)
         if _read(path) == data:
             status = "unchanged"
@@ -79,7 +79,7 @@ class ArchiveWriter:
         )
         return WriteResult(path, status)
 
-    def _free_path(self, post: Post, source: str, item_id: str, data: bytes) -> str:
+    def _free_path(self, post: Post, item_id: str, data: bytes) -> str:
         """The item's STEM path, else its collision name: never another item's file."""
         folder = "/".join(stem_for(name) for name in (post.category, post.site, post.name))
         stem = stem_for(post.title)
@@ -92,8 +92,8 @@ class ArchiveWriter:
                 # between rename and commit); any other file there is kept untouched.
                 if on_disk is None or on_disk == data:
                     return rel
-            elif owner.adopted and owner.source == source:
-                return rel  # a file reindexed from disk claimed by its real item
+            elif owner.adopted:
+                return rel  # a file reindexed from disk, claimed by its real item
         raise ArchiveError(f"{folder}/{stem}.md: no free file name for item {item_id!r}")
 
     def _inside_root(self, rel: str) -> Path:

@@ -1,0 +1,179 @@
+"""feeds.yaml: what to crawl, loaded once into frozen dataclasses and checked before any request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from .items import Shelf
+
+DEFAULT_LID = 1686
+
+
+class ConfigError(Exception):
+    """A feeds.yaml problem; the message is one line naming file, source and key."""
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    site: str
+    category: str
+    type: str = "feed"  # "sina" | "feed"
+    url: str | None = None
+    lid: int = DEFAULT_LID
+    pages: int = 1
+    limit: int = 50
+    clean: bool = False
+    author: str = "site"  # "site" | "extracted"
+    timezone: str = "Asia/Shanghai"
+    full_text: bool = False
+    enabled: bool = True
+
+    @property
+    def shelf(self) -> Shelf:
+        return Shelf(self.category, self.site, self.name, author=self.author, clean=self.clean)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    archive: Path
+    sources: tuple[Source, ...]
+
+    def source(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+    def select(self, names: tuple[str, ...] | list[str] = ()) -> list[Source]:
+        """The named sources (an unknown name is a ConfigError), or all enabled ones."""
+        if not names:
+            return [s for s in self.sources if s.enabled]
+        known = {s.name for s in self.sources}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ConfigError(
+                f"{self.path}: no source named {unknown[0]!r} (known: {', '.join(sorted(known))})"
+            )
+        return [self.source(n) for n in dict.fromkeys(names)]
+
+
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "name": str, "site": str, "category": str, "type": str, "url": str, "lid": int,
+    "pages": int, "limit": int, "clean": bool, "author": str, "timezone": str,
+    "full_text": bool, "enabled": bool,
+}
+_REQUIRED = ("name", "site", "category")
+_TOP_LEVEL = {"archive", "defaults", "sources"}
+assert set(_TYPES) == {f.name for f in fields(Source)}
+
+
+def load_config(path: Path | str) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: {where}not valid YAML: {problem}") from None
+    return parse_config(data, path)
+
+
+def parse_config(data: object, path: Path) -> Config:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: must be a mapping with 'sources'")
+    for key in data:
+        if key not in _TOP_LEVEL:
+            raise ConfigError(f"{path}: unknown key {key!r} (expected one of archive, defaults, sources)")
+    archive = data.get("archive", "archive")
+    if not isinstance(archive, str) or not archive.strip():
+        raise ConfigError(f"{path}: key 'archive' must be a folder path (a string)")
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise ConfigError(f"{path}: key 'defaults' must be a mapping of source keys")
+    _check_keys(defaults, f"{path}: defaults")
+    raw_sources = data.get("sources")
+    if not isinstance(raw_sources, list) or not raw_sources:
+        raise ConfigError(f"{path}: key 'sources' must be a non-empty list of sources")
+    sources: list[Source] = []
+    for index, raw in enumerate(raw_sources):
+        source = _parse_source(raw, defaults, f"{path}: sources[{index}]")
+        if any(s.name == source.name for s in sources):
+            raise ConfigError(f"{path}: sources[{index}] ({source.name}): key 'name': duplicate name")
+        sources.append(source)
+    return Config(path=path, archive=(path.parent / archive), sources=tuple(sources))
+
+
+def _parse_source(raw: object, defaults: dict, where: str) -> Source:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: a source must be a mapping of keys")
+    name = raw.get("name")
+    if isinstance(name, str) and name.strip():
+        where = f"{where} ({name})"
+    _check_keys(raw, where)
+    values = {**defaults, **raw}
+    for key in _REQUIRED:
+        if key not in values:
+            raise ConfigError(f"{where}: missing required key {key!r}")
+    kind = values.get("type", "feed")
+    if kind not in ("sina", "feed"):
+        raise ConfigError(f"{where}: key 'type': must be 'sina' or 'feed', not {kind!r}")
+    if kind == "sina" and "url" in raw:
+        raise ConfigError(f"{where}: key 'url': a 'sina' source takes no url (it reads the roll API)")
+    if kind == "feed":
+        url = values.get("url")
+        if url is None:
+            raise ConfigError(f"{where}: missing required key 'url' for a 'feed' source")
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+            raise ConfigError(f"{where}: key 'url': must be an http(s) URL, not {url!r}")
+    for key in ("name", "site", "category"):
+        if not values[key].strip():
+            raise ConfigError(f"{where}: key {key!r}: must not be empty")
+    for key in ("lid", "pages", "limit"):
+        if key in values and values[key] < 1:
+            raise ConfigError(f"{where}: key {key!r}: must be 1 or more, not {values[key]}")
+    if values.get("author", "site") not in ("site", "extracted"):
+        raise ConfigError(f"{where}: key 'author': must be 'site' or 'extracted'")
+    try:
+        ZoneInfo(values.get("timezone", "Asia/Shanghai"))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where}: key 'timezone': unknown time zone {values['timezone']!r}") from None
+    return Source(**values)
+
+
+def _check_keys(mapping: dict, where: str) -> None:
+    for key, value in mapping.items():
+        if key not in _TYPES:
+            raise ConfigError(f"{where}: unknown key {key!r}")
+        expected = _TYPES[key]
+        # YAML's `true` is an int to Python: a bool is never a number here.
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise ConfigError(
+                f"{where}: key {key!r}: must be {_TYPE_NAMES[expected]}, not {_describe(value)}"
+            )
+
+
+_TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false"}
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "empty"
+    return f"{type(value).__name__} {value!r}"[:60]

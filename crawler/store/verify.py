@@ -1,0 +1,189 @@
+"""Checking an archive against FORMAT.md and its provenance, and rebuilding the provenance."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC
+from email.utils import format_datetime, parsedate_to_datetime
+from pathlib import Path
+
+import yaml
+
+from .atomic import is_temp_file
+from .body import active_content
+from .index import HIDDEN_DIR, ProvenanceIndex, Record
+from .template import TRAILER, parse
+
+_RFC1123 = re.compile(
+    r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+    r"\d{4} \d\d:\d\d:\d\d GMT"
+)
+_KEYS = ("title", "categories", "headimg", "author", "comments", "date", "thumbnail")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str  # relative to the archive root
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+def archive_files(root: Path) -> Iterator[tuple[str, Path]]:
+    """(relative path, path) of every file below root, hidden folders left out."""
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            path = Path(folder, name)
+            yield path.relative_to(root).as_posix(), path
+
+
+def verify(root: Path) -> list[Problem]:
+    problems: list[Problem] = []
+    digests: dict[str, str] = {}
+    for rel, path in archive_files(root):
+        if is_temp_file(path.name):
+            problems.append(Problem(rel, "temporary file left over by an interrupted write"))
+        elif path.suffix == ".md":
+            data = path.read_bytes()
+            digests[rel] = hashlib.sha256(data).hexdigest()
+            problems.extend(Problem(rel, message) for message in check_file(data))
+    index = ProvenanceIndex.open_existing(root)
+    if index is not None:
+        try:
+            problems.extend(_check_provenance(index, digests))
+        finally:
+            index.close()
+    return problems
+
+
+def check_file(data: bytes) -> list[str]:
+    """What is wrong with one archive file, as messages; empty when it is right."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [f"not UTF-8 (byte {exc.start})"]
+    if text.startswith("\ufeff"):
+        return ["starts with a byte-order mark"]
+    if "\r" in text:
+        return ["has CR line endings"]
+    parsed = parse(text)
+    if parsed is None:
+        return [_template_mismatch(text)]
+    try:
+        front = yaml.safe_load(parsed.front)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 3})" if mark else ""
+        return [f"front matter is not valid YAML{where}: {getattr(exc, 'problem', exc)}"]
+    problems = _check_front(front)
+    problems.extend(f"active content in body: {item}" for item in active_content(parsed.body))
+    if "{" in parsed.body or "}" in parsed.body:
+        problems.append("unescaped { or } in body (Hexo reads them as template tags)")
+    return problems
+
+
+def _template_mismatch(text: str) -> str:
+    if not text.startswith("\n---\ntitle: "):
+        return "not in the archive template (it must start with a blank line, '---', 'title: ')"
+    if not text.endswith(TRAILER):
+        return "not in the archive template: the closing '</div>' lines are missing (truncated?)"
+    return "not in the archive template: the front matter's lines differ from FORMAT.md"
+
+
+def _check_front(front: object) -> list[str]:
+    if not isinstance(front, dict):
+        return ["front matter is not a mapping"]
+    problems = [f"front matter lacks key {key!r}" for key in _KEYS if key not in front]
+    for key in ("title", "headimg", "author", "thumbnail", "date"):
+        if key in front and not isinstance(front[key], str):
+            problems.append(f"{key} does not load as a string (it is {type(front[key]).__name__})")
+    categories = front.get("categories")
+    if not (isinstance(categories, list) and len(categories) == 3
+            and all(isinstance(c, str) for c in categories)):
+        problems.append("categories must be three strings")
+    if front.get("headimg") != front.get("thumbnail"):
+        problems.append("headimg and thumbnail differ")
+    date = front.get("date")
+    if isinstance(date, str) and not _is_rfc1123(date):
+        problems.append(f"date {date!r} is not RFC 1123 in GMT")
+    return problems
+
+
+def _is_rfc1123(date: str) -> bool:
+    if not _RFC1123.fullmatch(date):
+        return False
+    try:
+        moment = parsedate_to_datetime(date)
+    except (TypeError, ValueError):
+        return False
+    return format_datetime(moment.astimezone(UTC), usegmt=True) == date  # weekday, day exist
+
+
+def _check_provenance(index: ProvenanceIndex, digests: dict[str, str]) -> list[Problem]:
+    problems = []
+    recorded = set()
+    for record in index.records():
+        recorded.add(record.path)
+        if record.path not in digests:
+            problems.append(Problem(record.path, "listed in the provenance index but missing"))
+        elif digests[record.path] != record.sha256:
+            problems.append(Problem(record.path, "differs from its provenance (sha256)"))
+    problems.extend(
+        Problem(rel, "not in the provenance index (run 'crawler archive reindex')")
+        for rel in digests
+        if rel not in recorded
+    )
+    return problems
+
+
+def rebuild_provenance(root: Path) -> tuple[int, int, int]:
+    """Make the provenance index agree with the files on disk: (kept, adopted, dropped).
+
+    Records of files that are gone are dropped; files without a record are adopted under
+    their folder's source name, with the path standing in for the unknown item id.
+    """
+    index = ProvenanceIndex.open(root)
+    try:
+        old = {record.path: record for record in index.records()}
+        records, adopted = [], 0
+        for rel, path in archive_files(root):
+            if path.suffix != ".md" or is_temp_file(path.name):
+                continue
+            data = path.read_bytes()
+            sha = hashlib.sha256(data).hexdigest()
+            if rel in old:
+                records.append(_with_sha(old[rel], sha))
+            else:
+                records.append(_adopt(rel, data, sha))
+                adopted += 1
+        index.replace_all(records)
+        return len(records) - adopted, adopted, len(set(old) - {r.path for r in records})
+    finally:
+        index.close()
+
+
+def _with_sha(record: Record, sha: str) -> Record:
+    return record if record.sha256 == sha else Record(**{**record.__dict__, "sha256": sha})
+
+
+def _adopt(rel: str, data: bytes, sha: str) -> Record:
+    parts = rel.split("/")
+    title, date = parts[-1][:-3], ""
+    parsed = parse(data.decode("utf-8", "replace"))
+    if parsed is not None:
+        try:
+            front = yaml.safe_load(parsed.front)
+            title, date = str(front.get("title", title)), str(front.get("date", ""))
+            date = parsedate_to_datetime(date).astimezone(UTC).isoformat()
+        except (yaml.YAMLError, TypeError, ValueError, AttributeError):
+            pass
+    source = parts[-2] if len(parts) >= 2 else ""
+    return Record(source=source, item_id=f"file:{rel}", url="", path=rel, title=title, date=date,
+                  date_guessed=False, author="", keywords=(), fetched_at="", sha256=sha,
+                  adopted=True)

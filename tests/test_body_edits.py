@@ -1,0 +1,164 @@
+"""FORMAT.md's body edits, one at a time, on the source text."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.store.body import active_content, first_image, prepare_body
+
+PAGE = "https://finance.sina.com.cn/china/2021-09-27/doc-ikt.shtml"
+
+
+def edit(body: str, *, clean: bool = False, url: str | None = PAGE) -> str:
+    return prepare_body(body, url, clean=clean)
+
+
+def test_untouched_markup_keeps_every_byte():
+    body = '<p class=x ALT  data-a="1">　　text &amp; <b>bold</b></p>\n<!-- c -->\n<style>.a{}</style>'
+    assert edit(body) == body.replace("{", "&#123;").replace("}", "&#125;")
+
+
+def test_leading_white_space_is_removed_and_trailing_kept():
+    assert edit("\n\t  <p>x</p>\n\n") == "<p>x</p>\n\n"
+
+
+def test_script_elements_are_removed():
+    assert edit("<p>a</p><script>alert('</p>')</script><p>b</p>") == "<p>a</p><p>b</p>"
+
+
+def test_upper_case_script_with_attributes_is_removed():
+    assert edit('<P>a</P><SCRIPT type="text/javascript">x()</SCRIPT >b') == "<P>a</P>b"
+
+
+def test_unterminated_script_removes_the_rest():
+    assert edit("<p>a</p><script>x()") == "<p>a</p>"
+
+
+def test_script_inside_a_comment_is_text_and_stays():
+    body = "<!-- <script>alert(1)</script> --><p>x</p>"
+    assert edit(body) == body
+
+
+def test_iframe_object_and_embed_are_removed():
+    body = '<iframe src="//v.qq.com/x"><p>in</p></iframe><object data="a.swf"><param name=a>' \
+           '<object>inner</object></object><embed src="x.swf"><p>kept</p>'
+    assert edit(body) == "<p>kept</p>"
+
+
+def test_event_attributes_are_removed_whatever_their_case_or_quoting():
+    body = '<img src="https://a/x.jpg" ONERROR=alert(1) onload=\'x\' referrerpolicy="no-referrer">'
+    assert edit(body) == '<img src="https://a/x.jpg" referrerpolicy="no-referrer">'
+
+
+@pytest.mark.parametrize("url", [
+    "javascript:alert(1)", "JavaScript:alert(1)", " java\tscript:alert(1)",
+    "jav&#x61;script:alert(1)", "vbscript:msgbox(1)", "data:text/html;base64,PHNjcmlwdD4=",
+])
+def test_script_urls_are_removed(url):
+    assert edit(f'<a href="{url}" title="t">x</a>') == '<a title="t">x</a>'
+
+
+def test_relative_links_are_resolved_against_the_page():
+    assert edit('<a href="/roll/">r</a><a href=doc.shtml>d</a>') == (
+        '<a href="https://finance.sina.com.cn/roll/">r</a>'
+        '<a href="https://finance.sina.com.cn/china/2021-09-27/doc.shtml">d</a>'
+    )
+
+
+def test_absolute_links_keep_their_bytes():
+    body = '<a href="https://x.org/a?b=1&amp;c=2#d">x</a>'
+    assert edit(body) == body
+
+
+def test_protocol_relative_image_is_resolved_and_loses_its_referrer():
+    assert edit('<img src="//n.sinaimg.cn/x.jpg" alt="">') == (
+        '<img src="https://n.sinaimg.cn/x.jpg" alt="" referrerpolicy="no-referrer">'
+    )
+
+
+def test_self_closing_image_keeps_its_slash():
+    assert edit('<img src="https://a/x.jpg"/>') == (
+        '<img src="https://a/x.jpg" referrerpolicy="no-referrer"/>'
+    )
+    assert edit('<IMG SRC="https://a/x.jpg" />') == (
+        '<IMG SRC="https://a/x.jpg" referrerpolicy="no-referrer" />'
+    )
+
+
+def test_present_referrer_policy_is_kept():
+    body = '<img src="https://a/x.jpg" referrerpolicy="no-referrer">'
+    assert edit(body) == body
+
+
+def test_lazy_image_gets_its_src_from_the_first_image_like_attribute():
+    assert edit('<img class="lazy" data-original="//n.sinaimg.cn/a.JPG?x=1" alt="">') == (
+        '<img class="lazy" data-original="//n.sinaimg.cn/a.JPG?x=1" alt=""'
+        ' src="https://n.sinaimg.cn/a.JPG?x=1" referrerpolicy="no-referrer">'
+    )
+
+
+def test_placeholder_src_is_replaced_by_the_lazy_one():
+    assert edit('<img src="data:image/gif;base64,R0l" data-src="/p/a.webp">') == (
+        '<img src="https://finance.sina.com.cn/p/a.webp" data-src="/p/a.webp"'
+        ' referrerpolicy="no-referrer">'
+    )
+
+
+def test_unquoted_relative_src_is_quoted_when_rewritten():
+    assert edit("<img src=a.png>") == (
+        '<img src="https://finance.sina.com.cn/china/2021-09-27/a.png" referrerpolicy="no-referrer">'
+    )
+
+
+def test_markup_inside_comments_is_not_edited():
+    body = '<!--article_adlist[<p><img src="//n.sinaimg.cn/a.jpg"></p>]article_adlist-->'
+    assert edit(body) == body
+
+
+def test_braces_are_escaped_everywhere_in_the_body():
+    assert edit("<style>.a{b:c}</style><p>{{x}}</p><!-- {% y %} -->") == (
+        "<style>.a&#123;b:c&#125;</style><p>&#123;&#123;x&#125;&#125;</p><!-- &#123;% y %&#125; -->"
+    )
+
+
+def test_style_is_raw_text_but_markup_in_it_is_disarmed():
+    body = "<svg><style><img src=x onerror=alert(1)></style></svg>"
+    assert edit(body) == "<svg><style><img src=x></style></svg>"
+
+
+def test_noscript_comment_trick_is_disarmed():
+    body = '<noscript><p title="</noscript><img src=x onerror=alert(1)>"></noscript>'
+    assert "onerror" not in edit(body)
+
+
+def test_unterminated_tag_at_the_end_is_still_disarmed():
+    assert "onerror" not in edit("<p>x</p><img src=x onerror=alert(1) ")
+
+
+def test_crlf_becomes_lf():
+    assert edit("<p>a</p>\r\n<p>b</p>\r") == "<p>a</p>\n<p>b</p>\n"
+
+
+def test_first_image_ignores_comments_and_raw_text():
+    body = '<!-- <img src="a.jpg"> --><style>img{}</style><img alt="x"><img src="https://b/b.jpg">'
+    assert first_image(body) == "https://b/b.jpg"
+
+
+def test_clean_removes_sina_boilerplate(seed_body):
+    cleaned = edit(seed_body, clean=True)
+    assert "appendQr" not in cleaned and "article_adlist" not in cleaned
+    assert first_image(cleaned) == ""
+    assert "责任编辑：王翔" in cleaned and "<!-- 正文下iframe -->" in cleaned
+
+
+def test_clean_removes_kaihu_qr_and_ad_boxes():
+    body = ('<p>a</p><style>.app-kaihu-qr{x}</style><div class="app-kaihu-qr"><img src="q.png">'
+            '<div>in</div></div><div id="ad_44086" class="otherContent_01">ad</div><!----><p>b</p>')
+    assert edit(body, clean=True) == "<p>a</p><p>b</p>"
+
+
+def test_active_content_finds_what_edits_remove():
+    assert active_content('<p onclick="x">a</p><script>y</script><a href="javascript:z">') == [
+        "onclick attribute on <p>", "<script> element", "href attribute on <a>",
+    ]
+    assert active_content(edit('<p onclick="x">a</p><script>y</script>')) == []

@@ -1,0 +1,87 @@
+"""feeds.yaml: every error is one line naming the file, the source and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crawler.config import ConfigError, load_config
+
+ROOT = Path(__file__).parent.parent
+SINA = "  - {name: 新浪, site: 新浪财经, category: 金融, type: sina}\n"
+FEED = "  - {name: 知乎日报, site: 知乎, category: 社交媒体, type: feed, url: 'https://e.org/f'}\n"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "feeds.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_feeds_yaml_is_the_sina_domestic_roll():
+    config = load_config(ROOT / "feeds.yaml")
+    (source,) = config.sources
+    assert (source.name, source.site, source.category) == ("新浪财经－国內", "新浪财经", "金融")
+    assert (source.type, source.lid, source.pages, source.limit) == ("sina", 1686, 1, 50)
+    assert config.archive == ROOT / "archive"
+
+
+def test_defaults_apply_and_sources_win(tmp_path: Path):
+    config = load_config(write(tmp_path, "defaults: {limit: 7, clean: true}\nsources:\n" + SINA
+                               + "  - {name: b, site: s, category: c, url: 'http://x/f', limit: 3}\n"))
+    assert [(s.limit, s.clean, s.type) for s in config.sources] == [(7, True, "sina"), (3, True, "feed")]
+    assert config.archive == tmp_path / "archive"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("sources:\n  - {name: 知乎日报, site: s, category: c, url: 'http://x/', ful_text: true}\n",
+     "sources[0] (知乎日报): unknown key 'ful_text'"),
+    ("sources:\n  - {name: a, category: c, type: sina}\n", "sources[0] (a): missing required key 'site'"),
+    ("sources:\n" + SINA + "  - {name: b, site: s, category: c, type: sina, lid: '1686'}\n",
+     "sources[1] (b): key 'lid': must be a whole number"),
+    ("sources:\n  - {name: a, site: s, category: c, type: sina, pages: true}\n",
+     "sources[0] (a): key 'pages': must be a whole number"),
+    ("sources:\n  - {name: a, site: s, category: c, type: sina, clean: 'yes please'}\n",
+     "sources[0] (a): key 'clean': must be true or false"),
+    ("sources:\n" + SINA + SINA, "sources[1] (新浪): key 'name': duplicate name"),
+    ("sources:\n  - {name: a, site: s, category: c, type: sina, url: 'http://x/'}\n",
+     "sources[0] (a): key 'url': a 'sina' source takes no url"),
+    ("sources:\n  - {name: a, site: s, category: c, type: feed}\n",
+     "sources[0] (a): missing required key 'url'"),
+    ("sources:\n  - {name: a, site: s, category: c, url: 'file:///etc/passwd'}\n",
+     "sources[0] (a): key 'url': must be an http(s) URL"),
+    ("sources:\n  - {name: a, site: s, category: c, type: rss, url: 'http://x/'}\n",
+     "sources[0] (a): key 'type': must be 'sina' or 'feed'"),
+    ("sources:\n  - {name: a, site: s, category: c, type: sina, timezone: Mars/Base}\n",
+     "sources[0] (a): key 'timezone': unknown time zone"),
+    ("sources:\n  - {name: a, site: s, category: c, type: sina, author: me}\n",
+     "sources[0] (a): key 'author': must be 'site' or 'extracted'"),
+    ("sources:\n  - {name: a, site: s, category: c, type: sina, pages: 0}\n",
+     "sources[0] (a): key 'pages': must be 1 or more"),
+    ("sources:\n  - {site: s, category: c, type: sina}\n", "sources[0]: missing required key 'name'"),
+    ("defaults: {limt: 5}\nsources:\n" + SINA, "defaults: unknown key 'limt'"),
+    ("sourcez: []\n", "unknown key 'sourcez'"),
+    ("sources: []\n", "key 'sources' must be a non-empty list"),
+    ("sources:\n  - just a string\n", "sources[0]: a source must be a mapping"),
+    ("sources: [\n", "not valid YAML"),
+    ("", "must be a mapping"),
+])
+def test_each_error_names_the_spot(tmp_path: Path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert str(error.value).startswith(f"{path}: ")
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_missing_file(tmp_path: Path):
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_select_by_name(tmp_path: Path):
+    config = load_config(write(tmp_path, "sources:\n" + SINA + FEED))
+    assert [s.name for s in config.select(["知乎日报"])] == ["知乎日报"]
+    with pytest.raises(ConfigError, match="no source named 'x'"):
+        config.select(["x"])
