@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urljoin
 
-from .html import VOID, Attr, Comment, RawText, Tag, tokenize
+from ..markup import VOID, Attr, Comment, RawText, Tag, tokenize
 
 # Elements removed with everything inside them.
 ACTIVE_ELEMENTS = frozenset({"script", "iframe", "object", "embed"})

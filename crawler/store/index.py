@@ -32,6 +32,15 @@ CREATE TABLE IF NOT EXISTS items (
     adopted      INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (source, item_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS retries (
+    source     TEXT NOT NULL,
+    item_id    TEXT NOT NULL,
+    url        TEXT NOT NULL,
+    payload    TEXT NOT NULL,
+    attempts   INTEGER NOT NULL,
+    last_error TEXT NOT NULL,
+    PRIMARY KEY (source, item_id)
+) WITHOUT ROWID;
 """
 
 
@@ -132,6 +141,9 @@ class ProvenanceIndex:
 
     def _put(self, record: Record) -> None:
         self._db.execute(
+            "DELETE FROM retries WHERE source=? AND item_id=?", (record.source, record.item_id)
+        )
+        self._db.execute(
             "DELETE FROM items WHERE path=? AND NOT (source=? AND item_id=?)",
             (record.path, record.source, record.item_id),
         )
@@ -139,6 +151,34 @@ class ProvenanceIndex:
             f"INSERT OR REPLACE INTO items ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             _row(record),
         )
+
+    def note_failure(self, source: str, item_id: str, url: str, payload: dict,
+                     error: str) -> int:
+        """Remember an item to request again next run; returns how often it has failed."""
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO retries VALUES (?,?,?,?,1,?) ON CONFLICT(source, item_id) DO UPDATE "
+                "SET attempts=attempts+1, last_error=excluded.last_error, url=excluded.url, "
+                "payload=excluded.payload",
+                (source, item_id, url, json.dumps(payload, ensure_ascii=False), error),
+            )
+            return self._db.execute(
+                "SELECT attempts FROM retries WHERE source=? AND item_id=?", (source, item_id)
+            ).fetchone()[0]
+
+    def retry_payloads(self, source: str) -> list[dict]:
+        rows = self._db.execute("SELECT payload FROM retries WHERE source=?", (source,))
+        return [json.loads(payload) for (payload,) in rows]
+
+    def retries(self) -> list[tuple[str, str, str, int, str]]:
+        """(source, item_id, url, attempts, last error) of every item waiting for a retry."""
+        return self._db.execute(
+            "SELECT source, item_id, url, attempts, last_error FROM retries ORDER BY source"
+        ).fetchall()
+
+    def drop_retry(self, source: str, item_id: str) -> None:
+        with self.transaction():
+            self._db.execute("DELETE FROM retries WHERE source=? AND item_id=?", (source, item_id))
 
     def delete(self, source: str, item_id: str) -> None:
         with self.transaction():

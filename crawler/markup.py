@@ -1,4 +1,4 @@
-"""A tokenizer that keeps source positions, so the body can be edited without re-serializing.
+"""HTML markup with source positions: find and edit elements without re-serializing the page.
 
 It follows the HTML5 tokenizer where that decides what is markup: comments (including
 `<!-->` and `--!>`), bogus comments (`<!…>`, `<?…>`, `</ …>`), attribute syntax, and the
@@ -72,13 +72,15 @@ class RawText:
 Token = Tag | Comment | RawText
 
 
-def tokenize(html: str, *, comments: bool = True, raw_text: bool = True) -> Iterator[Token]:
-    """Yield the markup tokens of `html` in order; text between them is not yielded.
+def tokenize(
+    html: str, *, comments: bool = True, raw_text: bool = True, start: int = 0
+) -> Iterator[Token]:
+    """Yield the markup tokens of `html` from `start` on; text between them is not yielded.
 
     With `comments=False` and `raw_text=False` every `<name …>` is a tag: that reading is
     used to scan raw text (a `<style>` inside `<svg>` is not raw text in a browser).
     """
-    pos, n = 0, len(html)
+    pos, n = start, len(html)
     while True:
         lt = html.find("<", pos)
         if lt < 0 or lt + 1 >= n:
@@ -187,3 +189,42 @@ def _bogus_comment(html: str, lt: int, start: int) -> int:
     gt = html.find(">", start)
     return len(html) if gt < 0 else gt + 1
 
+
+
+def element_end(html: str, name: str, content_start: int) -> tuple[int, int] | None:
+    """Where the element `name` whose content begins at `content_start` ends:
+    (start of its end tag, end of its end tag), or None if the page never closes it."""
+    depth = 0
+    for tok in tokenize(html, start=content_start):
+        if isinstance(tok, Tag) and tok.name == name:
+            if not tok.closing:
+                depth += 1
+            elif depth == 0:
+                return tok.start, tok.end
+            else:
+                depth -= 1
+    return None
+
+
+_INVISIBLE = frozenset({"script", "style", "noscript", "template", "iframe", "object"})
+_BLOCK = re.compile(r"</?(?:p|br|div|li|tr|td|h[1-6])\b", re.I)
+
+
+def text_content(html: str) -> str:
+    """The visible text of a fragment: tags, comments and scripts dropped, space folded."""
+    import html as htmllib
+
+    parts, pos, skip_until = [], 0, -1
+    for tok in tokenize(html):
+        if tok.start < skip_until:
+            continue
+        parts.append(html[pos : tok.start])
+        if isinstance(tok, RawText) and tok.element in _INVISIBLE:
+            skip_until = tok.end
+        elif isinstance(tok, RawText):
+            parts.append(html[tok.start : tok.end])
+        elif isinstance(tok, Tag) and _BLOCK.match(html, tok.start):
+            parts.append(" ")
+        pos = max(pos, tok.end)
+    parts.append(html[pos:])
+    return " ".join(htmllib.unescape("".join(parts)).split())

@@ -1,0 +1,34 @@
+"""A Sina article: the roll item's fields first, the page's where the roll item has none."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from ..items import Article, Shelf
+from .html import decode_html
+from .sina_page import SinaPage, doc_id, sina_page
+from .sina_roll import RollItem
+
+
+def sina_article(body: bytes, url: str, content_type: str | None, shelf: Shelf,
+                 roll: RollItem | None = None, fetched_at: datetime | None = None
+                 ) -> tuple[Article | None, SinaPage]:
+    """The article of a fetched page, or None when the page has no body element."""
+    page = sina_page(decode_html(body, content_type), url)
+    text = page.body
+    if text is None:
+        return None, page
+    date = datetime.fromtimestamp(roll.intime, UTC) if roll and roll.intime else page.published
+    article = Article(
+        id=roll.id if roll else (doc_id(url) or url),
+        url=url,  # where the page was found: its links resolve against it
+        title=(roll.title if roll else "") or page.title,
+        body=text,
+        shelf=shelf,
+        date=date,
+        date_guessed=date is None,
+        author=(roll.media if roll else "") or page.media,
+        keywords=(roll.keywords if roll else ()) or page.keywords,
+        fetched_at=fetched_at or datetime.now(UTC),
+    )
+    return article, page

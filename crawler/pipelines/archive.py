@@ -1,0 +1,42 @@
+"""Keep each article: write it to the archive and count what happened."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from itemadapter import ItemAdapter
+from scrapy.exceptions import NotConfigured
+
+from ..items import Article
+from ..store import ArchiveWriter
+
+
+class ArchivePipeline:
+    def __init__(self, root: Path, crawler):
+        self.root = root
+        self.crawler = crawler
+        self.writer: ArchiveWriter | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        root = crawler.settings.get("ARCHIVE_ROOT")
+        if not root:
+            raise NotConfigured("ARCHIVE_ROOT is not set")
+        return cls(Path(root), crawler)
+
+    def open_spider(self) -> None:
+        self.writer = ArchiveWriter(self.root)
+
+    def close_spider(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+    def process_item(self, item):
+        article = item if isinstance(item, Article) else Article(**ItemAdapter(item).asdict())
+        result = self.writer.write(article)
+        self.crawler.stats.inc_value(f"archive/{result.status}")
+        if result.status != "unchanged":
+            self.crawler.spider.logger.info(
+                "%s %s", result.status, result.path.relative_to(self.writer.root)
+            )
+        return item

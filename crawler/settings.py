@@ -1,0 +1,38 @@
+"""How to crawl (feeds.yaml says what): polite, bounded, hardened. `-s NAME=VALUE` overrides."""
+
+import os
+
+from . import __version__
+
+BOT_NAME = "crawler"
+SPIDER_MODULES = ["crawler.spiders"]
+USER_AGENT = f"sina-feed-archiver/{__version__} (news archiver; +https://pypi.org/project/scrapy/)"
+# The roll API and feeds are machine endpoints polled a few times a day; robots.txt would add
+# a request per host to every run.
+ROBOTSTXT_OBEY = False
+
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = int(os.getenv("CRAWLER_CONCURRENCY_PER_DOMAIN", "4"))
+DOWNLOAD_DELAY = 0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.5
+AUTOTHROTTLE_MAX_DELAY = float(os.getenv("CRAWLER_MAX_DELAY", "10"))
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+
+DOWNLOAD_TIMEOUT = float(os.getenv("CRAWLER_DOWNLOAD_TIMEOUT", "30"))
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024  # also caps decompressed bodies (bombs)
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+REDIRECT_MAX_TIMES = 5
+
+TELNETCONSOLE_ENABLED = False
+COOKIES_ENABLED = False
+DOWNLOAD_HANDLERS = {"file": None, "s3": None, "ftp": None, "data": None}
+# HttpProxyMiddleware stays on: http_proxy, https_proxy and no_proxy are honoured.
+
+ITEM_PIPELINES = {"crawler.pipelines.archive.ArchivePipeline": 300}
+ARCHIVE_ROOT = None  # set by `crawler crawl` to the archive folder
+
+LOG_LEVEL = "WARNING"

@@ -1,0 +1,140 @@
+"""A loopback replay server: recorded responses keyed by URL, reached as an HTTP(S) proxy.
+
+The crawler runs with `http_proxy`/`https_proxy` pointing here, so real URLs are used
+unchanged; HTTPS arrives through CONNECT and is answered with a throwaway certificate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ssl
+import tempfile
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class ReplayServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.routes: dict[str, deque[Reply]] = {}
+        self.requests: list[str] = []
+        self.lock = threading.Lock()
+        self._tls: dict[str, ssl.SSLContext] = {}
+
+    def tls_for(self, host: str) -> ssl.SSLContext:
+        """A throwaway certificate naming `host` (no certificate warnings in the crawl log)."""
+        with self.lock:
+            if host not in self._tls:
+                self._tls[host] = _tls_context(host)
+            return self._tls[host]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def add(self, url: str, *replies: Reply) -> None:
+        """Serve `replies` for `url` in turn; the last one is served from then on."""
+        with self.lock:
+            self.routes[url] = deque(replies)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.routes.clear()
+            self.requests.clear()
+
+    def reply_for(self, url: str) -> Reply:
+        with self.lock:
+            self.requests.append(url)
+            replies = self.routes.get(url)
+            if not replies:
+                return Reply(404, b"not recorded", {"Content-Type": "text/plain"})
+            return replies.popleft() if len(replies) > 1 else replies[0]
+
+    def start(self) -> ReplayServer:
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def proxy_env(self) -> dict[str, str]:
+        return {"http_proxy": self.url, "https_proxy": self.url, "no_proxy": ""}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    origin: str | None = None  # set for requests inside a CONNECT tunnel
+
+    def log_message(self, format, *args) -> None:  # keep test output clean
+        pass
+
+    def do_CONNECT(self) -> None:
+        host, _, port = self.path.rpartition(":")
+        self.send_response(200, "Connection Established")
+        self.end_headers()
+        try:
+            tls = self.server.tls_for(host).wrap_socket(self.connection, server_side=True)
+        except (ssl.SSLError, OSError):
+            self.close_connection = True
+            return
+        origin = f"https://{host}" if port == "443" else f"https://{host}:{port}"
+        tunnel = type("Tunnel", (_Handler,), {"origin": origin})
+        tunnel(tls, self.client_address, self.server)
+        self.close_connection = True
+
+    def do_GET(self) -> None:
+        self._answer(head=False)
+
+    def do_HEAD(self) -> None:
+        self._answer(head=True)
+
+    def _answer(self, head: bool) -> None:
+        if self.path.startswith(("http://", "https://")):
+            url = self.path
+        elif self.origin:
+            url = self.origin + self.path
+        else:
+            url = f"http://{self.headers.get('Host', '127.0.0.1')}{self.path}"
+        reply = self.server.reply_for(url)
+        self.send_response(reply.status)
+        headers = {"Content-Length": str(len(reply.body)), **reply.headers}
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if not head:
+            self.wfile.write(reply.body)
+
+
+def _tls_context(host: str) -> ssl.SSLContext:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host[:64])])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=7))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    folder = Path(tempfile.mkdtemp(prefix="replay-tls-"))
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    return context

@@ -1,0 +1,121 @@
+"""A recorded Sina Finance: roll API answers (SINA.md §3) and article pages for the replay server.
+
+Reference posts become layout-D pages whose #artibody holds the post's body with RSSHub's
+edits undone (protocol-relative sinaimg `src`, no `referrerpolicy`, braces unescaped), so a
+crawl must give the posts back byte for byte. The real pages of every family are served as
+Sina served them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from crawler.extract.html import find, selector
+from crawler.markup import Tag, tokenize
+from crawler.store.body import apply_edits
+from reference import FIXTURES, reference_posts
+from replay import Reply, ReplayServer
+
+PAGES = FIXTURES / "sina-pages"
+TEMPLATE = PAGES / "html" / "htmlgtmk_t.cj.sina_2018-09-28_caijingtoutiao.html"
+ROLL = "https://feed.mix.sina.com.cn/api/roll/get?pageid=155&lid={lid}&num=50&page={page}"
+SINA_NAME = "新浪财经－国內"
+
+
+@dataclass(frozen=True)
+class RecordedArticle:
+    id: str
+    url: str
+    roll: dict  # the roll item
+    page: bytes
+    content_type: str
+    expected_path: str | None = None  # reference posts: where the crawl must write them
+    expected_text: str | None = None
+
+
+def undo_rsshub(body: str) -> str:
+    """The #artibody source text a reference post was made from."""
+    edits = []
+    for tok in tokenize(body):
+        if isinstance(tok, Tag) and tok.name == "img" and not tok.closing:
+            for attr in tok.attrs:
+                if attr.name == "referrerpolicy":
+                    edits.append((attr.start, attr.end, ""))
+                elif attr.name == "src" and attr.value and attr.value.startswith("https://n.sinaimg"):
+                    edits.append((attr.value_start, attr.value_start + len("https:"), ""))
+    return apply_edits(body, edits).replace("&#123;", "{").replace("&#125;", "}")
+
+
+def layout_d_page(title: str, body: str) -> bytes:
+    html = TEMPLATE.read_text(encoding="utf-8")
+    art = find(html, selector("div", id="artibody"))
+    html = html[: art.content_start] + "\n" + body + html[art.content_end :]
+    h1 = find(html, selector("h1", cls="main-title"))
+    html = html[: h1.content_start] + title + html[h1.content_end :]
+    return html.encode("utf-8")
+
+
+def reference_articles() -> list[RecordedArticle]:
+    posts = [p for p in reference_posts() if p.current_template and p.path.startswith("金融/新浪财经/")]
+    articles = []
+    for n, post in enumerate(posts):
+        docid = f"kref{n:04d}x{abs(hash(post.path)) % 10**6:06d}"
+        date = post.date.strftime("%Y-%m-%d")
+        url = f"https://finance.sina.com.cn/china/gncj/{date}/doc-i{docid}.shtml"
+        roll = {"docid": f"comos:{docid}", "title": post.front["title"], "url": url,
+                "intime": str(int(post.date.timestamp())), "media_name": "新浪财经",
+                "keywords": "经济,财经", "ctime": int(post.date.timestamp())}
+        articles.append(RecordedArticle(docid, url, roll, layout_d_page(post.front["title"],
+                        undo_rsshub(post.body)), "text/html; charset=utf-8", post.path, post.text))
+    return articles
+
+
+def real_articles() -> list[RecordedArticle]:
+    """The saved pages, listed without title or time so the page's own are used."""
+    articles = []
+    for entry in json.loads((PAGES / "manifest.json").read_text(encoding="utf-8")):
+        raw = (PAGES / entry["file"]).read_bytes()
+        if raw.startswith(b"<text id="):  # the corpus wrapper of the cwced files
+            raw = raw.split(b"\n", 1)[1].rsplit(b"</text>", 1)[0]
+        stem = Path(entry["file"]).stem
+        m = re.search(r"doc-i([a-z0-9]+)\.shtml", entry["url"])
+        docid = m.group(1) if m else stem
+        articles.append(RecordedArticle(
+            docid, entry["url"], {"docid": docid, "url": entry["url"]}, raw,
+            f"text/html; charset={entry['declared_charset']}",
+        ))
+    return articles
+
+
+def video_article() -> RecordedArticle:
+    html = TEMPLATE.read_text(encoding="utf-8")
+    art = find(html, selector("div", id="artibody"))
+    page = (html[: art.start] + '<div class="video-wrap">video</div>' + html[art.content_end + 6 :])
+    url = "https://finance.sina.com.cn/china/2022-01-01/doc-ivideo0000001.shtml"
+    return RecordedArticle("video0000001", url, {"docid": "video0000001", "url": url,
+                           "title": "视频：一段视频"}, page.encode(), "text/html; charset=utf-8")
+
+
+def roll_body(items: list[dict], *, jsonp: bool = False, code: int = 0, msg: str = "succ") -> bytes:
+    result = {"status": {"code": code, "msg": msg}, "timestamp": "Mon Sep 21 12:25:23 +0800 2026",
+              "total": len(items), "start": 0, "end": len(items), "lid": 1686, "data": items}
+    text = json.dumps({"result": result}, ensure_ascii=False).replace("/", "\\/")
+    if jsonp:
+        text = f"try{{feedCardJsonpCallback({text});}}catch(e){{}};"
+    return text.encode("utf-8")
+
+
+def serve_sina(server: ReplayServer, articles: list[RecordedArticle], *, lid: int = 1686,
+               jsonp: bool = False) -> None:
+    """One roll page listing `articles` (and a duplicate), each article page recorded."""
+    items = [a.roll for a in articles]
+    if items:
+        items.append(dict(items[0]))  # a duplicate docid in one list
+    server.add(ROLL.format(lid=lid, page=1), Reply(200, roll_body(items, jsonp=jsonp),
+                                                   {"Content-Type": "application/json"}))
+    server.add(ROLL.format(lid=lid, page=2), Reply(200, roll_body([])))
+    for article in articles:
+        server.add(article.url, Reply(200, article.page, {"Content-Type": article.content_type}))
