@@ -25,14 +25,21 @@ class UserError(click.ClickException):
 
 def config_option(f):
     return click.option(
-        "-c", "--config", "config_path", default="feeds.yaml", show_default=True,
-        type=click.Path(dir_okay=False, path_type=Path), help="The feeds.yaml to read.",
+        "-c",
+        "--config",
+        "config_path",
+        default="feeds.yaml",
+        show_default=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The feeds.yaml to read.",
     )(f)
 
 
 def archive_option(f):
     return click.option(
-        "--archive", "archive_dir", type=click.Path(path_type=Path),
+        "--archive",
+        "archive_dir",
+        type=click.Path(path_type=Path),
         help="Archive root (default: the config's 'archive').",
     )(f)
 
@@ -80,8 +87,14 @@ def cli() -> None:
 @click.option("--pages", type=click.IntRange(min=1), help="Roll pages per Sina source (backfill).")
 @click.option("--refresh", is_flag=True, help="Refetch archived items; rewrite changed files.")
 @click.option("--quiet", is_flag=True, help="Only warnings and the summary.")
-@click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
-              help="Override a Scrapy setting for this run (repeatable).")
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy setting for this run (repeatable).",
+)
 def crawl(names, config_path, archive_dir, limit, pages, refresh, quiet, overrides) -> None:
     """Crawl all enabled sources, or the NAMES given."""
     from .run import CrawlOptions, run_crawl  # Scrapy loads only for the commands that need it
@@ -95,8 +108,13 @@ def crawl(names, config_path, archive_dir, limit, pages, refresh, quiet, overrid
     root = archive_dir if archive_dir is not None else config.archive
     if root.exists() and not root.is_dir():
         raise UserError(f"{root}: archive path exists and is not a folder", EXIT_USAGE)
-    options = CrawlOptions(limit=limit, pages=pages, refresh=refresh,
-                           progress=not quiet and sys.stderr.isatty(), settings=settings)
+    options = CrawlOptions(
+        limit=limit,
+        pages=pages,
+        refresh=refresh,
+        progress=not quiet and sys.stderr.isatty(),
+        settings=settings,
+    )
     root.mkdir(parents=True, exist_ok=True)
     lock = locked(root)
     try:

@@ -69,9 +69,19 @@ class Config:
 
 
 _TYPES: dict[str, type | tuple[type, ...]] = {
-    "name": str, "site": str, "category": str, "type": str, "url": str, "lid": int,
-    "pages": int, "limit": int, "clean": bool, "author": str, "timezone": str,
-    "full_text": bool, "enabled": bool,
+    "name": str,
+    "site": str,
+    "category": str,
+    "type": str,
+    "url": str,
+    "lid": int,
+    "pages": int,
+    "limit": int,
+    "clean": bool,
+    "author": str,
+    "timezone": str,
+    "full_text": bool,
+    "enabled": bool,
 }
 _REQUIRED = ("name", "site", "category")
 _TOP_LEVEL = {"archive", "defaults", "sources"}
@@ -101,7 +111,9 @@ def parse_config(data: object, path: Path) -> Config:
         raise ConfigError(f"{path}: must be a mapping with 'sources'")
     for key in data:
         if key not in _TOP_LEVEL:
-            raise ConfigError(f"{path}: unknown key {key!r} (expected one of archive, defaults, sources)")
+            raise ConfigError(
+                f"{path}: unknown key {key!r} (expected one of archive, defaults, sources)"
+            )
     archive = data.get("archive", "archive")
     if not isinstance(archive, str) or not archive.strip():
         raise ConfigError(f"{path}: key 'archive' must be a folder path (a string)")
@@ -116,7 +128,9 @@ def parse_config(data: object, path: Path) -> Config:
     for index, raw in enumerate(raw_sources):
         source = _parse_source(raw, defaults, f"{path}: sources[{index}]")
         if any(s.name == source.name for s in sources):
-            raise ConfigError(f"{path}: sources[{index}] ({source.name}): key 'name': duplicate name")
+            raise ConfigError(
+                f"{path}: sources[{index}] ({source.name}): key 'name': duplicate name"
+            )
         sources.append(source)
     return Config(path=path, archive=(path.parent / archive), sources=tuple(sources))
 
@@ -136,7 +150,9 @@ def _parse_source(raw: object, defaults: dict, where: str) -> Source:
     if kind not in ("sina", "feed"):
         raise ConfigError(f"{where}: key 'type': must be 'sina' or 'feed', not {kind!r}")
     if kind == "sina" and "url" in raw:
-        raise ConfigError(f"{where}: key 'url': a 'sina' source takes no url (it reads the roll API)")
+        raise ConfigError(
+            f"{where}: key 'url': a 'sina' source takes no url (it reads the roll API)"
+        )
     if kind == "feed":
         url = values.get("url")
         if url is None:
@@ -154,7 +170,9 @@ def _parse_source(raw: object, defaults: dict, where: str) -> Source:
     try:
         ZoneInfo(values.get("timezone", "Asia/Shanghai"))
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{where}: key 'timezone': unknown time zone {values['timezone']!r}") from None
+        raise ConfigError(
+            f"{where}: key 'timezone': unknown time zone {values['timezone']!r}"
+        ) from None
     return Source(**values)
 
 

@@ -17,8 +17,23 @@ RAW_TEXT = frozenset(
     {"script", "style", "xmp", "iframe", "noembed", "noframes", "noscript", "textarea", "title"}
 )
 VOID = frozenset(
-    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-     "track", "wbr", "param", "keygen"}
+    {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+        "param",
+        "keygen",
+    }
 )
 
 _SPACE = " \t\n\r\f"  # HTML's white space: ASCII only
@@ -188,7 +203,6 @@ def _comment(html: str, lt: int) -> Comment:
 def _bogus_comment(html: str, lt: int, start: int) -> int:
     gt = html.find(">", start)
     return len(html) if gt < 0 else gt + 1
-
 
 
 def element_end(html: str, name: str, content_start: int) -> tuple[int, int] | None:

@@ -101,11 +101,17 @@ def run_crawl(root: Path, sources: list[Source], options: CrawlOptions) -> Crawl
 
 
 def _spider_kwargs(index: ProvenanceIndex, source: Source, options: CrawlOptions) -> dict:
-    kwargs = {"archived": index.ids(source.name), "limit": options.limit,
-              "pages": options.pages, "refresh": options.refresh}
+    kwargs = {
+        "archived": index.ids(source.name),
+        "limit": options.limit,
+        "pages": options.pages,
+        "refresh": options.refresh,
+    }
     if source.type == "sina":
-        kwargs["retry_items"] = [RollItem(**{**p, "keywords": tuple(p.get("keywords", ()))})
-                                 for p in index.retry_payloads(source.name)]
+        kwargs["retry_items"] = [
+            RollItem(**{**p, "keywords": tuple(p.get("keywords", ()))})
+            for p in index.retry_payloads(source.name)
+        ]
     return kwargs
 
 
@@ -118,12 +124,14 @@ def _report(index: ProvenanceIndex, source: Source, crawler) -> SourceReport:
     error = spider.source_error if spider else "the spider did not start"
     if spider is not None:
         for failed in spider.failed_items:
-            attempts = index.note_failure(source.name, failed.item_id, failed.url,
-                                          failed.payload, failed.reason)
+            attempts = index.note_failure(
+                source.name, failed.item_id, failed.url, failed.payload, failed.reason
+            )
             if attempts >= MAX_ATTEMPTS:
                 index.drop_retry(source.name, failed.item_id)
                 logging.getLogger("crawler").warning(
-                    "%s: %s: failed %d runs in a row, given up", source.name, failed.url, attempts)
+                    "%s: %s: failed %d runs in a row, given up", source.name, failed.url, attempts
+                )
     return SourceReport(source.name, counts, error)
 
 

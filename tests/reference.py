@@ -50,13 +50,18 @@ class ReferencePost:
 
 def reference_posts() -> list[ReferencePost]:
     posts = [
-        ReferencePost(str(p.relative_to(REFERENCE / "posts")), str(p.relative_to(REFERENCE / "posts")),
-                      p.read_text(encoding="utf-8"))
+        ReferencePost(
+            str(p.relative_to(REFERENCE / "posts")),
+            str(p.relative_to(REFERENCE / "posts")),
+            p.read_text(encoding="utf-8"),
+        )
         for p in sorted((REFERENCE / "posts").rglob("*.md"))
     ]
     fragments = REFERENCE / "fragments"
     for name, path in json.loads((fragments / "paths.json").read_text(encoding="utf-8")).items():
-        posts.append(ReferencePost(Path(name).name, path, (fragments / name).read_text(encoding="utf-8")))
+        posts.append(
+            ReferencePost(Path(name).name, path, (fragments / name).read_text(encoding="utf-8"))
+        )
     return posts
 
 

@@ -16,8 +16,9 @@ from pathlib import Path
 from crawler.extract.html import find, selector
 from crawler.markup import Tag, tokenize
 from crawler.store.body import apply_edits
+
 from reference import FIXTURES, reference_posts
-from replay import Reply, ReplayServer
+from replay import ReplayServer, Reply
 
 PAGES = FIXTURES / "sina-pages"
 TEMPLATE = PAGES / "html" / "htmlgtmk_t.cj.sina_2018-09-28_caijingtoutiao.html"
@@ -44,7 +45,9 @@ def undo_rsshub(body: str) -> str:
             for attr in tok.attrs:
                 if attr.name == "referrerpolicy":
                     edits.append((attr.start, attr.end, ""))
-                elif attr.name == "src" and attr.value and attr.value.startswith("https://n.sinaimg"):
+                elif (
+                    attr.name == "src" and attr.value and attr.value.startswith("https://n.sinaimg")
+                ):
                     edits.append((attr.value_start, attr.value_start + len("https:"), ""))
     return apply_edits(body, edits).replace("&#123;", "{").replace("&#125;", "}")
 
@@ -59,17 +62,34 @@ def layout_d_page(title: str, body: str) -> bytes:
 
 
 def reference_articles() -> list[RecordedArticle]:
-    posts = [p for p in reference_posts() if p.current_template and p.path.startswith("金融/新浪财经/")]
+    posts = [
+        p for p in reference_posts() if p.current_template and p.path.startswith("金融/新浪财经/")
+    ]
     articles = []
     for n, post in enumerate(posts):
         docid = f"kref{n:04d}x{abs(hash(post.path)) % 10**6:06d}"
         date = post.date.strftime("%Y-%m-%d")
         url = f"https://finance.sina.com.cn/china/gncj/{date}/doc-i{docid}.shtml"
-        roll = {"docid": f"comos:{docid}", "title": post.front["title"], "url": url,
-                "intime": str(int(post.date.timestamp())), "media_name": "新浪财经",
-                "keywords": "经济,财经", "ctime": int(post.date.timestamp())}
-        articles.append(RecordedArticle(docid, url, roll, layout_d_page(post.front["title"],
-                        undo_rsshub(post.body)), "text/html; charset=utf-8", post.path, post.text))
+        roll = {
+            "docid": f"comos:{docid}",
+            "title": post.front["title"],
+            "url": url,
+            "intime": str(int(post.date.timestamp())),
+            "media_name": "新浪财经",
+            "keywords": "经济,财经",
+            "ctime": int(post.date.timestamp()),
+        }
+        articles.append(
+            RecordedArticle(
+                docid,
+                url,
+                roll,
+                layout_d_page(post.front["title"], undo_rsshub(post.body)),
+                "text/html; charset=utf-8",
+                post.path,
+                post.text,
+            )
+        )
     return articles
 
 
@@ -83,39 +103,59 @@ def real_articles() -> list[RecordedArticle]:
         stem = Path(entry["file"]).stem
         m = re.search(r"doc-i([a-z0-9]+)\.shtml", entry["url"])
         docid = m.group(1) if m else stem
-        articles.append(RecordedArticle(
-            docid, entry["url"], {"docid": docid, "url": entry["url"]}, raw,
-            f"text/html; charset={entry['declared_charset']}",
-        ))
+        articles.append(
+            RecordedArticle(
+                docid,
+                entry["url"],
+                {"docid": docid, "url": entry["url"]},
+                raw,
+                f"text/html; charset={entry['declared_charset']}",
+            )
+        )
     return articles
 
 
 def video_article() -> RecordedArticle:
     html = TEMPLATE.read_text(encoding="utf-8")
     art = find(html, selector("div", id="artibody"))
-    page = (html[: art.start] + '<div class="video-wrap">video</div>' + html[art.content_end + 6 :])
+    page = html[: art.start] + '<div class="video-wrap">video</div>' + html[art.content_end + 6 :]
     url = "https://finance.sina.com.cn/china/2022-01-01/doc-ivideo0000001.shtml"
-    return RecordedArticle("video0000001", url, {"docid": "video0000001", "url": url,
-                           "title": "视频：一段视频"}, page.encode(), "text/html; charset=utf-8")
+    return RecordedArticle(
+        "video0000001",
+        url,
+        {"docid": "video0000001", "url": url, "title": "视频：一段视频"},
+        page.encode(),
+        "text/html; charset=utf-8",
+    )
 
 
 def roll_body(items: list[dict], *, jsonp: bool = False, code: int = 0, msg: str = "succ") -> bytes:
-    result = {"status": {"code": code, "msg": msg}, "timestamp": "Mon Sep 21 12:25:23 +0800 2026",
-              "total": len(items), "start": 0, "end": len(items), "lid": 1686, "data": items}
+    result = {
+        "status": {"code": code, "msg": msg},
+        "timestamp": "Mon Sep 21 12:25:23 +0800 2026",
+        "total": len(items),
+        "start": 0,
+        "end": len(items),
+        "lid": 1686,
+        "data": items,
+    }
     text = json.dumps({"result": result}, ensure_ascii=False).replace("/", "\\/")
     if jsonp:
         text = f"try{{feedCardJsonpCallback({text});}}catch(e){{}};"
     return text.encode("utf-8")
 
 
-def serve_sina(server: ReplayServer, articles: list[RecordedArticle], *, lid: int = 1686,
-               jsonp: bool = False) -> None:
+def serve_sina(
+    server: ReplayServer, articles: list[RecordedArticle], *, lid: int = 1686, jsonp: bool = False
+) -> None:
     """One roll page listing `articles` (and a duplicate), each article page recorded."""
     items = [a.roll for a in articles]
     if items:
         items.append(dict(items[0]))  # a duplicate docid in one list
-    server.add(ROLL.format(lid=lid, page=1), Reply(200, roll_body(items, jsonp=jsonp),
-                                                   {"Content-Type": "application/json"}))
+    server.add(
+        ROLL.format(lid=lid, page=1),
+        Reply(200, roll_body(items, jsonp=jsonp), {"Content-Type": "application/json"}),
+    )
     server.add(ROLL.format(lid=lid, page=2), Reply(200, roll_body([])))
     for article in articles:
         server.add(article.url, Reply(200, article.page, {"Content-Type": article.content_type}))

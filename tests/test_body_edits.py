@@ -14,7 +14,9 @@ def edit(body: str, *, clean: bool = False, url: str | None = PAGE) -> str:
 
 
 def test_untouched_markup_keeps_every_byte():
-    body = '<p class=x ALT  data-a="1">　　text &amp; <b>bold</b></p>\n<!-- c -->\n<style>.a{}</style>'
+    body = (
+        '<p class=x ALT  data-a="1">　　text &amp; <b>bold</b></p>\n<!-- c -->\n<style>.a{}</style>'
+    )
     assert edit(body) == body.replace("{", "&#123;").replace("}", "&#125;")
 
 
@@ -40,8 +42,10 @@ def test_script_inside_a_comment_is_text_and_stays():
 
 
 def test_iframe_object_and_embed_are_removed():
-    body = '<iframe src="//v.qq.com/x"><p>in</p></iframe><object data="a.swf"><param name=a>' \
-           '<object>inner</object></object><embed src="x.swf"><p>kept</p>'
+    body = (
+        '<iframe src="//v.qq.com/x"><p>in</p></iframe><object data="a.swf"><param name=a>'
+        '<object>inner</object></object><embed src="x.swf"><p>kept</p>'
+    )
     assert edit(body) == "<p>kept</p>"
 
 
@@ -50,10 +54,17 @@ def test_event_attributes_are_removed_whatever_their_case_or_quoting():
     assert edit(body) == '<img src="https://a/x.jpg" referrerpolicy="no-referrer">'
 
 
-@pytest.mark.parametrize("url", [
-    "javascript:alert(1)", "JavaScript:alert(1)", " java\tscript:alert(1)",
-    "jav&#x61;script:alert(1)", "vbscript:msgbox(1)", "data:text/html;base64,PHNjcmlwdD4=",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        " java\tscript:alert(1)",
+        "jav&#x61;script:alert(1)",
+        "vbscript:msgbox(1)",
+        "data:text/html;base64,PHNjcmlwdD4=",
+    ],
+)
 def test_script_urls_are_removed(url):
     assert edit(f'<a href="{url}" title="t">x</a>') == '<a title="t">x</a>'
 
@@ -106,7 +117,8 @@ def test_placeholder_src_is_replaced_by_the_lazy_one():
 
 def test_unquoted_relative_src_is_quoted_when_rewritten():
     assert edit("<img src=a.png>") == (
-        '<img src="https://finance.sina.com.cn/china/2021-09-27/a.png" referrerpolicy="no-referrer">'
+        '<img src="https://finance.sina.com.cn/china/2021-09-27/a.png"'
+        ' referrerpolicy="no-referrer">'
     )
 
 
@@ -152,13 +164,17 @@ def test_clean_removes_sina_boilerplate(seed_body):
 
 
 def test_clean_removes_kaihu_qr_and_ad_boxes():
-    body = ('<p>a</p><style>.app-kaihu-qr{x}</style><div class="app-kaihu-qr"><img src="q.png">'
-            '<div>in</div></div><div id="ad_44086" class="otherContent_01">ad</div><!----><p>b</p>')
+    body = (
+        '<p>a</p><style>.app-kaihu-qr{x}</style><div class="app-kaihu-qr"><img src="q.png">'
+        '<div>in</div></div><div id="ad_44086" class="otherContent_01">ad</div><!----><p>b</p>'
+    )
     assert edit(body, clean=True) == "<p>a</p><p>b</p>"
 
 
 def test_active_content_finds_what_edits_remove():
     assert active_content('<p onclick="x">a</p><script>y</script><a href="javascript:z">') == [
-        "onclick attribute on <p>", "<script> element", "href attribute on <a>",
+        "onclick attribute on <p>",
+        "<script> element",
+        "href attribute on <a>",
     ]
     assert active_content(edit('<p onclick="x">a</p><script>y</script>')) == []

@@ -28,45 +28,86 @@ def test_shipped_feeds_yaml_is_the_sina_domestic_roll():
 
 
 def test_defaults_apply_and_sources_win(tmp_path: Path):
-    config = load_config(write(tmp_path, "defaults: {limit: 7, clean: true}\nsources:\n" + SINA
-                               + "  - {name: b, site: s, category: c, url: 'http://x/f', limit: 3}\n"))
-    assert [(s.limit, s.clean, s.type) for s in config.sources] == [(7, True, "sina"), (3, True, "feed")]
+    config = load_config(
+        write(
+            tmp_path,
+            "defaults: {limit: 7, clean: true}\nsources:\n"
+            + SINA
+            + "  - {name: b, site: s, category: c, url: 'http://x/f', limit: 3}\n",
+        )
+    )
+    assert [(s.limit, s.clean, s.type) for s in config.sources] == [
+        (7, True, "sina"),
+        (3, True, "feed"),
+    ]
     assert config.archive == tmp_path / "archive"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("sources:\n  - {name: 知乎日报, site: s, category: c, url: 'http://x/', ful_text: true}\n",
-     "sources[0] (知乎日报): unknown key 'ful_text'"),
-    ("sources:\n  - {name: a, category: c, type: sina}\n", "sources[0] (a): missing required key 'site'"),
-    ("sources:\n" + SINA + "  - {name: b, site: s, category: c, type: sina, lid: '1686'}\n",
-     "sources[1] (b): key 'lid': must be a whole number"),
-    ("sources:\n  - {name: a, site: s, category: c, type: sina, pages: true}\n",
-     "sources[0] (a): key 'pages': must be a whole number"),
-    ("sources:\n  - {name: a, site: s, category: c, type: sina, clean: 'yes please'}\n",
-     "sources[0] (a): key 'clean': must be true or false"),
-    ("sources:\n" + SINA + SINA, "sources[1] (新浪): key 'name': duplicate name"),
-    ("sources:\n  - {name: a, site: s, category: c, type: sina, url: 'http://x/'}\n",
-     "sources[0] (a): key 'url': a 'sina' source takes no url"),
-    ("sources:\n  - {name: a, site: s, category: c, type: feed}\n",
-     "sources[0] (a): missing required key 'url'"),
-    ("sources:\n  - {name: a, site: s, category: c, url: 'file:///etc/passwd'}\n",
-     "sources[0] (a): key 'url': must be an http(s) URL"),
-    ("sources:\n  - {name: a, site: s, category: c, type: rss, url: 'http://x/'}\n",
-     "sources[0] (a): key 'type': must be 'sina' or 'feed'"),
-    ("sources:\n  - {name: a, site: s, category: c, type: sina, timezone: Mars/Base}\n",
-     "sources[0] (a): key 'timezone': unknown time zone"),
-    ("sources:\n  - {name: a, site: s, category: c, type: sina, author: me}\n",
-     "sources[0] (a): key 'author': must be 'site' or 'extracted'"),
-    ("sources:\n  - {name: a, site: s, category: c, type: sina, pages: 0}\n",
-     "sources[0] (a): key 'pages': must be 1 or more"),
-    ("sources:\n  - {site: s, category: c, type: sina}\n", "sources[0]: missing required key 'name'"),
-    ("defaults: {limt: 5}\nsources:\n" + SINA, "defaults: unknown key 'limt'"),
-    ("sourcez: []\n", "unknown key 'sourcez'"),
-    ("sources: []\n", "key 'sources' must be a non-empty list"),
-    ("sources:\n  - just a string\n", "sources[0]: a source must be a mapping"),
-    ("sources: [\n", "not valid YAML"),
-    ("", "must be a mapping"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "sources:\n"
+            "  - {name: 知乎日报, site: s, category: c, url: 'http://x/', ful_text: true}\n",
+            "sources[0] (知乎日报): unknown key 'ful_text'",
+        ),
+        (
+            "sources:\n  - {name: a, category: c, type: sina}\n",
+            "sources[0] (a): missing required key 'site'",
+        ),
+        (
+            "sources:\n" + SINA + "  - {name: b, site: s, category: c, type: sina, lid: '1686'}\n",
+            "sources[1] (b): key 'lid': must be a whole number",
+        ),
+        (
+            "sources:\n  - {name: a, site: s, category: c, type: sina, pages: true}\n",
+            "sources[0] (a): key 'pages': must be a whole number",
+        ),
+        (
+            "sources:\n  - {name: a, site: s, category: c, type: sina, clean: 'yes please'}\n",
+            "sources[0] (a): key 'clean': must be true or false",
+        ),
+        ("sources:\n" + SINA + SINA, "sources[1] (新浪): key 'name': duplicate name"),
+        (
+            "sources:\n  - {name: a, site: s, category: c, type: sina, url: 'http://x/'}\n",
+            "sources[0] (a): key 'url': a 'sina' source takes no url",
+        ),
+        (
+            "sources:\n  - {name: a, site: s, category: c, type: feed}\n",
+            "sources[0] (a): missing required key 'url'",
+        ),
+        (
+            "sources:\n  - {name: a, site: s, category: c, url: 'file:///etc/passwd'}\n",
+            "sources[0] (a): key 'url': must be an http(s) URL",
+        ),
+        (
+            "sources:\n  - {name: a, site: s, category: c, type: rss, url: 'http://x/'}\n",
+            "sources[0] (a): key 'type': must be 'sina' or 'feed'",
+        ),
+        (
+            "sources:\n  - {name: a, site: s, category: c, type: sina, timezone: Mars/Base}\n",
+            "sources[0] (a): key 'timezone': unknown time zone",
+        ),
+        (
+            "sources:\n  - {name: a, site: s, category: c, type: sina, author: me}\n",
+            "sources[0] (a): key 'author': must be 'site' or 'extracted'",
+        ),
+        (
+            "sources:\n  - {name: a, site: s, category: c, type: sina, pages: 0}\n",
+            "sources[0] (a): key 'pages': must be 1 or more",
+        ),
+        (
+            "sources:\n  - {site: s, category: c, type: sina}\n",
+            "sources[0]: missing required key 'name'",
+        ),
+        ("defaults: {limt: 5}\nsources:\n" + SINA, "defaults: unknown key 'limt'"),
+        ("sourcez: []\n", "unknown key 'sourcez'"),
+        ("sources: []\n", "key 'sources' must be a non-empty list"),
+        ("sources:\n  - just a string\n", "sources[0]: a source must be a mapping"),
+        ("sources: [\n", "not valid YAML"),
+        ("", "must be a mapping"),
+    ],
+)
 def test_each_error_names_the_spot(tmp_path: Path, text, message):
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as error:

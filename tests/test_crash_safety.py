@@ -24,8 +24,11 @@ def writer(root: Path) -> subprocess.Popen:
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in root.rglob("*") if p.is_file() and ".crawler" not in p.parts}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and ".crawler" not in p.parts
+    }
 
 
 def test_killed_writes_leave_a_consistent_archive(tmp_path: Path):

@@ -13,6 +13,7 @@ import yaml
 from crawler.items import Article, Shelf
 from crawler.store import ArchiveWriter
 from crawler.store.body import first_image
+
 from reference import RFC1123, TRAILER, excerpts, reference_posts
 
 POSTS = reference_posts()

@@ -17,23 +17,70 @@ from crawler.store.fields import normalize_title, plain_or_quoted, quote_title, 
 from crawler.store.paths import stem_for
 
 HOSTILE = [
-    "'", '"', "\\", ": ", "#", "---", "\n---\n", "-", "*", "&", "!", "%", "@", "`", "yes", "no",
-    "null", "2021-01-01", "0x10", "\x00", "\x1b", "\u2028", "\ufeff", "新浪财经", "😀", "../../x",
-    "{{", "%}", " ", "\t", "\n", "&amp;", "&#39;", "[", "]", "?", "|", ">", "<", "“", "”", ".",
-    "CON", "!!python/object:os.system", "\x85", "\u200b", "\u202e", "　",
+    "'",
+    '"',
+    "\\",
+    ": ",
+    "#",
+    "---",
+    "\n---\n",
+    "-",
+    "*",
+    "&",
+    "!",
+    "%",
+    "@",
+    "`",
+    "yes",
+    "no",
+    "null",
+    "2021-01-01",
+    "0x10",
+    "\x00",
+    "\x1b",
+    "\u2028",
+    "\ufeff",
+    "新浪财经",
+    "😀",
+    "../../x",
+    "{{",
+    "%}",
+    " ",
+    "\t",
+    "\n",
+    "&amp;",
+    "&#39;",
+    "[",
+    "]",
+    "?",
+    "|",
+    ">",
+    "<",
+    "“",
+    "”",
+    ".",
+    "CON",
+    "!!python/object:os.system",
+    "\x85",
+    "\u200b",
+    "\u202e",
+    "　",
 ]
-hostile_text = st.lists(
-    st.one_of(st.sampled_from(HOSTILE), st.text(max_size=5)), max_size=12
-).map("".join)
+hostile_text = st.lists(st.one_of(st.sampled_from(HOSTILE), st.text(max_size=5)), max_size=12).map(
+    "".join
+)
 
 
-@pytest.mark.parametrize(("title", "quoted"), [
-    ("plain", "'plain'"),
-    ('say "hi"', "'say \"hi\"'"),
-    ("it's", '"it\'s"'),
-    ("it's \"x\"", "'it''s \"x\"'"),
-    ("it's a\\b", "'it''s a\\b'"),
-])
+@pytest.mark.parametrize(
+    ("title", "quoted"),
+    [
+        ("plain", "'plain'"),
+        ('say "hi"', "'say \"hi\"'"),
+        ("it's", '"it\'s"'),
+        ('it\'s "x"', "'it''s \"x\"'"),
+        ("it's a\\b", "'it''s a\\b'"),
+    ],
+)
 def test_quoting_rules(title, quoted):
     assert quote_title(title) == quoted
     assert yaml.safe_load(f"title: {quoted}")["title"] == title
@@ -44,25 +91,40 @@ def test_normalization():
     assert normalize_title("原标题　正文") == "原标题　正文"
 
 
-@pytest.mark.parametrize(("name", "written"), [
-    ("金融", "金融"), ("新浪财经－国內", "新浪财经－国內"), ("— 资讯", "— 资讯"),
-    ("yes", "'yes'"), ("a: b", "'a: b'"), ("- x", "'- x'"), ("#x", "'#x'"), ("", "''"),
-    ("it's", "it's"), ("'q'", "'''q'''"), ("2021-01-01", "'2021-01-01'"), ("0x10", "'0x10'"),
-])
+@pytest.mark.parametrize(
+    ("name", "written"),
+    [
+        ("金融", "金融"),
+        ("新浪财经－国內", "新浪财经－国內"),
+        ("— 资讯", "— 资讯"),
+        ("yes", "'yes'"),
+        ("a: b", "'a: b'"),
+        ("- x", "'- x'"),
+        ("#x", "'#x'"),
+        ("", "''"),
+        ("it's", "it's"),
+        ("'q'", "'''q'''"),
+        ("2021-01-01", "'2021-01-01'"),
+        ("0x10", "'0x10'"),
+    ],
+)
 def test_plain_or_quoted(name, written):
     assert plain_or_quoted(name) == written
 
 
-@pytest.mark.parametrize(("title", "stem"), [
-    ("13.3%的增长", "133%的增长"),
-    ("a: b/c\\d?e*f“g”h<i>j|k[l]m", "a_ b_c_d_e_f_g_h_i_j_k_l_m"),
-    ("#1 news.", "1 news"),
-    ("...", "untitled"),
-    ("con", "con_"),
-    ("LPT1", "LPT1_"),
-    ("a\u200bb\u202ec", "abc"),
-    ("../../etc/passwd", "__etc_passwd"),
-])
+@pytest.mark.parametrize(
+    ("title", "stem"),
+    [
+        ("13.3%的增长", "133%的增长"),
+        ("a: b/c\\d?e*f“g”h<i>j|k[l]m", "a_ b_c_d_e_f_g_h_i_j_k_l_m"),
+        ("#1 news.", "1 news"),
+        ("...", "untitled"),
+        ("con", "con_"),
+        ("LPT1", "LPT1_"),
+        ("a\u200bb\u202ec", "abc"),
+        ("../../etc/passwd", "__etc_passwd"),
+    ],
+)
 def test_stem_rule(title, stem):
     assert stem_for(title) == stem
 
@@ -75,19 +137,33 @@ def test_long_stems_are_cut_at_a_character_boundary():
 def test_rfc1123_is_english_and_gmt():
     moment = datetime(2021, 9, 28, 7, 54, 59).astimezone(UTC)
     assert rfc1123(moment).endswith(" GMT") and rfc1123(moment)[:3] in {
-        "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
+        "Mon",
+        "Tue",
+        "Wed",
+        "Thu",
+        "Fri",
+        "Sat",
+        "Sun",
+    }
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(title=hostile_text, name=hostile_text, site=hostile_text)
 def test_hostile_titles_and_names_always_give_valid_files(tmp_path: Path, title, name, site):
     root = tmp_path / "archive"
     with ArchiveWriter(root) as writer:
-        result = writer.write(Article(
-            id=title + name, url="https://example.org/a", title=title, body="<p>x</p>",
-            shelf=Shelf(category="金融", site=site, name=name, author="site"),
-            date=datetime(2021, 1, 1, tzinfo=UTC),
-        ))
+        result = writer.write(
+            Article(
+                id=title + name,
+                url="https://example.org/a",
+                title=title,
+                body="<p>x</p>",
+                shelf=Shelf(category="金融", site=site, name=name, author="site"),
+                date=datetime(2021, 1, 1, tzinfo=UTC),
+            )
+        )
     path = result.path
     assert path.resolve().is_relative_to(root.resolve())
     assert len(path.name.encode()) <= 255
@@ -101,8 +177,15 @@ def test_hostile_titles_and_names_always_give_valid_files(tmp_path: Path, title,
 def test_thousand_character_title(tmp_path: Path):
     title = "长" * 1000
     with ArchiveWriter(tmp_path) as writer:
-        result = writer.write(Article(id="1", url="https://e.org/", title=title, body="",
-                                      shelf=Shelf("a", "b", "c"),
-                                      date=datetime(2021, 1, 1, tzinfo=UTC)))
+        result = writer.write(
+            Article(
+                id="1",
+                url="https://e.org/",
+                title=title,
+                body="",
+                shelf=Shelf("a", "b", "c"),
+                date=datetime(2021, 1, 1, tzinfo=UTC),
+            )
+        )
     assert frontmatter.load(result.path)["title"] == title
     assert len(result.path.name.encode()) <= 255

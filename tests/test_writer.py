@@ -18,8 +18,15 @@ WHEN = datetime(2021, 9, 27, 23, 54, 59, tzinfo=UTC)
 
 
 def article(item_id: str = "1", title: str = "标题", body: str = "<p>正文</p>", **kw) -> Article:
-    return Article(id=item_id, url=f"https://finance.sina.com.cn/doc-i{item_id}.shtml",
-                   title=title, body=body, shelf=SHELF, date=WHEN, **kw)
+    return Article(
+        id=item_id,
+        url=f"https://finance.sina.com.cn/doc-i{item_id}.shtml",
+        title=title,
+        body=body,
+        shelf=SHELF,
+        date=WHEN,
+        **kw,
+    )
 
 
 def test_new_then_unchanged_leaves_the_file_alone(tmp_path: Path):

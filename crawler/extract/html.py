@@ -10,16 +10,25 @@ from dataclasses import dataclass
 from ..markup import element_end, text_content, tokenize
 
 # GB2312 and GBK pages hold characters only GB18030 (their superset) decodes.
-_CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "gb_2312-80": "gb18030",
-                    "x-gbk": "gb18030", "euc-cn": "gb18030", "cp936": "gb18030"}
+_CHARSET_ALIASES = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "gb_2312-80": "gb18030",
+    "x-gbk": "gb18030",
+    "euc-cn": "gb18030",
+    "cp936": "gb18030",
+}
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> str:
     """Text of an HTML page: BOM, then the HTTP header, then <meta>, else UTF-8."""
-    for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-                       (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, codec in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
         if body.startswith(bom):
             return body.decode(codec, "replace")
     names = []
@@ -48,13 +57,16 @@ class Element:
         return html[self.content_start : self.content_end]
 
 
-def selector(tag: str, *, id: str | None = None, cls: str | None = None,
-             attr: tuple[str, str] | None = None) -> re.Pattern:
+def selector(
+    tag: str, *, id: str | None = None, cls: str | None = None, attr: tuple[str, str] | None = None
+) -> re.Pattern:
     """A start-tag pattern: `<tag … id=ID>`, `<tag … class="… CLS …">` or `<tag … a=v>`."""
     if id is not None:
         cond = r"\bid\s*=\s*[\"']?" + re.escape(id) + r"(?=[\"'\s/>])"
     elif cls is not None:
-        cond = r"\bclass\s*=\s*(?:\"[^\"]*?|'[^']*?)?(?<=[\s\"'=])" + re.escape(cls) + r"(?=[\s\"'/>])"
+        cond = (
+            r"\bclass\s*=\s*(?:\"[^\"]*?|'[^']*?)?(?<=[\s\"'=])" + re.escape(cls) + r"(?=[\s\"'/>])"
+        )
     elif attr is not None:
         cond = r"\b" + re.escape(attr[0]) + r"\s*=\s*[\"']?" + re.escape(attr[1]) + r"(?=[\"'\s/>])"
     else:
@@ -100,5 +112,7 @@ def link_texts(html: str, element: Element | None) -> tuple[str, ...]:
     if element is None:
         return ()
     inner = element.inner(html)
-    found = (text_content(m.group(1)) for m in re.finditer(r"<a\b[^>]*>(.*?)</a\s*>", inner, re.I | re.S))
+    found = (
+        text_content(m.group(1)) for m in re.finditer(r"<a\b[^>]*>(.*?)</a\s*>", inner, re.I | re.S)
+    )
     return tuple(dict.fromkeys(t for t in found if t))

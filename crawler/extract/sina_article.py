@@ -10,9 +10,14 @@ from .sina_page import SinaPage, doc_id, sina_page
 from .sina_roll import RollItem
 
 
-def sina_article(body: bytes, url: str, content_type: str | None, shelf: Shelf,
-                 roll: RollItem | None = None, fetched_at: datetime | None = None
-                 ) -> tuple[Article | None, SinaPage]:
+def sina_article(
+    body: bytes,
+    url: str,
+    content_type: str | None,
+    shelf: Shelf,
+    roll: RollItem | None = None,
+    fetched_at: datetime | None = None,
+) -> tuple[Article | None, SinaPage]:
     """The article of a fetched page, or None when the page has no body element."""
     page = sina_page(decode_html(body, content_type), url)
     text = page.body

@@ -16,7 +16,9 @@ from .html import Element, find, link_texts, meta, selector, text_of
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 _CN_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*(\d{1,2}):(\d{2})")
-_DOT_DATE = re.compile(r"(\d{4})[.-](\d{1,2})[.-](\d{1,2})\D{0,40}?(\d{1,2}):(\d{2})(?::(\d{2}))?", re.S)
+_DOT_DATE = re.compile(
+    r"(\d{4})[.-](\d{1,2})[.-](\d{1,2})\D{0,40}?(\d{1,2}):(\d{2})(?::(\d{2}))?", re.S
+)
 _TITLE_SUFFIX = re.compile(r"(?:_[^_]*)*_新浪网$|_新浪[^_]*$")
 _DOC_ID = re.compile(r"doc-i([a-z0-9]+)\.s?html", re.I)
 
@@ -61,7 +63,9 @@ class SinaPage:
 
     @classmethod
     def matches(cls, html: str) -> bool:
-        return all(p.search(html) for p in cls.markers) and not any(p.search(html) for p in cls.excludes)
+        return all(p.search(html) for p in cls.markers) and not any(
+            p.search(html) for p in cls.excludes
+        )
 
     @cached_property
     def body_element(self) -> Element | None:
@@ -208,7 +212,9 @@ class TablePage(SinaPage):
 
     @property
     def media(self) -> str:
-        m = re.search(r"<font\s+color=[\"']?#A20010[\"']?>(.*?)</font>", self._dateline, re.I | re.S)
+        m = re.search(
+            r"<font\s+color=[\"']?#A20010[\"']?>(.*?)</font>", self._dateline, re.I | re.S
+        )
         return " ".join(m.group(1).split()) if m else ""
 
     @cached_property
@@ -226,7 +232,13 @@ class ArtibodyPage(SinaPage):
 
 
 FAMILIES: tuple[type[SinaPage], ...] = (
-    MobilePage, NewsPage, FinancePage, Article16Page, BlkPage, TablePage, ArtibodyPage,
+    MobilePage,
+    NewsPage,
+    FinancePage,
+    Article16Page,
+    BlkPage,
+    TablePage,
+    ArtibodyPage,
 )
 
 

@@ -13,7 +13,10 @@ ROLL_API = "https://feed.mix.sina.com.cn/api/roll/get"
 ROLL_REFERER = "https://finance.sina.com.cn/"
 PAGE_ID = 155
 PAGE_SIZE = 50
-_JSONP = re.compile(r"^\s*(?:try\s*\{)?\s*[\w$.]+\s*\((.*)\)\s*;?\s*(?:\}\s*catch\s*\(\s*\w*\s*\)\s*\{\s*\}\s*;?)?\s*$", re.S)
+_JSONP = re.compile(
+    r"^\s*(?:try\s*\{)?\s*[\w$.]+\s*\((.*)\)\s*;?\s*(?:\}\s*catch\s*\(\s*\w*\s*\)\s*\{\s*\}\s*;?)?\s*$",
+    re.S,
+)
 
 
 class RollError(Exception):
@@ -70,7 +73,9 @@ def _item(entry: dict) -> RollItem | None:
     item_id = doc_id(url) or _text(entry.get("docid")).removeprefix("comos:")
     if not item_id:
         return None
-    keywords = tuple(k.strip() for k in re.split(r"[,，]", _text(entry.get("keywords"))) if k.strip())
+    keywords = tuple(
+        k.strip() for k in re.split(r"[,，]", _text(entry.get("keywords"))) if k.strip()
+    )
     return RollItem(
         id=item_id,
         url=url,

@@ -25,8 +25,16 @@ class ArchiveSpider(scrapy.Spider):
     """One spider per source. The crawl's outcome is in the crawler's stats (`archive/*`),
     the source's failure in `source_error`, failed items in `failed_items`."""
 
-    def __init__(self, source: Source, *, archived: Iterable[str] = (), limit: int | None = None,
-                 pages: int | None = None, refresh: bool = False, **kwargs: Any):
+    def __init__(
+        self,
+        source: Source,
+        *,
+        archived: Iterable[str] = (),
+        limit: int | None = None,
+        pages: int | None = None,
+        refresh: bool = False,
+        **kwargs: Any,
+    ):
         super().__init__(name=f"{self.name}:{source.name}", **kwargs)
         self.source = source
         self.archived = frozenset(archived)

@@ -30,9 +30,13 @@ class SinaRollSpider(ArchiveSpider):
 
     def roll_request(self, page: int) -> scrapy.Request:
         return scrapy.Request(
-            roll_url(self.source.lid, page), headers={"Referer": ROLL_REFERER},
-            callback=self.parse_roll, errback=self.list_failed, cb_kwargs={"page": page},
-            dont_filter=True, priority=10,
+            roll_url(self.source.lid, page),
+            headers={"Referer": ROLL_REFERER},
+            callback=self.parse_roll,
+            errback=self.list_failed,
+            cb_kwargs={"page": page},
+            dont_filter=True,
+            priority=10,
         )
 
     def parse_roll(self, response: Response, page: int) -> Iterable[scrapy.Request]:
@@ -55,13 +59,21 @@ class SinaRollSpider(ArchiveSpider):
     def article_request(self, item: RollItem) -> scrapy.Request | None:
         if not self.take(item.id):
             return None
-        return scrapy.Request(item.url, callback=self.parse_article, errback=self.article_failed,
-                              cb_kwargs={"roll": item})
+        return scrapy.Request(
+            item.url,
+            callback=self.parse_article,
+            errback=self.article_failed,
+            cb_kwargs={"roll": item},
+        )
 
     def parse_article(self, response: Response, roll: RollItem):
-        article, page = sina_article(response.body, response.url,
-                                     response.headers.get("Content-Type", b"").decode("latin-1"),
-                                     self.source.shelf, roll)
+        article, page = sina_article(
+            response.body,
+            response.url,
+            response.headers.get("Content-Type", b"").decode("latin-1"),
+            self.source.shelf,
+            roll,
+        )
         if article is None:
             self.skip(response.url, "no article body (a video or slide page?)")
             return

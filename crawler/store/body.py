@@ -13,9 +13,29 @@ from ..markup import VOID, Attr, Comment, RawText, Tag, tokenize
 ACTIVE_ELEMENTS = frozenset({"script", "iframe", "object", "embed"})
 # Attributes that hold a URL a browser may navigate to or load.
 URL_ATTRS = frozenset(
-    {"href", "src", "action", "formaction", "xlink:href", "data", "poster", "background",
-     "lowsrc", "dynsrc", "cite", "longdesc", "codebase", "usemap", "ping", "manifest",
-     "srcdoc", "values", "to", "from", "by"}
+    {
+        "href",
+        "src",
+        "action",
+        "formaction",
+        "xlink:href",
+        "data",
+        "poster",
+        "background",
+        "lowsrc",
+        "dynsrc",
+        "cite",
+        "longdesc",
+        "codebase",
+        "usemap",
+        "ping",
+        "manifest",
+        "srcdoc",
+        "values",
+        "to",
+        "from",
+        "by",
+    }
 )
 _DANGEROUS_SCHEME = re.compile(r"(?:javascript|vbscript|data:text/html)", re.I)
 _URL_NOISE = re.compile(r"[\x00-\x20]")  # browsers strip C0 and space from URL schemes
@@ -26,8 +46,14 @@ HTML_SPACE = " \t\n\r\f"
 
 # clean: true — Sina's boilerplate (SINA.md §2).
 BOILERPLATE_CLASSES = frozenset(
-    {"appendQr_wrap", "app-kaihu-qr", "otherContent_01", "ct_hqimg", "hqimg_related",
-     "fin_art_weixin"}
+    {
+        "appendQr_wrap",
+        "app-kaihu-qr",
+        "otherContent_01",
+        "ct_hqimg",
+        "hqimg_related",
+        "fin_art_weixin",
+    }
 )
 _BOILERPLATE_ID = re.compile(r"(?:ad_\d+|left_hzh_ad)$")
 _BOILERPLATE_STYLE = re.compile(r"\.(?:appendQr_|app-kaihu-qr)")
@@ -102,7 +128,9 @@ def _disarm_raw_text(body: str, raw: RawText) -> list[Edit]:
             end = tok.end if tok.closing else _element_end(tokens, i, raw=True)
             edits.append((raw.start + tok.start, raw.start + end, ""))
         else:
-            edits.extend((raw.start + s, raw.start + e, r) for s, e, r in _attribute_edits(inner, tok))
+            edits.extend(
+                (raw.start + s, raw.start + e, r) for s, e, r in _attribute_edits(inner, tok)
+            )
     return edits
 
 
@@ -161,9 +189,14 @@ def _is_placeholder(value: str | None) -> bool:
 
 def _lazy_source(tag: Tag) -> str | None:
     for attr in tag.attrs:
-        if attr.name != "src" and not attr.name.endswith("srcset") and attr.value:
-            if _IMAGE_URL.search(attr.value) and not is_active_attribute(attr):
-                return htmllib.unescape(attr.value).strip()
+        if (
+            attr.name != "src"
+            and not attr.name.endswith("srcset")
+            and attr.value
+            and _IMAGE_URL.search(attr.value)
+            and not is_active_attribute(attr)
+        ):
+            return htmllib.unescape(attr.value).strip()
     return None
 
 
@@ -200,20 +233,30 @@ def boilerplate_edits(body: str) -> list[Edit]:
     edits: list[Edit] = []
     tokens = list(tokenize(body))
     for i, tok in enumerate(tokens):
-        if isinstance(tok, Comment):
-            if body.startswith("<!--", tok.start) and (
-                not tok.text.strip() or _ADLIST.fullmatch(tok.text.strip())
-            ):
-                edits.append((tok.start, tok.end, ""))
-        elif isinstance(tok, Tag) and not tok.closing:
-            if _is_boilerplate(tok) or (
-                tok.name == "style"
-                and i + 1 < len(tokens)
-                and isinstance(tokens[i + 1], RawText)
-                and _BOILERPLATE_STYLE.search(body, tokens[i + 1].start, tokens[i + 1].end)
-            ):
-                edits.append((tok.start, _element_end(tokens, i), ""))
+        if isinstance(tok, Comment) and _is_boilerplate_comment(body, tok):
+            edits.append((tok.start, tok.end, ""))
+        elif (
+            isinstance(tok, Tag)
+            and not tok.closing
+            and (_is_boilerplate(tok) or _is_boilerplate_style(body, tokens, i))
+        ):
+            edits.append((tok.start, _element_end(tokens, i), ""))
     return edits
+
+
+def _is_boilerplate_comment(body: str, comment: Comment) -> bool:
+    text = comment.text.strip()
+    return body.startswith("<!--", comment.start) and (not text or bool(_ADLIST.fullmatch(text)))
+
+
+def _is_boilerplate_style(body: str, tokens: list, i: int) -> bool:
+    """A <style> written for a boilerplate block (`.appendQr_…`, `.app-kaihu-qr`)."""
+    if tokens[i].name != "style" or i + 1 >= len(tokens):
+        return False
+    content = tokens[i + 1]
+    return isinstance(content, RawText) and bool(
+        _BOILERPLATE_STYLE.search(body, content.start, content.end)
+    )
 
 
 def _is_boilerplate(tag: Tag) -> bool:

@@ -68,16 +68,39 @@ _COLUMNS = (
 
 def _row(record: Record) -> tuple:
     return (
-        record.source, record.item_id, record.url, record.path, record.title, record.date,
-        int(record.date_guessed), record.author, json.dumps(list(record.keywords),
-        ensure_ascii=False), record.fetched_at, record.sha256, int(record.adopted),
+        record.source,
+        record.item_id,
+        record.url,
+        record.path,
+        record.title,
+        record.date,
+        int(record.date_guessed),
+        record.author,
+        json.dumps(list(record.keywords), ensure_ascii=False),
+        record.fetched_at,
+        record.sha256,
+        int(record.adopted),
     )
 
 
 def _record(row: tuple) -> Record:
-    (source, item_id, url, path, title, date, guessed, author, keywords, fetched, sha, adopted) = row
-    return Record(source, item_id, url, path, title, date, bool(guessed), author,
-                  tuple(json.loads(keywords)), fetched, sha, bool(adopted))
+    (source, item_id, url, path, title, date, guessed, author, keywords, fetched, sha, adopted) = (
+        row
+    )
+    return Record(
+        source,
+        item_id,
+        url,
+        path,
+        title,
+        date,
+        bool(guessed),
+        author,
+        tuple(json.loads(keywords)),
+        fetched,
+        sha,
+        bool(adopted),
+    )
 
 
 class ProvenanceIndex:
@@ -108,8 +131,7 @@ class ProvenanceIndex:
         path = root / HIDDEN_DIR / DB_NAME
         if not path.is_file():
             return None
-        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None,
-                             timeout=30)
+        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None, timeout=30)
         return cls(db)
 
     def close(self) -> None:
@@ -152,8 +174,7 @@ class ProvenanceIndex:
             _row(record),
         )
 
-    def note_failure(self, source: str, item_id: str, url: str, payload: dict,
-                     error: str) -> int:
+    def note_failure(self, source: str, item_id: str, url: str, payload: dict, error: str) -> int:
         """Remember an item to request again next run; returns how often it has failed."""
         with self.transaction():
             self._db.execute(

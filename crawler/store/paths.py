@@ -7,7 +7,7 @@ import re
 import unicodedata
 
 STEM_MAX_BYTES = 240
-_REPLACED = re.compile(r'[:/\\?*“”<>|\[\]]')
+_REPLACED = re.compile(r"[:/\\?*“”<>|\[\]]")
 _REMOVED = re.compile(r"[\n#.]")
 _DEVICE = re.compile(r"(?:CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])", re.I)
 

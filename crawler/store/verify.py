@@ -15,7 +15,7 @@ import yaml
 
 from .atomic import is_temp_file
 from .body import active_content
-from .index import HIDDEN_DIR, ProvenanceIndex, Record
+from .index import ProvenanceIndex, Record
 from .template import TRAILER, parse
 
 _RFC1123 = re.compile(
@@ -104,8 +104,11 @@ def _check_front(front: object) -> list[str]:
         if key in front and not isinstance(front[key], str):
             problems.append(f"{key} does not load as a string (it is {type(front[key]).__name__})")
     categories = front.get("categories")
-    if not (isinstance(categories, list) and len(categories) == 3
-            and all(isinstance(c, str) for c in categories)):
+    if not (
+        isinstance(categories, list)
+        and len(categories) == 3
+        and all(isinstance(c, str) for c in categories)
+    ):
         problems.append("categories must be three strings")
     if front.get("headimg") != front.get("thumbnail"):
         problems.append("headimg and thumbnail differ")
@@ -184,6 +187,17 @@ def _adopt(rel: str, data: bytes, sha: str) -> Record:
         except (yaml.YAMLError, TypeError, ValueError, AttributeError):
             pass
     source = parts[-2] if len(parts) >= 2 else ""
-    return Record(source=source, item_id=f"file:{rel}", url="", path=rel, title=title, date=date,
-                  date_guessed=False, author="", keywords=(), fetched_at="", sha256=sha,
-                  adopted=True)
+    return Record(
+        source=source,
+        item_id=f"file:{rel}",
+        url="",
+        path=rel,
+        title=title,
+        date=date,
+        date_guessed=False,
+        author="",
+        keywords=(),
+        fetched_at="",
+        sha256=sha,
+        adopted=True,
+    )

@@ -12,9 +12,13 @@ body = "<p>　　" + "正文内容，" * 400 + "</p>\n" + '<img src="//n.sinaimg
 with ArchiveWriter(root) as writer:
     writer.remove_stale_temp_files()
     for i in range(count):
-        writer.write(Article(
-            id=str(i), url=f"https://finance.sina.com.cn/doc-i{i}.shtml",
-            title=f"第{i % (count // 2)}条新闻",  # every title twice: collision names too
-            body=body.replace("正文", f"第{i}篇"), shelf=shelf,
-            date=datetime(2022, 1, 1, tzinfo=UTC) + timedelta(minutes=i),
-        ))
+        writer.write(
+            Article(
+                id=str(i),
+                url=f"https://finance.sina.com.cn/doc-i{i}.shtml",
+                title=f"第{i % (count // 2)}条新闻",  # every title twice: collision names too
+                body=body.replace("正文", f"第{i}篇"),
+                shelf=shelf,
+                date=datetime(2022, 1, 1, tzinfo=UTC) + timedelta(minutes=i),
+            )
+        )

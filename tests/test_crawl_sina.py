@@ -1,0 +1,254 @@
+"""`crawler crawl` end to end: the shipped feeds.yaml, a replay of Sina through the proxy."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crawler.markup import Tag, tokenize
+from crawler.store import ProvenanceIndex
+from crawler.store.body import active_content
+from crawler.store.lock import ArchiveLock
+from crawler.store.verify import verify
+
+from replay import ReplayServer, Reply
+from sina_replay import (
+    ROLL,
+    SINA_NAME,
+    real_articles,
+    reference_articles,
+    roll_body,
+    serve_sina,
+    video_article,
+)
+
+ROOT = Path(__file__).parent.parent
+GOLDEN = Path(__file__).parent / "fixtures" / "sina-golden"
+EXPECTED = Path(__file__).parent / "fixtures" / "sina-expected.json"
+FAST = ["-s", "AUTOTHROTTLE_ENABLED=False"]
+
+
+@pytest.fixture(scope="session")
+def server():
+    server = ReplayServer().start()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def replay(server: ReplayServer) -> ReplayServer:
+    server.reset()
+    return server
+
+
+def crawl(server: ReplayServer, archive: Path, *args: str, config: Path = ROOT / "feeds.yaml"):
+    env = {**os.environ, **server.proxy_env(), "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "crawler",
+            "crawl",
+            "-c",
+            str(config),
+            "--archive",
+            str(archive),
+            *FAST,
+            *args,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def files(archive: Path) -> dict[str, bytes]:
+    return {p.relative_to(archive).as_posix(): p.read_bytes() for p in archive.rglob("*.md")}
+
+
+def test_crawl_archives_reference_and_real_pages(replay: ReplayServer, tmp_path: Path):
+    references, reals = reference_articles(), real_articles()
+    serve_sina(replay, references + reals + [video_article()])
+    result = crawl(replay, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (
+        f"{SINA_NAME}: {len(references) + len(reals)} new, 0 updated, 0 unchanged, 0 failed, "
+        "1 skipped" in result.stdout
+    )
+    assert "doc-ivideo0000001.shtml: no article body" in result.stderr
+    assert "Traceback" not in result.stderr
+    archived = files(tmp_path)
+    for article in references:  # byte for byte, at the reference path
+        assert archived[article.expected_path] == article.expected_text.encode("utf-8")
+    for path, data in archived.items():
+        body = data.decode("utf-8").split("\n<div>   \n", 1)[1]
+        assert active_content(body) == [], path
+        assert "javascript:" not in body.lower() and "<iframe" not in body.lower(), path
+        assert not [
+            tag
+            for tag in tokenize(body)
+            if isinstance(tag, Tag)
+            and tag.name == "img"
+            and not (tag.attr("src") and tag.attr("src").value.startswith("http"))
+        ], path
+    assert verify(tmp_path) == []
+    _check_real_pages(tmp_path, reals, archived)
+
+
+def _check_real_pages(archive: Path, reals, archived: dict[str, bytes]) -> None:
+    """Every family's fields against what the pages show (fixtures/sina-expected.json), and the
+    files against reviewed golden copies (UPDATE_GOLDEN=1 rewrites them)."""
+    expected = json.loads(EXPECTED.read_text(encoding="utf-8"))
+    index = ProvenanceIndex.open_existing(archive)
+    try:
+        for article in reals:
+            record = index.get(SINA_NAME, article.id)
+            want = expected[article.id]
+            got = {
+                "title": record.title,
+                "date": None if record.date_guessed else record.date,
+                "media": record.author,
+                "keywords": list(record.keywords),
+                "path": record.path,
+            }
+            assert got == want, article.url
+            data = archived[record.path]
+            if record.date_guessed:  # the fetch time stands in: not part of the golden bytes
+                data = re.sub(rb"\ndate: [^\n]*\n", b"\ndate: (fetch time)\n", data)
+            golden = GOLDEN / record.path
+            if os.environ.get("UPDATE_GOLDEN"):
+                golden.parent.mkdir(parents=True, exist_ok=True)
+                golden.write_bytes(data)
+            assert data == golden.read_bytes(), record.path
+    finally:
+        index.close()
+
+
+def test_recrawl_requests_only_the_roll_and_rewrites_nothing(replay: ReplayServer, tmp_path: Path):
+    articles = reference_articles()[:4]
+    serve_sina(replay, articles)
+    assert crawl(replay, tmp_path).returncode == 0
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in tmp_path.rglob("*.md")}
+    replay.requests.clear()
+    result = crawl(replay, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert replay.requests == [ROLL.format(lid=1686, page=1)]
+    assert f"{SINA_NAME}: 0 new, 0 updated, 4 unchanged, 0 failed" in result.stdout
+    assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in tmp_path.rglob("*.md")} == before
+
+
+def test_refresh_rewrites_exactly_the_changed_file(replay: ReplayServer, tmp_path: Path):
+    articles = reference_articles()[:3]
+    serve_sina(replay, articles)
+    assert crawl(replay, tmp_path).returncode == 0
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.md")}
+    changed = articles[1]
+    replay.add(
+        changed.url,
+        Reply(
+            200,
+            changed.page.replace(b"</p>", "！</p>".encode(), 1),
+            {"Content-Type": changed.content_type},
+        ),
+    )
+    result = crawl(replay, tmp_path, "--refresh")
+    assert result.returncode == 0, result.stderr
+    assert f"{SINA_NAME}: 0 new, 1 updated, 2 unchanged, 0 failed" in result.stdout
+    rewritten = [p for p in tmp_path.rglob("*.md") if p.stat().st_mtime_ns != before[p]]
+    assert [p.relative_to(tmp_path).as_posix() for p in rewritten] == [changed.expected_path]
+
+
+def test_article_faults_are_reported_and_retried(replay: ReplayServer, tmp_path: Path):
+    ok, missing, flaky = reference_articles()[:3]
+    serve_sina(replay, [ok, missing, flaky])
+    replay.add(missing.url, Reply(404, b"gone"))
+    replay.add(
+        flaky.url,
+        Reply(500),
+        Reply(500),
+        Reply(200, flaky.page, {"Content-Type": flaky.content_type}),
+    )
+    result = crawl(replay, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"{SINA_NAME}: 2 new, 0 updated, 0 unchanged, 1 failed" in result.stdout
+    assert f"{missing.url}: HTTP 404 (will retry next run)" in result.stderr
+    assert not (tmp_path / missing.expected_path).exists()
+    assert (tmp_path / flaky.expected_path).read_text(encoding="utf-8") == flaky.expected_text
+    assert replay.requests.count(flaky.url) == 3
+    # Next run: the failed article is asked for again, even once it has left the roll.
+    replay.add(ROLL.format(lid=1686, page=1), Reply(200, roll_body([ok.roll])))
+    replay.add(missing.url, Reply(200, missing.page, {"Content-Type": missing.content_type}))
+    replay.requests.clear()
+    result = crawl(replay, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert missing.url in replay.requests
+    assert (tmp_path / missing.expected_path).read_text(encoding="utf-8") == missing.expected_text
+    assert verify(tmp_path) == []
+
+
+def _two_sources(tmp_path: Path) -> Path:
+    config = tmp_path / "feeds.yaml"
+    config.write_text(
+        "sources:\n"
+        "  - {name: 坏的, site: 新浪财经, category: 金融, type: sina, lid: 1685}\n"
+        f"  - {{name: {SINA_NAME}, site: 新浪财经, category: 金融, type: sina, lid: 1686}}\n"
+        "  - {name: 宏观, site: 新浪财经, category: 金融, type: sina, lid: 1687}\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_roll_api_error_fails_only_its_source(replay: ReplayServer, tmp_path: Path):
+    articles = reference_articles()[:2]
+    serve_sina(replay, articles[:1])
+    serve_sina(replay, articles[1:], lid=1687, jsonp=True)  # JSONP is read too
+    replay.add(
+        ROLL.format(lid=1685, page=1),
+        Reply(200, roll_body([], code=11, msg="列表和页面没有经过注册")),
+    )
+    result = crawl(replay, tmp_path / "archive", config=_two_sources(tmp_path))
+    assert result.returncode == 1
+    assert "坏的: 0 new, 0 updated, 0 unchanged, 0 failed — FAILED: " in result.stdout
+    assert "roll API error 11: 列表和页面没有经过注册" in result.stdout
+    assert f"{SINA_NAME}: 1 new" in result.stdout and "宏观: 1 new" in result.stdout
+    assert (
+        "total: 2 new, 0 updated, 0 unchanged, 0 failed; 1 of 3 source(s) failed" in result.stdout
+    )
+
+
+def test_unreachable_network_is_one_line_per_source(tmp_path: Path):
+    dead = ReplayServer()
+    dead.server_close()  # a port nobody listens on
+    result = crawl(dead, tmp_path / "archive", "-s", "RETRY_TIMES=0", config=_two_sources(tmp_path))
+    assert result.returncode == 1
+    assert result.stdout.count("— FAILED: ") == 3
+    assert "Traceback" not in result.stderr
+
+
+def test_second_crawl_exits_3_naming_the_holder(replay: ReplayServer, tmp_path: Path):
+    with ArchiveLock(tmp_path):
+        result = crawl(replay, tmp_path)
+    assert result.returncode == 3
+    assert f"pid {os.getpid()}" in result.stderr and result.stdout == ""
+
+
+def test_broken_config_is_one_line_and_exit_2(replay: ReplayServer, tmp_path: Path):
+    config = tmp_path / "feeds.yaml"
+    config.write_text("sources:\n  - {name: a, site: s, category: c, type: sina, lidd: 3}\n")
+    result = crawl(replay, tmp_path / "archive", config=config)
+    assert result.returncode == 2 and replay.requests == []
+    assert result.stderr.strip() == (
+        f"crawler: error: {config}: sources[0] (a): unknown key 'lidd'"
+    )
+
+
+def test_unknown_source_name_is_exit_2(replay: ReplayServer, tmp_path: Path):
+    result = crawl(replay, tmp_path, "没有这个")
+    assert result.returncode == 2 and "no source named '没有这个'" in result.stderr
