@@ -8,6 +8,22 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from reference import REFERENCE  # noqa: E402
+from replay import ReplayServer  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def server():
+    """The loopback replay server, one per test session."""
+    server = ReplayServer().start()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def replay(server: ReplayServer) -> ReplayServer:
+    """The replay server with nothing recorded yet."""
+    server.reset()
+    return server
 
 
 @pytest.fixture

@@ -32,8 +32,9 @@ def test_every_command_has_help(path):
     assert result.exit_code == 0 and "Usage:" in result.output
 
 
-@pytest.mark.parametrize("args", [["crawl", "--limit", "0"], ["crawl", "--bogus"], ["nope"],
-                                  ["crawl", "-s", "NOVALUE"]])
+@pytest.mark.parametrize(
+    "args", [["crawl", "--limit", "0"], ["crawl", "--bogus"], ["nope"], ["crawl", "-s", "NOVALUE"]]
+)
 def test_bad_arguments_are_one_line_and_exit_2(args, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(args)
@@ -49,17 +50,29 @@ def test_archive_path_that_is_a_file(tmp_path: Path, capsys):
 
 
 def test_python_dash_m_is_the_same_program():
-    result = subprocess.run([sys.executable, "-m", "crawler", "--help"], capture_output=True,
-                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    result = subprocess.run(
+        [sys.executable, "-m", "crawler", "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert result.returncode == 0 and "crawl" in result.stdout and "archive" in result.stdout
 
 
 def test_lock_of_a_killed_process_is_taken_over(tmp_path: Path):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path;"
-         "from crawler.store.lock import ArchiveLock; ArchiveLock(Path(sys.argv[1])).acquire();"
-         "print('locked', flush=True); time.sleep(60)", str(tmp_path)],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path;"
+            "from crawler.store.lock import ArchiveLock; ArchiveLock(Path(sys.argv[1])).acquire();"
+            "print('locked', flush=True); time.sleep(60)",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert holder.stdout.readline().strip() == "locked"
     with pytest.raises(ArchiveLocked, match=f"pid {holder.pid}"):
         ArchiveLock(tmp_path).acquire()

@@ -5,11 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
-
-import pytest
 
 from crawler.markup import Tag, tokenize
 from crawler.store import ProvenanceIndex
@@ -18,6 +14,7 @@ from crawler.store.lock import ArchiveLock
 from crawler.store.verify import verify
 
 from replay import ReplayServer, Reply
+from runner import crawl
 from sina_replay import (
     ROLL,
     SINA_NAME,
@@ -28,45 +25,8 @@ from sina_replay import (
     video_article,
 )
 
-ROOT = Path(__file__).parent.parent
 GOLDEN = Path(__file__).parent / "fixtures" / "sina-golden"
 EXPECTED = Path(__file__).parent / "fixtures" / "sina-expected.json"
-FAST = ["-s", "AUTOTHROTTLE_ENABLED=False"]
-
-
-@pytest.fixture(scope="session")
-def server():
-    server = ReplayServer().start()
-    yield server
-    server.shutdown()
-
-
-@pytest.fixture
-def replay(server: ReplayServer) -> ReplayServer:
-    server.reset()
-    return server
-
-
-def crawl(server: ReplayServer, archive: Path, *args: str, config: Path = ROOT / "feeds.yaml"):
-    env = {**os.environ, **server.proxy_env(), "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "crawler",
-            "crawl",
-            "-c",
-            str(config),
-            "--archive",
-            str(archive),
-            *FAST,
-            *args,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def files(archive: Path) -> dict[str, bytes]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -94,7 +95,9 @@ def test_excerpt_head_and_tail_are_reproduced(tmp_path: Path, excerpt):
     assert_same(head, text[: len(head)])
     assert text.endswith(tail)
     path = result.path.relative_to(tmp_path).as_posix()
-    if excerpt["path"].startswith("/".join(front["categories"]) + "/"):
-        assert path == excerpt["path"]
+    # Deliberate difference: a name starting with `_` is one Hexo never loads, so ours drops it.
+    expected = re.sub(r"/_+([^/]*)$", r"/\1", excerpt["path"])
+    if expected.startswith("/".join(front["categories"]) + "/"):
+        assert path == expected
     else:  # 开源中国's folder is `资讯` while its third category is `— 资讯`
-        assert path.rsplit("/", 1)[1] == excerpt["path"].rsplit("/", 1)[1]
+        assert path.rsplit("/", 1)[1] == expected.rsplit("/", 1)[1]

@@ -14,10 +14,13 @@ _DEVICE = re.compile(r"(?:CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])", re.I)
 
 def stem_for(title: str) -> str:
     """The reference rule (`: / \\ ? * “ ” < > | [ ]` → `_`; newline, `#`, `.` dropped), then
-    control and format characters dropped, spaces and dots trimmed, devices and length fixed."""
+    control and format characters dropped, spaces and dots trimmed, devices and length fixed.
+
+    Leading underscores go too: Hexo never loads a file or folder whose name starts with `_`
+    (the reference archive lost its “…”-titled posts that way)."""
     stem = _REMOVED.sub("", _REPLACED.sub("_", title))
     stem = "".join(c for c in stem if unicodedata.category(c) not in ("Cc", "Cf", "Cs"))
-    stem = stem.strip(" .")
+    stem = stem.lstrip(" ._").rstrip(" .")
     if not stem:
         return "untitled"
     if _DEVICE.fullmatch(stem):

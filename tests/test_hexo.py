@@ -1,0 +1,102 @@
+"""A real client: Hexo 7 loads a crawled archive and sees each post as its front matter says.
+
+Needs Node.js and npm (it installs Hexo from the npm registry once per session). Outside CI a
+machine without npm skips it; in CI (CI=true) a missing npm is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from replay import ReplayServer
+from runner import crawl
+from sina_replay import real_articles, reference_articles, serve_sina
+
+HEXO = Path(__file__).parent / "hexo"
+
+
+@pytest.fixture(scope="session")
+def hexo_site(tmp_path_factory) -> Path:
+    if not shutil.which("npm") or not shutil.which("node"):
+        if os.environ.get("CI"):
+            pytest.fail("npm and node are needed for the Hexo test in CI")
+        pytest.skip("npm/node not installed")
+    site = tmp_path_factory.mktemp("hexo-site")
+    shutil.copy(HEXO / "package.json", site / "package.json")
+    shutil.copy(HEXO / "load.js", site / "load.js")  # resolves `hexo` from the site
+    (site / "_config.yml").write_text("title: archive check\n", encoding="utf-8")
+    install = subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=site,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert install.returncode == 0, install.stderr
+    return site
+
+
+def hexo_posts(site: Path) -> dict[str, dict]:
+    """Hexo's view of every post: source path → title, date, categories root to leaf."""
+    result = subprocess.run(
+        ["node", "load.js", str(site)],
+        cwd=site,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    models = json.loads((site / "db.json").read_text(encoding="utf-8"))["models"]
+    categories = {c["_id"]: c for c in models["Category"]}
+
+    def chain(category_id: str) -> list[str]:
+        category = categories[category_id]
+        parent = category.get("parent")
+        return (chain(parent) if parent else []) + [category["name"]]
+
+    posts = {}
+    for post in models["Post"]:
+        ids = [pc["category_id"] for pc in models["PostCategory"] if pc["post_id"] == post["_id"]]
+        deepest = max((chain(i) for i in ids), key=len, default=[])
+        posts[post["source"]] = {
+            "title": post["title"],
+            "date": post["date"],
+            "categories": deepest,
+        }
+    hidden = [
+        item["_id"]
+        for name in ("Post", "Page", "Asset")
+        for item in models[name]
+        if "/.crawler/" in "/" + item.get("source", item["_id"])
+    ]
+    assert hidden == [], "the provenance folder leaked into the site"
+    return posts
+
+
+def test_hexo_loads_every_crawled_post_as_written(hexo_site: Path, replay: ReplayServer):
+    posts_dir = hexo_site / "source" / "_posts"
+    shutil.rmtree(posts_dir, ignore_errors=True)
+    serve_sina(replay, reference_articles() + real_articles())
+    result = crawl(replay, posts_dir)
+    assert result.returncode == 0, result.stderr
+    assert (posts_dir / ".crawler" / "archive.sqlite3").exists()
+    seen = hexo_posts(hexo_site)
+    files = sorted(posts_dir.rglob("*.md"))
+    assert len(files) == 35
+    for path in files:
+        source = "_posts/" + path.relative_to(posts_dir).as_posix()
+        front = yaml.safe_load(path.read_text(encoding="utf-8").split("\n---\n")[1])
+        assert source in seen, f"Hexo did not load {source}"
+        post = seen[source]
+        assert post["title"] == front["title"], source
+        assert post["categories"] == front["categories"], source
+        written = parsedate_to_datetime(front["date"])
+        assert post["date"] == written.strftime("%Y-%m-%dT%H:%M:%S.000Z"), source
