@@ -212,3 +212,23 @@ def test_broken_config_is_one_line_and_exit_2(replay: ReplayServer, tmp_path: Pa
 def test_unknown_source_name_is_exit_2(replay: ReplayServer, tmp_path: Path):
     result = crawl(replay, tmp_path, "没有这个")
     assert result.returncode == 2 and "no source named '没有这个'" in result.stderr
+
+
+def test_backfill_pages_and_limit(replay: ReplayServer, tmp_path: Path):
+    a, b, c, d = reference_articles()[:4]
+    for page, items in ((1, [a, b]), (2, [c, d]), (3, [])):
+        replay.add(ROLL.format(lid=1686, page=page), Reply(200, roll_body([x.roll for x in items])))
+    for article in (a, b, c, d):
+        replay.add(article.url, Reply(200, article.page, {"Content-Type": article.content_type}))
+    result = crawl(replay, tmp_path / "one", "--limit", "1", "--pages", "3")
+    assert f"{SINA_NAME}: 1 new" in result.stdout
+    assert ROLL.format(lid=1686, page=2) not in replay.requests  # the limit is reached
+    replay.requests.clear()
+    result = crawl(replay, tmp_path / "all", "--pages", "3")
+    assert f"{SINA_NAME}: 4 new" in result.stdout, result.stderr
+    assert [u for u in replay.requests if "roll" in u] == [
+        ROLL.format(lid=1686, page=p) for p in (1, 2, 3)
+    ]
+    replay.requests.clear()
+    result = crawl(replay, tmp_path / "all", "--pages", "3")  # page 1 is all archived: stop
+    assert replay.requests == [ROLL.format(lid=1686, page=1)]

@@ -54,7 +54,8 @@ def parse_roll(body: bytes) -> list[RollItem]:
     code = status.get("code", 0) if isinstance(status, dict) else 0
     if str(code) != "0":
         raise RollError(f"roll API error {code}: {status.get('msg', '')}".strip())
-    entries = result.get("data") or []
+    entries = result.get("data")
+    entries = [] if entries is None else entries
     if not isinstance(entries, list):
         raise RollError("'data' is not a list")
     items, seen = [], set()
