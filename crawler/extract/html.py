@@ -57,26 +57,42 @@ class Element:
         return html[self.content_start : self.content_end]
 
 
+@dataclass(frozen=True)
+class Selector:
+    """A start-tag pattern with a literal it cannot match without: most pages lack the
+    literal, and `in` finds that out far faster than the pattern."""
+
+    pattern: re.Pattern
+    literal: str
+
+    def search(self, html: str, pos: int = 0, endpos: int | None = None) -> re.Match | None:
+        if self.literal not in html:
+            return None
+        return self.pattern.search(html, pos, len(html) if endpos is None else endpos)
+
+
 def selector(
     tag: str, *, id: str | None = None, cls: str | None = None, attr: tuple[str, str] | None = None
-) -> re.Pattern:
+) -> Selector:
     """A start-tag pattern: `<tag … id=ID>`, `<tag … class="… CLS …">` or `<tag … a=v>`."""
     if id is not None:
-        cond = r"\bid\s*=\s*[\"']?" + re.escape(id) + r"(?=[\"'\s/>])"
+        literal, cond = id, r"\bid\s*=\s*[\"']?" + re.escape(id) + r"(?=[\"'\s/>])"
     elif cls is not None:
+        literal = cls
         cond = (
             r"\bclass\s*=\s*(?:\"[^\"]*?|'[^']*?)?(?<=[\s\"'=])" + re.escape(cls) + r"(?=[\s\"'/>])"
         )
     elif attr is not None:
+        literal = attr[1]
         cond = r"\b" + re.escape(attr[0]) + r"\s*=\s*[\"']?" + re.escape(attr[1]) + r"(?=[\"'\s/>])"
     else:
-        cond = ""
-    return re.compile(r"<" + tag + r"(?=[\s/>])[^>]*?" + cond, re.I)
+        literal, cond = "<", ""
+    return Selector(re.compile(r"<" + tag + r"(?=[\s/>])[^>]*?" + cond, re.I), literal)
 
 
-def find(html: str, pattern: re.Pattern, start: int = 0, end: int | None = None) -> Element | None:
+def find(html: str, pattern: Selector, start: int = 0, end: int | None = None) -> Element | None:
     """The first element whose start tag matches `pattern`, with where its content ends."""
-    m = pattern.search(html, start, len(html) if end is None else end)
+    m = pattern.search(html, start, end)
     if not m:
         return None
     tag = next(tokenize(html, start=m.start()))
@@ -85,7 +101,7 @@ def find(html: str, pattern: re.Pattern, start: int = 0, end: int | None = None)
     return Element(tag.name, m.start(), tag.end, content_end, closing is not None)
 
 
-def text_of(html: str, pattern: re.Pattern, *, raw: bool = False) -> str:
+def text_of(html: str, pattern: Selector, *, raw: bool = False) -> str:
     """The text of the first matching element ('' if none); `raw` keeps entities undecoded."""
     element = find(html, pattern)
     if element is None:

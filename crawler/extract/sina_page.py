@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
-from .html import Element, find, link_texts, meta, selector, text_of
+from .html import Element, Selector, find, link_texts, meta, selector, text_of
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 _CN_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*(\d{1,2}):(\d{2})")
@@ -49,13 +49,13 @@ class SinaPage:
     """Fields common to every family; subclasses name their elements."""
 
     family: ClassVar[str] = "?"
-    markers: ClassVar[tuple[re.Pattern, ...]] = ()  # all must be present
-    excludes: ClassVar[tuple[re.Pattern, ...]] = ()  # none may be present
-    title_at: ClassVar[tuple[re.Pattern, ...]] = ()
-    date_at: ClassVar[tuple[re.Pattern, ...]] = ()
-    media_at: ClassVar[tuple[re.Pattern, ...]] = ()
-    keywords_at: ClassVar[re.Pattern | None] = None
-    body_at: ClassVar[tuple[re.Pattern, ...]] = ()
+    markers: ClassVar[tuple[Selector, ...]] = ()  # all must be present
+    excludes: ClassVar[tuple[Selector, ...]] = ()  # none may be present
+    title_at: ClassVar[tuple[Selector, ...]] = ()
+    date_at: ClassVar[tuple[Selector, ...]] = ()
+    media_at: ClassVar[tuple[Selector, ...]] = ()
+    keywords_at: ClassVar[Selector | None] = None
+    body_at: ClassVar[tuple[Selector, ...]] = ()
 
     def __init__(self, html: str, url: str):
         self.html = html
@@ -191,7 +191,11 @@ class TablePage(SinaPage):
     """A. 2004–05 table layout (GB2312): `th.f24` or `td.title14`, free-text date."""
 
     family = "A"
-    markers = (re.compile(r"<(?:th|td)\b[^>]*\bclass\s*=\s*[\"']?(?:f24|title14)\b", re.I),)
+    markers = (
+        Selector(
+            re.compile(r"<(?:th|td)\b[^>]*\bclass\s*=\s*[\"']?(?:f24|title14)\b", re.I), "class"
+        ),
+    )
     title_at = (selector("th", cls="f24"), selector("td", cls="title14"))
     body_at = (selector("font", id="zoom"), selector("td", cls="l17"))
 
