@@ -10,13 +10,13 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from .config import Source
-from .extract.sina_roll import RollItem
-from .spiders.base import ArchiveSpider
-from .spiders.sina import SinaRollSpider
+from .spiders.archive import NAVIGATORS, ArchiveSpider
+from .spiders.base import SourceRun
 from .store import ArchiveWriter, ProvenanceIndex
 
 OUTCOMES = ("new", "updated", "unchanged", "failed")
 MAX_ATTEMPTS = 5  # an article that failed this many runs in a row is given up
+log = logging.getLogger("crawler")
 
 
 @dataclass(frozen=True)
@@ -29,34 +29,23 @@ class CrawlOptions:
 
 
 @dataclass
-class SourceReport:
-    name: str
-    counts: dict[str, int]
-    error: str | None = None
-
-    def line(self) -> str:
-        counts = ", ".join(f"{self.counts.get(k, 0)} {k}" for k in OUTCOMES)
-        skipped = self.counts.get("skipped", 0)
-        extra = f", {skipped} skipped" if skipped else ""
-        failed = f" — FAILED: {self.error}" if self.error else ""
-        return f"{self.name}: {counts}{extra}{failed}"
-
-
-@dataclass
 class CrawlReport:
-    sources: list[SourceReport]
+    runs: list[SourceRun]
 
     @property
-    def failed_sources(self) -> list[SourceReport]:
-        return [s for s in self.sources if s.error]
+    def failed_sources(self) -> list[SourceRun]:
+        return [run for run in self.runs if run.error]
 
     def lines(self) -> list[str]:
-        total = {k: sum(s.counts.get(k, 0) for s in self.sources) for k in OUTCOMES}
+        lines = []
+        for run in self.runs:
+            counts = ", ".join(f"{run.counts[k]} {k}" for k in OUTCOMES)
+            skipped = f", {run.counts['skipped']} skipped" if run.counts["skipped"] else ""
+            failed = f" — FAILED: {run.error}" if run.error else ""
+            lines.append(f"{run.name}: {counts}{skipped}{failed}")
+        total = ", ".join(f"{sum(r.counts[k] for r in self.runs)} {k}" for k in OUTCOMES)
         failed = len(self.failed_sources)
-        summary = ", ".join(f"{total[k]} {k}" for k in OUTCOMES)
-        return [s.line() for s in self.sources] + [
-            f"total: {summary}; {failed} of {len(self.sources)} source(s) failed"
-        ]
+        return [*lines, f"total: {total}; {failed} of {len(self.runs)} source(s) failed"]
 
 
 def crawl_settings(root: Path, options: CrawlOptions) -> Settings:
@@ -75,64 +64,46 @@ def run_crawl(root: Path, sources: list[Source], options: CrawlOptions) -> Crawl
     """Crawl `sources` into `root`; the caller holds the archive's lock."""
     with ArchiveWriter(root) as writer:
         writer.remove_stale_temp_files()
-        plans = [(source, _spider_kwargs(writer.index, source, options)) for source in sources]
-    settings = crawl_settings(root, options)
-    process = CrawlerProcess(settings)
-    _quiet_scrapy(settings)  # after Scrapy's own logging set-up, which it overrides
-    crawlers = []
-    for source, kwargs in plans:
-        spider_class = SinaRollSpider if source.type == "sina" else None
-        if spider_class is None:
-            crawlers.append((source, None))
-            continue
-        crawler = process.create_crawler(spider_class)
-        process.crawl(crawler, source, **kwargs)
-        crawlers.append((source, crawler))
-    if any(c for _, c in crawlers):
+        runs = [_source_run(writer.index, source, options) for source in sources]
+    crawlable = [run for run in runs if run.source.type in NAVIGATORS]
+    for run in runs:
+        if run not in crawlable:
+            run.fail(f"source type {run.source.type!r} is not supported yet")
+    if crawlable:
+        settings = crawl_settings(root, options)
+        process = CrawlerProcess(settings)
+        _quiet_scrapy(settings)  # after Scrapy's own logging set-up, which it overrides
+        process.crawl(process.create_crawler(ArchiveSpider), runs=crawlable)
         process.start()
-    reports = []
     index = ProvenanceIndex.open(root)
     try:
-        for source, crawler in crawlers:
-            reports.append(_report(index, source, crawler))
+        for run in crawlable:
+            _keep_outcome(index, run)
     finally:
         index.close()
-    return CrawlReport(reports)
+    return CrawlReport(runs)
 
 
-def _spider_kwargs(index: ProvenanceIndex, source: Source, options: CrawlOptions) -> dict:
-    kwargs = {
-        "archived": index.ids(source.name),
-        "limit": options.limit,
-        "pages": options.pages,
-        "refresh": options.refresh,
-    }
-    if source.type == "sina":
-        kwargs["retry_items"] = [
-            RollItem(**{**p, "keywords": tuple(p.get("keywords", ()))})
-            for p in index.retry_payloads(source.name)
-        ]
-    return kwargs
+def _source_run(index: ProvenanceIndex, source: Source, options: CrawlOptions) -> SourceRun:
+    return SourceRun(
+        source=source,
+        archived=frozenset(index.ids(source.name)),
+        limit=options.limit or source.limit,
+        pages=options.pages or source.pages,
+        refresh=options.refresh,
+        retry_payloads=index.retry_payloads(source.name),
+    )
 
 
-def _report(index: ProvenanceIndex, source: Source, crawler) -> SourceReport:
-    if crawler is None:
-        return SourceReport(source.name, {}, f"source type {source.type!r} is not supported yet")
-    spider: ArchiveSpider | None = crawler.spider
-    stats = crawler.stats.get_stats()
-    counts = {k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("archive/")}
-    error = spider.source_error if spider else "the spider did not start"
-    if spider is not None:
-        for failed in spider.failed_items:
-            attempts = index.note_failure(
-                source.name, failed.item_id, failed.url, failed.payload, failed.reason
-            )
-            if attempts >= MAX_ATTEMPTS:
-                index.drop_retry(source.name, failed.item_id)
-                logging.getLogger("crawler").warning(
-                    "%s: %s: failed %d runs in a row, given up", source.name, failed.url, attempts
-                )
-    return SourceReport(source.name, counts, error)
+def _keep_outcome(index: ProvenanceIndex, run: SourceRun) -> None:
+    """Remember failed items for the next run; give up on those that keep failing."""
+    for failed in run.failed_items:
+        attempts = index.note_failure(
+            run.name, failed.item_id, failed.url, failed.payload, failed.reason
+        )
+        if attempts >= MAX_ATTEMPTS:
+            index.drop_retry(run.name, failed.item_id)
+            log.warning("%s: %s: failed %d runs in a row, given up", run.name, failed.url, attempts)
 
 
 def _quiet_scrapy(settings: Settings) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from itemadapter import ItemAdapter
@@ -9,6 +10,8 @@ from scrapy.exceptions import NotConfigured
 
 from ..items import Article
 from ..store import ArchiveWriter
+
+log = logging.getLogger("crawler")
 
 
 class ArchivePipeline:
@@ -35,8 +38,12 @@ class ArchivePipeline:
         article = item if isinstance(item, Article) else Article(**ItemAdapter(item).asdict())
         result = self.writer.write(article)
         self.crawler.stats.inc_value(f"archive/{result.status}")
+        self.crawler.spider.runs[article.shelf.source].count(result.status)
         if result.status != "unchanged":
-            self.crawler.spider.logger.info(
-                "%s %s", result.status, result.path.relative_to(self.writer.root)
+            log.info(
+                "%s: %s %s",
+                article.shelf.source,
+                result.status,
+                result.path.relative_to(self.writer.root),
             )
         return item

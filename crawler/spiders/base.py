@@ -1,9 +1,11 @@
-"""What every archive spider shares: its source, what is archived, limits, the outcome."""
+"""What every source's navigation shares: what is archived, how far to go, what happened."""
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import scrapy
@@ -11,6 +13,8 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from ..config import Source
+
+log = logging.getLogger("crawler")
 
 
 @dataclass
@@ -21,62 +25,73 @@ class FailedItem:
     reason: str
 
 
-class ArchiveSpider(scrapy.Spider):
-    """One spider per source. The crawl's outcome is in the crawler's stats (`archive/*`),
-    the source's failure in `source_error`, failed items in `failed_items`."""
+@dataclass
+class SourceRun:
+    """One source's part of a crawl: its inputs, and its outcome for the summary."""
 
-    def __init__(
-        self,
-        source: Source,
-        *,
-        archived: Iterable[str] = (),
-        limit: int | None = None,
-        pages: int | None = None,
-        refresh: bool = False,
-        **kwargs: Any,
-    ):
-        super().__init__(name=f"{self.name}:{source.name}", **kwargs)
-        self.source = source
-        self.archived = frozenset(archived)
-        self.limit = limit or source.limit
-        self.pages = pages or source.pages
-        self.refresh = refresh
-        self.requested: set[str] = set()
-        self.source_error: str | None = None
-        self.failed_items: list[FailedItem] = []
+    source: Source
+    archived: frozenset[str] = frozenset()
+    limit: int = 50
+    pages: int = 1
+    refresh: bool = False
+    retry_payloads: list[dict[str, Any]] = field(default_factory=list)
+    validators: dict[str, str] = field(default_factory=dict)  # a feed's ETag, Last-Modified
+    counts: Counter = field(default_factory=Counter)
+    error: str | None = None
+    failed_items: list[FailedItem] = field(default_factory=list)
+    requested: set[str] = field(default_factory=set)
+    new_validators: dict[str, str] | None = None  # to keep if the whole feed was archived
+
+    @property
+    def name(self) -> str:
+        return self.source.name
 
     @property
     def limit_reached(self) -> bool:
         return len(self.requested) >= self.limit
 
     def take(self, item_id: str) -> bool:
-        """Whether to request this item now: new to this run and within the limit."""
-        if item_id in self.requested or self.limit_reached:
-            return False
+        """Whether to fetch this item now: not archived (or refreshing), new to this run,
+        within the limit. Archived items count as unchanged."""
         if item_id in self.archived and not self.refresh:
+            if item_id not in self.requested:
+                self.requested.add(item_id)
+                self.count("unchanged")
+            return False
+        if item_id in self.requested or self.limit_reached:
             return False
         self.requested.add(item_id)
         return True
 
     def count(self, outcome: str) -> None:
-        self.crawler.stats.inc_value(f"archive/{outcome}")
+        self.counts[outcome] += 1
 
-    def fail_source(self, reason: str) -> None:
-        self.source_error = self.source_error or reason
-        self.logger.error("%s: source failed: %s", self.source.name, reason)
+    def fail(self, reason: str) -> None:
+        """The source failed as a whole (its list could not be fetched or read)."""
+        self.error = self.error or reason
+        log.error("%s: source failed: %s", self.name, reason)
 
-    def list_failed(self, failure: Failure) -> None:
-        self.fail_source(f"{failure.request.url}: {describe(failure)}")
-
-    def fail_item(self, item_id: str, url: str, payload: dict[str, Any], failure: Failure) -> None:
-        reason = describe(failure)
+    def fail_item(self, item_id: str, url: str, payload: dict[str, Any], reason: str) -> None:
         self.count("failed")
         self.failed_items.append(FailedItem(item_id, url, payload, reason))
-        self.logger.warning("%s: %s: %s (will retry next run)", self.source.name, url, reason)
+        log.warning("%s: %s: %s (will retry next run)", self.name, url, reason)
 
     def skip(self, url: str, reason: str) -> None:
         self.count("skipped")
-        self.logger.warning("%s: %s: %s, skipped", self.source.name, url, reason)
+        log.warning("%s: %s: %s, skipped", self.name, url, reason)
+
+
+class Navigator:
+    """What to fetch next for one source; subclasses per source type."""
+
+    def __init__(self, run: SourceRun):
+        self.run = run
+
+    def start(self) -> Iterable[scrapy.Request]:
+        raise NotImplementedError
+
+    def list_failed(self, failure: Failure) -> None:
+        self.run.fail(f"{failure.request.url}: {describe(failure)}")
 
 
 def describe(failure: Failure) -> str:

@@ -1,0 +1,28 @@
+"""One spider for a whole crawl: every source's navigation shares one engine, so
+concurrency and per-domain politeness hold across sources."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import scrapy
+
+from .base import Navigator, SourceRun
+from .sina import SinaRoll
+
+NAVIGATORS: dict[str, type[Navigator]] = {"sina": SinaRoll}
+
+
+class ArchiveSpider(scrapy.Spider):
+    name = "archive"
+
+    def __init__(self, runs: list[SourceRun], **kwargs: Any):
+        super().__init__(**kwargs)
+        self.runs = {run.name: run for run in runs}
+        self.navigators = [NAVIGATORS[run.source.type](run) for run in runs]
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for navigator in self.navigators:
+            for request in navigator.start():
+                yield request
