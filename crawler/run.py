@@ -92,11 +92,20 @@ def _source_run(index: ProvenanceIndex, source: Source, options: CrawlOptions) -
         pages=options.pages or source.pages,
         refresh=options.refresh,
         retry_payloads=index.retry_payloads(source.name),
+        validators=index.validators(source.name, source.url) if source.url else {},
     )
 
 
 def _keep_outcome(index: ProvenanceIndex, run: SourceRun) -> None:
-    """Remember failed items for the next run; give up on those that keep failing."""
+    """Remember failed items for the next run, giving up on those that keep failing; keep a
+    feed's validators only when all of it is archived (a 304 must not hide a lost entry)."""
+    if run.new_validators and not run.error and not run.failed_items:
+        index.set_validators(
+            run.name,
+            run.source.url,
+            run.new_validators["etag"],
+            run.new_validators["last_modified"],
+        )
     for failed in run.failed_items:
         attempts = index.note_failure(
             run.name, failed.item_id, failed.url, failed.payload, failed.reason

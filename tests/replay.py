@@ -110,6 +110,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             url = f"http://{self.headers.get('Host', '127.0.0.1')}{self.path}"
         reply = self.server.reply_for(url)
+        if reply.status == 200 and _not_modified(reply, self.headers):
+            reply = Reply(304, b"", {k: v for k, v in reply.headers.items() if k == "ETag"})
         self.send_response(reply.status)
         headers = {"Content-Length": str(len(reply.body)), **reply.headers}
         for name, value in headers.items():
@@ -117,6 +119,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             self.wfile.write(reply.body)
+
+
+def _not_modified(reply: Reply, request_headers) -> bool:
+    """HTTP conditional GET, for replies recorded with an ETag or a Last-Modified."""
+    etag, modified = reply.headers.get("ETag"), reply.headers.get("Last-Modified")
+    if etag and request_headers.get("If-None-Match") == etag:
+        return True
+    return bool(modified and request_headers.get("If-Modified-Since") == modified)
 
 
 def _tls_context(host: str) -> ssl.SSLContext:

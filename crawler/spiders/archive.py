@@ -9,9 +9,10 @@ from typing import Any
 import scrapy
 
 from .base import Navigator, SourceRun
+from .feed import FeedSource
 from .sina import SinaRoll
 
-NAVIGATORS: dict[str, type[Navigator]] = {"sina": SinaRoll}
+NAVIGATORS: dict[str, type[Navigator]] = {"sina": SinaRoll, "feed": FeedSource}
 
 
 class ArchiveSpider(scrapy.Spider):

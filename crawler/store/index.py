@@ -32,6 +32,12 @@ CREATE TABLE IF NOT EXISTS items (
     adopted      INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (source, item_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS feeds (
+    source        TEXT PRIMARY KEY,
+    url           TEXT NOT NULL,
+    etag          TEXT NOT NULL,
+    last_modified TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS retries (
     source     TEXT NOT NULL,
     item_id    TEXT NOT NULL,
@@ -200,6 +206,19 @@ class ProvenanceIndex:
     def drop_retry(self, source: str, item_id: str) -> None:
         with self.transaction():
             self._db.execute("DELETE FROM retries WHERE source=? AND item_id=?", (source, item_id))
+
+    def validators(self, source: str, url: str) -> dict[str, str]:
+        """The ETag and Last-Modified a feed last answered with (if its URL is unchanged)."""
+        row = self._db.execute(
+            "SELECT etag, last_modified FROM feeds WHERE source=? AND url=?", (source, url)
+        ).fetchone()
+        return {"etag": row[0], "last_modified": row[1]} if row else {}
+
+    def set_validators(self, source: str, url: str, etag: str, last_modified: str) -> None:
+        with self.transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO feeds VALUES (?,?,?,?)", (source, url, etag, last_modified)
+            )
 
     def delete(self, source: str, item_id: str) -> None:
         with self.transaction():

@@ -1,0 +1,281 @@
+"""RSS 0.9x/1.0/2.0, Atom 0.3/1.0 (feedparser) and JSON Feed: bytes in, entries out.
+
+feedparser only ever sees bytes in a stream (given a str or bytes it may open a URL or a
+local file), with the HTTP context, unsanitized. What it cannot survive is kept from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html as htmllib
+import io
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin
+from zoneinfo import ZoneInfo
+
+import feedparser
+
+from ..items import Article, Shelf
+
+MAX_TITLE = 2_000  # characters
+MAX_BODY = 2_000_000  # characters
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
+_ROOT_START = re.compile(rb"<(?![?!])")
+_HTML_SPACE = " \t\n\r\f"
+_CHARREF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+
+class FeedError(Exception):
+    """The document is not a feed we can read; the message is one line."""
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    id: str
+    title: str
+    link: str
+    date: datetime | None
+    author: str
+    body: str
+    image: str  # an image enclosure or media thumbnail
+
+
+@dataclass(frozen=True)
+class Feed:
+    title: str
+    entries: list[FeedEntry]
+    bozo: str | None  # why the document is not well-formed, if it is not
+
+
+def parse_feed(body: bytes, url: str, headers: dict[str, str], zone: ZoneInfo) -> Feed:
+    """The feed's entries; FeedError when there is nothing to archive and a reason why."""
+    if not body.strip():
+        raise FeedError("not a feed: the document is empty")
+    if _looks_like_json(body, headers):
+        return _json_feed(body, url, zone)
+    prologue = body[: _prologue_end(body)]
+    if _ENTITY_DECL.search(prologue):
+        raise FeedError("the document declares XML entities (<!ENTITY): refused")
+    lowered = {k.lower(): v for k, v in headers.items()}
+    lowered["content-location"] = url
+    try:
+        parsed = feedparser.parse(
+            io.BytesIO(_repair_charrefs(body)),
+            response_headers=lowered,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except Exception as exc:  # feedparser raises on some bad character references
+        raise FeedError(f"the feed parser failed: {type(exc).__name__}: {exc}") from None
+    bozo = _one_line(parsed.get("bozo_exception")) if parsed.get("bozo") else None
+    entries = [_entry(e, url, zone) for e in parsed.entries]
+    if not entries and bozo:
+        raise FeedError(f"not a feed: {bozo}")
+    title = _clip(parsed.feed.get("title", ""), MAX_TITLE)
+    return Feed(title, entries, bozo)
+
+
+def _repair_charrefs(body: bytes) -> bytes:
+    """Character references to surrogates or past U+10FFFF make feedparser raise: they
+    become U+FFFD, as an HTML parser would read them."""
+
+    def repair(m: re.Match) -> bytes:
+        code = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+        return m.group(0) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else b"&#xFFFD;"
+
+    return _CHARREF.sub(repair, body) if b"&#" in body else body
+
+
+def _prologue_end(body: bytes) -> int:
+    """Where the root element starts (everything before is prologue: XML decl, DOCTYPE)."""
+    pos = 0
+    while m := _ROOT_START.search(body, pos):
+        start = m.start()
+        if body.startswith(b"<!--", start):
+            end = body.find(b"-->", start)
+            pos = len(body) if end < 0 else end + 3
+            continue
+        return start
+    return len(body)
+
+
+def _entry(entry: dict, feed_url: str, zone: ZoneInfo) -> FeedEntry:
+    title = _clip(entry.get("title", ""), MAX_TITLE)
+    link = _absolute(entry.get("link", ""), feed_url)
+    raw_date = entry.get("published") or entry.get("updated") or ""
+    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    date = parse_date(raw_date, zone, parsed)
+    contents = entry.get("content") or []
+    body = contents[0].get("value", "") if contents else entry.get("summary", "")
+    item_id = entry.get("id") or link or _sha1(title + raw_date)
+    return FeedEntry(
+        id=_clip(item_id, 2_000),
+        title=title,
+        link=link,
+        date=date,
+        author=_clip(entry.get("author", ""), 200),
+        body=_clip(body, MAX_BODY).strip(_HTML_SPACE),
+        image=_image(entry, feed_url),
+    )
+
+
+def _image(entry: dict, feed_url: str) -> str:
+    for enclosure in entry.get("enclosures") or []:
+        if str(enclosure.get("type", "")).startswith("image/") and enclosure.get("href"):
+            return _absolute(enclosure["href"], feed_url)
+    for key in ("media_thumbnail", "media_content"):
+        for media in entry.get(key) or []:
+            if media.get("url") and media.get("medium", "image") == "image":
+                return _absolute(media["url"], feed_url)
+    return ""
+
+
+# ---- dates: feedparser reads zone-less times as UTC and misses Chinese forms; we do not.
+
+_CN = re.compile(
+    r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*(?:(\d{1,2})[:：时](\d{1,2})(?:[:：分](\d{1,2}))?)?"
+)
+_NUMERIC = re.compile(
+    r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def parse_date(text: str, zone: ZoneInfo, parsed=None) -> datetime | None:
+    """An aware datetime for a feed date; times without a zone are in `zone`."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    for reader in (_rfc822, _numeric, _chinese):
+        try:
+            moment = reader(text, zone)
+        except (TypeError, ValueError, OverflowError):
+            moment = None
+        if moment is not None:
+            return moment
+    if parsed:  # a form only feedparser knows; it gives UTC
+        try:
+            return datetime(*parsed[:6], tzinfo=UTC)
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def _rfc822(text: str, zone: ZoneInfo) -> datetime | None:
+    if not re.match(r"^(?:[A-Za-z]{3,},?\s+)?\d{1,2}\s+[A-Za-z]{3}", text):
+        return None
+    moment = parsedate_to_datetime(text)
+    if moment.tzinfo is None and re.search(r"-0000\s*$", text):  # UTC, local zone unknown
+        return moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+
+
+def _numeric(text: str, zone: ZoneInfo) -> datetime | None:
+    m = _NUMERIC.match(text)
+    if not m:
+        return None
+    year, month, day, hour, minute, second, offset = m.groups()
+    moment = datetime(
+        int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
+    )
+    if offset is None:
+        return moment.replace(tzinfo=zone)
+    if offset != "Z" and ":" not in offset:
+        offset = f"{offset[:3]}:{offset[3:]}"
+    return datetime.fromisoformat(moment.isoformat() + ("+00:00" if offset == "Z" else offset))
+
+
+def _chinese(text: str, zone: ZoneInfo) -> datetime | None:
+    m = _CN.search(text)
+    if not m:
+        return None
+    parts = [int(p or 0) for p in m.groups()]
+    return datetime(*parts, tzinfo=zone)
+
+
+# ---- JSON Feed (feedparser 6.0 does not read it)
+
+
+def _looks_like_json(body: bytes, headers: dict[str, str]) -> bool:
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    return "json" in content_type.lower() or body.lstrip()[:1] == b"{"
+
+
+def _json_feed(body: bytes, url: str, zone: ZoneInfo) -> Feed:
+    try:
+        data = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise FeedError(f"not a feed: invalid JSON ({_one_line(exc)})") from None
+    if not isinstance(data, dict) or not str(data.get("version", "")).startswith(
+        "https://jsonfeed.org/version/"
+    ):
+        raise FeedError("not a feed: JSON without a JSON Feed version")
+    entries = []
+    for item in data.get("items") or []:
+        if not isinstance(item, dict):
+            continue
+        link = _absolute(_str(item.get("url")), url)
+        title = _clip(_str(item.get("title")), MAX_TITLE)
+        raw_date = _str(item.get("date_published")) or _str(item.get("date_modified"))
+        body = _str(item.get("content_html")) or htmllib.escape(_str(item.get("content_text")))
+        authors = item.get("authors") or ([item["author"]] if item.get("author") else [])
+        author = next((_str(a.get("name")) for a in authors if isinstance(a, dict)), "")
+        image = _str(item.get("image")) or _str(item.get("banner_image"))
+        entries.append(
+            FeedEntry(
+                id=_clip(_str(item.get("id")) or link or _sha1(title + raw_date), 2_000),
+                title=title,
+                link=link,
+                date=parse_date(raw_date, zone),
+                author=author,
+                body=_clip(body or _str(item.get("summary")), MAX_BODY).strip(_HTML_SPACE),
+                image=_absolute(image, url),
+            )
+        )
+    return Feed(_clip(_str(data.get("title")), MAX_TITLE), entries, None)
+
+
+# ---- small helpers
+
+
+def _absolute(link: str, base: str) -> str:
+    link = (link or "").strip()
+    return urljoin(base, link) if link else ""
+
+
+def _clip(value: object, limit: int) -> str:
+    return str(value or "")[:limit]
+
+
+def _str(value: object) -> str:
+    return value.strip() if isinstance(value, str) else str(value) if isinstance(value, int) else ""
+
+
+def _sha1(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()
+
+
+def _one_line(exc: object) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
+def entry_article(
+    entry: FeedEntry, shelf: Shelf, feed_url: str, fetched_at: datetime, body: str | None = None
+) -> Article:
+    """The article of a feed entry (`body` from the entry's page when fetched in full)."""
+    return Article(
+        id=entry.id,
+        url=entry.link or feed_url,
+        title=entry.title,
+        body=entry.body if body is None else body,
+        shelf=shelf,
+        date=entry.date,
+        date_guessed=entry.date is None,
+        author=entry.author,
+        image=entry.image,
+        fetched_at=fetched_at,
+    )

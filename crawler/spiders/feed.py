@@ -1,0 +1,87 @@
+"""A feed: the document (conditionally), then each new entry, or its page with full_text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from ..extract.feed import FeedEntry, FeedError, entry_article, parse_feed
+from ..extract.page import page_body
+from .base import Navigator, describe, log
+
+
+class FeedSource(Navigator):
+    def start(self) -> Iterable[scrapy.Request]:
+        headers = {}
+        if etag := self.run.validators.get("etag"):
+            headers["If-None-Match"] = etag
+        if modified := self.run.validators.get("last_modified"):
+            headers["If-Modified-Since"] = modified
+        if self.run.refresh:
+            headers = {}
+        yield scrapy.Request(
+            self.run.source.url,
+            headers=headers,
+            callback=self.parse_feed,
+            errback=self.list_failed,
+            dont_filter=True,
+            priority=10,
+            meta={"handle_httpstatus_list": [304]},
+        )
+
+    def parse_feed(self, response: Response):
+        if response.status == 304:
+            return  # not modified: nothing new, and no failure
+        if {"partial", "dataloss"} & set(response.flags):
+            self.run.fail(f"{response.url}: incomplete response ({', '.join(response.flags)})")
+            return
+        headers = {
+            k.decode("latin-1"): b", ".join(v).decode("latin-1")
+            for k, v in response.headers.items()
+        }
+        try:
+            feed = parse_feed(response.body, response.url, headers, self.run.source.zone)
+        except FeedError as exc:
+            self.run.fail(f"{response.url}: {exc}")
+            return
+        fetched = datetime.now(UTC)
+        for entry in feed.entries:
+            if not self.run.take(entry.id):
+                continue
+            if self.run.source.full_text and entry.link.startswith(("http://", "https://")):
+                yield scrapy.Request(
+                    entry.link,
+                    callback=self.parse_page,
+                    errback=self.page_failed,
+                    cb_kwargs={"entry": entry},
+                )
+            else:
+                yield entry_article(entry, self.run.source.shelf, response.url, fetched)
+        if not self.run.limit_reached:  # every entry was taken: the validators may be kept
+            self.run.new_validators = {
+                "etag": response.headers.get("ETag", b"").decode("latin-1"),
+                "last_modified": response.headers.get("Last-Modified", b"").decode("latin-1"),
+            }
+
+    def parse_page(self, response: Response, entry: FeedEntry):
+        """The entry with its page's body; the feed's own content when that fails."""
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        body = page_body(response.body, response.url, content_type)
+        if body is None:
+            log.warning(
+                "%s: %s: no article found in the page, feed content kept",
+                self.run.name,
+                response.url,
+            )
+        yield entry_article(
+            entry, self.run.source.shelf, self.run.source.url, datetime.now(UTC), body
+        )
+
+    def page_failed(self, failure: Failure):
+        entry: FeedEntry = failure.request.cb_kwargs["entry"]
+        log.warning("%s: %s: %s, feed content kept", self.run.name, entry.link, describe(failure))
+        yield entry_article(entry, self.run.source.shelf, self.run.source.url, datetime.now(UTC))

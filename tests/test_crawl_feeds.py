@@ -1,0 +1,98 @@
+"""`crawler crawl` of feed sources end to end over the replay server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crawler.store.verify import verify
+
+from feed_replay import rebuilt_feeds, rss, rss_item
+from replay import ReplayServer, Reply
+from runner import crawl
+from test_feed_corpus import HOSTILE
+
+RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
+
+
+def feeds_yaml(tmp_path: Path, sources: list[dict]) -> Path:
+    lines = ["sources:"]
+    for source in sources:
+        fields = ", ".join(
+            f"{k}: {v!r}" if isinstance(v, str) else f"{k}: {str(v).lower()}"
+            for k, v in source.items()
+        )
+        lines.append(f"  - {{{fields}}}")
+    path = tmp_path / "feeds.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def feed_source(name: str, url: str, category: str = "测试", site: str = "站点", **extra) -> dict:
+    return {"name": name, "site": site, "category": category, "type": "feed", "url": url, **extra}
+
+
+def test_feeds_rebuilt_from_reference_posts_give_them_back(replay: ReplayServer, tmp_path: Path):
+    feeds = rebuilt_feeds()
+    for feed in feeds:
+        replay.add(feed.url, Reply(200, feed.xml, RSS))
+    config = feeds_yaml(
+        tmp_path, [feed_source(f.name, f.url, f.category, f.site, limit=100) for f in feeds]
+    )
+    result = crawl(replay, tmp_path / "archive", config=config)
+    assert result.returncode == 0, result.stderr
+    for feed in feeds:
+        for path, text in feed.expected.items():
+            written = (tmp_path / "archive" / path).read_text(encoding="utf-8")
+            assert written == text, path
+    assert verify(tmp_path / "archive") == []
+
+
+def test_not_modified_feed_writes_nothing(replay: ReplayServer, tmp_path: Path):
+    xml = rss("t", [rss_item("一", "1", "<p>一</p>", date="Mon, 27 Sep 2021 23:54:59 GMT")])
+    replay.add("https://feeds.test/a.xml", Reply(200, xml, {**RSS, "ETag": '"v1"'}))
+    config = feeds_yaml(tmp_path, [feed_source("甲", "https://feeds.test/a.xml")])
+    assert crawl(replay, tmp_path / "archive", config=config).returncode == 0
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "archive").rglob("*.md")}
+    replay.requests.clear()
+    result = crawl(replay, tmp_path / "archive", config=config)
+    assert result.returncode == 0, result.stderr
+    assert "甲: 0 new, 0 updated, 0 unchanged, 0 failed" in result.stdout
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "archive").rglob("*.md")} == before
+    assert replay.requests == ["https://feeds.test/a.xml"]
+
+
+def test_chinese_dates_and_one_feed_under_two_names(replay: ReplayServer, tmp_path: Path):
+    xml = rss("t", [rss_item("中文日期", "1", "<p>x</p>", date="2026年11月26日 10:30")])
+    replay.add("https://feeds.test/cn.xml", Reply(200, xml, RSS))
+    config = feeds_yaml(
+        tmp_path,
+        [
+            feed_source("甲", "https://feeds.test/cn.xml"),
+            feed_source("乙", "https://feeds.test/cn.xml"),
+        ],
+    )
+    result = crawl(replay, tmp_path / "archive", config=config)
+    assert result.returncode == 0, result.stderr
+    for name in ("甲", "乙"):
+        text = (tmp_path / "archive" / "测试" / "站点" / name / "中文日期.md").read_text("utf-8")
+        assert "\ndate: Thu, 26 Nov 2026 02:30:00 GMT\n" in text
+
+
+def test_hostile_feeds_fail_alone(replay: ReplayServer, tmp_path: Path):
+    good = rss("t", [rss_item("好的", "1", "<p>ok</p>")])
+    replay.add("https://feeds.test/good.xml", Reply(200, good, RSS))
+    sources = [feed_source("好", "https://feeds.test/good.xml")]
+    for name, data in HOSTILE.items():
+        replay.add(f"https://feeds.test/{name}.xml", Reply(200, data, RSS))
+        sources.append(feed_source(name, f"https://feeds.test/{name}.xml"))
+    replay.add("https://feeds.test/gone.xml", Reply(404))
+    sources.append(feed_source("gone", "https://feeds.test/gone.xml"))
+    result = crawl(replay, tmp_path / "archive", config=feeds_yaml(tmp_path, sources))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "好: 1 new" in result.stdout
+    for name in ("surrogate_charref", "huge_charref", "xss", "frontmatter_injection"):
+        assert f"{name}: 1 new" in result.stdout
+    for name in ("xxe", "billion_laughs", "quadratic", "empty", "html_not_xml", "gone"):
+        assert f"{name}: 0 new, 0 updated, 0 unchanged, 0 failed — FAILED: " in result.stdout
+    assert verify(tmp_path / "archive") == []
