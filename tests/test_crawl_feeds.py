@@ -96,3 +96,38 @@ def test_hostile_feeds_fail_alone(replay: ReplayServer, tmp_path: Path):
     for name in ("xxe", "billion_laughs", "quadratic", "empty", "html_not_xml", "gone"):
         assert f"{name}: 0 new, 0 updated, 0 unchanged, 0 failed — FAILED: " in result.stdout
     assert verify(tmp_path / "archive") == []
+
+
+def test_full_text_takes_the_page_body(replay: ReplayServer, tmp_path: Path):
+    from sina_replay import reference_articles
+
+    sina = reference_articles()[0]
+    generic = (
+        b"<html><head><title>A post</title></head><body><nav>menu</nav><article>"
+        + "<p>这是一篇很长的文章，正文在这里。</p>".encode() * 30
+        + b"</article><footer>foot</footer></body></html>"
+    )
+    xml = rss(
+        "t",
+        [
+            rss_item("新浪", "s", "<p>summary</p>", link=sina.url),
+            rss_item("普通", "g", "<p>summary</p>", link="https://blog.test/post"),
+            rss_item("坏链", "b", "<p>feed content</p>", link="https://blog.test/gone"),
+        ],
+    )
+    replay.add("https://feeds.test/full.xml", Reply(200, xml, RSS))
+    replay.add(sina.url, Reply(200, sina.page, {"Content-Type": sina.content_type}))
+    replay.add("https://blog.test/post", Reply(200, generic, {"Content-Type": "text/html"}))
+    replay.add("https://blog.test/gone", Reply(404))
+    config = feeds_yaml(
+        tmp_path, [feed_source("全文", "https://feeds.test/full.xml", full_text=True)]
+    )
+    result = crawl(replay, tmp_path / "archive", config=config)
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "archive" / "测试" / "站点" / "全文"
+    body_start = sina.expected_text.split("\n<div>   \n", 1)[1][:120]
+    assert body_start in (folder / "新浪.md").read_text("utf-8")  # the page's #artibody
+    generic_text = (folder / "普通.md").read_text("utf-8")
+    assert "正文在这里" in generic_text and "menu" not in generic_text
+    assert "<p>feed content</p>" in (folder / "坏链.md").read_text("utf-8")
+    assert "https://blog.test/gone: HTTP 404, feed content kept" in result.stderr
