@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+from contextlib import closing
 from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import click
 
 from .config import Config, ConfigError, load_config
+from .items import Shelf
 from .store import ArchiveError
 from .store.lock import ArchiveLock, ArchiveLocked
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+DEFAULT_SINA_SHELF = Shelf("金融", "新浪财经", "新浪财经－国內")  # as the shipped feeds.yaml
 
 
 class UserError(click.ClickException):
@@ -136,9 +141,167 @@ def parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
     return settings
 
 
+@cli.command()
+@click.argument("urls", nargs=-1, required=True)
+@config_option
+@archive_option
+@click.option("--source", "source_name", help="File everything under this source's names.")
+@click.option("--category", help="CATEGORY for a feed or page (with --site and --name).")
+@click.option("--site", help="SITE for a feed or page.")
+@click.option("--name", help="NAME for a feed or page.")
+@click.option("--stdout", "to_stdout", is_flag=True, help="Print the file(s); write nothing.")
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy setting for this run (repeatable).",
+)
+def fetch(
+    urls, config_path, archive_dir, source_name, category, site, name, to_stdout, overrides
+) -> None:
+    """Archive the article, feed or page at each URL once."""
+    from .run import CrawlOptions, run_fetch
+    from .spiders.fetch import FetchTarget
+
+    for url in urls:
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+            raise UserError(f"{url}: not an http(s) URL")
+    names = (category, site, name)
+    if any(names) and not all(names):
+        raise click.UsageError("--category, --site and --name go together")
+    config = (
+        load(config_path) if config_path.exists() or config_path != Path("feeds.yaml") else None
+    )
+    sina_shelf, shelf, zone = DEFAULT_SINA_SHELF, None, ZoneInfo("Asia/Shanghai")
+    if config is not None:
+        sina = next((s for s in config.sources if s.type == "sina"), None)
+        sina_shelf = sina.shelf if sina else sina_shelf
+    if source_name:
+        if config is None:
+            raise UserError(f"--source {source_name}: no feeds.yaml to find it in", EXIT_USAGE)
+        try:
+            (source,) = config.select([source_name])
+        except ConfigError as exc:
+            raise UserError(str(exc), EXIT_USAGE) from None
+        shelf, zone = source.shelf, source.zone
+    elif all(names):
+        shelf = Shelf(category=category, site=site, name=name)
+    root = (
+        archive_dir if archive_dir is not None else (config.archive if config else Path("archive"))
+    )
+    targets = [FetchTarget(url, sina_shelf, shelf, zone) for url in urls]
+    options = CrawlOptions(settings=parse_overrides(overrides))
+    if to_stdout:
+        report = run_fetch(root, targets, options, preview=True)
+    else:
+        if root.exists() and not root.is_dir():
+            raise UserError(f"{root}: archive path exists and is not a folder", EXIT_USAGE)
+        root.mkdir(parents=True, exist_ok=True)
+        lock = locked(root)
+        try:
+            report = run_fetch(root, targets, options)
+        finally:
+            lock.release()
+    for status, value in report.written:
+        if status == "preview":
+            sys.stdout.buffer.write(value + b"\n")
+        else:
+            click.echo(f"{status} {value}")
+    if report.run.error:
+        raise UserError(report.run.error)
+
+
 @cli.group()
 def archive() -> None:
     """Review and check the archive on disk."""
+
+
+def open_index(archive_dir: Path | None, config_path: Path):
+    """The archive's root and its provenance index, opened read-only."""
+    from .store import ProvenanceIndex
+
+    root = archive_root(archive_dir, config_path)
+    index = ProvenanceIndex.open_existing(root) if root.is_dir() else None
+    if index is None:
+        raise UserError(f"{root}: no archive here (no provenance index)")
+    return root, index
+
+
+@archive.command(name="list")
+@config_option
+@archive_option
+@click.option("--source", help="Only this source.")
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    help="Only items dated on or after this day (UTC).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def list_(config_path, archive_dir, source, since, as_json) -> None:
+    """Archived items, newest first."""
+    from .review import listing_line
+    from .store.catalog import list_items
+
+    _, index = open_index(archive_dir, config_path)
+    with closing(index):
+        since_text = since.strftime("%Y-%m-%dT%H:%M:%S") if since else None
+        for item in list_items(index, source, since_text):
+            click.echo(listing_line(item, as_json=as_json))
+
+
+@archive.command()
+@click.argument("path_or_id")
+@config_option
+@archive_option
+def show(path_or_id, config_path, archive_dir) -> None:
+    """An item's front matter, URL, provenance and text."""
+    from .review import show as show_item
+    from .store.catalog import find_items
+
+    root, index = open_index(archive_dir, config_path)
+    with closing(index):
+        records = find_items(index, root, path_or_id)
+    if not records:
+        raise UserError(f"{path_or_id}: no such item (give its path or its id)")
+    click.echo("\n\n".join(show_item(record, root) for record in records))
+
+
+@archive.command(name="search")
+@click.argument("text")
+@config_option
+@archive_option
+@click.option("--source", help="Only this source.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def search_(text, config_path, archive_dir, source, as_json) -> None:
+    """Titles and bodies containing TEXT (substring, Chinese included); title hits first."""
+    from .review import listing_line
+    from .store.catalog import Listing
+    from .store.search import index_state, search
+
+    if not text.strip():
+        raise click.UsageError("TEXT must not be empty")
+    _, index = open_index(archive_dir, config_path)
+    with closing(index):
+        if problem := index_state(index.db):
+            raise UserError(f"{problem}: run 'crawler archive reindex'")
+        for hit in search(index.db, text, source):
+            click.echo(listing_line(Listing.of(index.at_path(hit.path)), as_json=as_json))
+
+
+@archive.command()
+@config_option
+@archive_option
+def stats(config_path, archive_dir) -> None:
+    """Items per source and per day, sizes, last crawls, items waiting for a retry."""
+    from .review import stats_lines
+    from .store.catalog import stats as archive_stats
+
+    root, index = open_index(archive_dir, config_path)
+    with closing(index):
+        for line in stats_lines(archive_stats(index, root)):
+            click.echo(line)
 
 
 @archive.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from scrapy.crawler import CrawlerProcess
@@ -12,6 +13,7 @@ from scrapy.settings import Settings
 from .config import Source
 from .spiders.archive import NAVIGATORS, ArchiveSpider
 from .spiders.base import SourceRun
+from .spiders.fetch import FetchTarget, UrlFetch
 from .store import ArchiveWriter, ProvenanceIndex
 
 OUTCOMES = ("new", "updated", "unchanged", "failed")
@@ -70,18 +72,49 @@ def run_crawl(root: Path, sources: list[Source], options: CrawlOptions) -> Crawl
         if run not in crawlable:
             run.fail(f"source type {run.source.type!r} is not supported yet")
     if crawlable:
-        settings = crawl_settings(root, options)
-        process = CrawlerProcess(settings)
-        _quiet_scrapy(settings)  # after Scrapy's own logging set-up, which it overrides
-        process.crawl(process.create_crawler(ArchiveSpider), runs=crawlable)
-        process.start()
+        run_spider(root, options, runs=crawlable)
     index = ProvenanceIndex.open(root)
     try:
-        for run in crawlable:
+        for run in runs:
             _keep_outcome(index, run)
     finally:
         index.close()
     return CrawlReport(runs)
+
+
+def run_spider(
+    root: Path, options: CrawlOptions, *, preview: bool = False, **spider_kwargs
+) -> ArchiveSpider:
+    """Run the archive spider to its end in this process; Scrapy's reactor runs once."""
+    settings = crawl_settings(root, options)
+    settings.set("ARCHIVE_PREVIEW", preview, priority="project")
+    process = CrawlerProcess(settings)
+    _quiet_scrapy(settings)  # after Scrapy's own logging set-up, which it overrides
+    crawler = process.create_crawler(ArchiveSpider)
+    process.crawl(crawler, **spider_kwargs)
+    process.start()
+    return crawler.spider
+
+
+@dataclass
+class FetchReport:
+    run: SourceRun
+    written: list[tuple[str, str | bytes]]
+
+
+def run_fetch(
+    root: Path, targets: list[FetchTarget], options: CrawlOptions, *, preview: bool = False
+) -> FetchReport:
+    """Fetch each URL once into `root` (or, previewing, only render it)."""
+    run = SourceRun(Source(name="fetch", site="-", category="-", type="fetch"), limit=10**9)
+    spider = run_spider(
+        root,
+        options,
+        preview=preview,
+        runs=[run],
+        navigators=[UrlFetch(run, target) for target in targets],
+    )
+    return FetchReport(run, spider.written)
 
 
 def _source_run(index: ProvenanceIndex, source: Source, options: CrawlOptions) -> SourceRun:
@@ -99,6 +132,8 @@ def _source_run(index: ProvenanceIndex, source: Source, options: CrawlOptions) -
 def _keep_outcome(index: ProvenanceIndex, run: SourceRun) -> None:
     """Remember failed items for the next run, giving up on those that keep failing; keep a
     feed's validators only when all of it is archived (a 304 must not hide a lost entry)."""
+    finished = datetime.now(UTC).isoformat(timespec="seconds")
+    index.record_crawl(run.name, finished, dict(run.counts), run.error)
     if run.new_validators and not run.error and not run.failed_items:
         index.set_validators(
             run.name,

@@ -13,24 +13,23 @@ ROOT = Path(__file__).parent.parent
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=False"]
 
 
-def crawl(server: ReplayServer, archive: Path, *args: str, config: Path = ROOT / "feeds.yaml"):
-    """`crawler crawl` through the replay server as proxy."""
-    env = {**os.environ, **server.proxy_env(), "PYTHONPATH": str(ROOT)}
+def run_cli(server: ReplayServer | None, *args: str) -> subprocess.CompletedProcess:
+    """`python -m crawler ARGS…`, through the replay server as proxy when one is given."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(server.proxy_env() if server else {})}
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "crawler",
-            "crawl",
-            "-c",
-            str(config),
-            "--archive",
-            str(archive),
-            *FAST,
-            *args,
-        ],
+        [sys.executable, "-m", "crawler", *args],
         env=env,
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def crawl(server: ReplayServer, archive: Path, *args: str, config: Path = ROOT / "feeds.yaml"):
+    """`crawler crawl` through the replay server as proxy."""
+    return run_cli(server, "crawl", "-c", str(config), "--archive", str(archive), *FAST, *args)
+
+
+def fetch(server: ReplayServer, archive: Path, *args: str, config: Path = ROOT / "feeds.yaml"):
+    """`crawler fetch` through the replay server as proxy."""
+    return run_cli(server, "fetch", "-c", str(config), "--archive", str(archive), *FAST, *args)

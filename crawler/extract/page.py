@@ -1,10 +1,14 @@
-"""The article body of any page: Sina's own extractor for Sina pages, else trafilatura."""
+"""Any page: Sina's own extractor for Sina pages, else trafilatura; and telling feeds apart."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
+from ..items import Article, Shelf
+from .feed import parse_date
 from .html import decode_html
 from .sina_page import sina_page
 
@@ -44,3 +48,55 @@ def generic_body(html: str, url: str) -> str | None:
         return None
     m = _WRAPPER.match(extracted)
     return (m.group(1) if m else extracted).strip()
+
+
+def generic_article(
+    body: bytes,
+    url: str,
+    content_type: str | None,
+    shelf: Shelf,
+    zone: ZoneInfo,
+    fetched_at: datetime,
+) -> Article | None:
+    """Any article page: trafilatura's title, date, author and main content."""
+    import trafilatura
+
+    html = decode_html(body, content_type)
+    text = generic_body(html, url)
+    if text is None:
+        return None
+    try:
+        meta = trafilatura.extract_metadata(html, default_url=url)
+    except Exception:  # metadata is optional: the body is what matters
+        meta = None
+    title = (getattr(meta, "title", None) or "").strip() or url
+    date = parse_date(getattr(meta, "date", None) or "", zone)
+    return Article(
+        id=url,
+        url=url,
+        title=title,
+        body=text,
+        shelf=shelf,
+        date=date,
+        date_guessed=date is None,
+        author=(getattr(meta, "author", None) or "").strip(),
+        image=(getattr(meta, "image", None) or "").strip(),
+        fetched_at=fetched_at,
+    )
+
+
+_FEED_TYPES = ("rss", "atom", "xml", "feed+json", "rdf")
+_FEED_START = re.compile(
+    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:rss|feed|rdf:RDF)\b", re.S
+)
+
+
+def looks_like_feed(body: bytes, content_type: str | None) -> bool:
+    """A feed by its media type, or by how the document starts."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    if any(kind in media for kind in _FEED_TYPES) and "html" not in media:
+        return True
+    head = body[:2048]
+    return bool(_FEED_START.match(head)) or (
+        head.lstrip().startswith(b"{") and b"jsonfeed.org/version" in head
+    )

@@ -10,6 +10,7 @@ from scrapy.exceptions import NotConfigured
 
 from ..items import Article
 from ..store import ArchiveWriter
+from ..store.template import render_article
 
 log = logging.getLogger("crawler")
 
@@ -18,6 +19,7 @@ class ArchivePipeline:
     def __init__(self, root: Path, crawler):
         self.root = root
         self.crawler = crawler
+        self.preview = crawler.settings.getbool("ARCHIVE_PREVIEW")
         self.writer: ArchiveWriter | None = None
 
     @classmethod
@@ -28,7 +30,8 @@ class ArchivePipeline:
         return cls(Path(root), crawler)
 
     def open_spider(self) -> None:
-        self.writer = ArchiveWriter(self.root)
+        if not self.preview:
+            self.writer = ArchiveWriter(self.root)
 
     def close_spider(self) -> None:
         if self.writer is not None:
@@ -36,9 +39,15 @@ class ArchivePipeline:
 
     def process_item(self, item):
         article = item if isinstance(item, Article) else Article(**ItemAdapter(item).asdict())
+        spider = self.crawler.spider
+        if self.preview:  # --stdout: the file as it would be, nothing written
+            spider.written.append(("preview", render_article(article)))
+            return item
         result = self.writer.write(article)
         self.crawler.stats.inc_value(f"archive/{result.status}")
-        self.crawler.spider.runs[article.shelf.source].count(result.status)
+        if run := spider.runs.get(article.shelf.source):
+            run.count(result.status)
+        spider.written.append((result.status, str(result.path)))
         if result.status != "unchanged":
             log.info(
                 "%s: %s %s",

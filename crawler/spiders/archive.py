@@ -18,10 +18,13 @@ NAVIGATORS: dict[str, type[Navigator]] = {"sina": SinaRoll, "feed": FeedSource}
 class ArchiveSpider(scrapy.Spider):
     name = "archive"
 
-    def __init__(self, runs: list[SourceRun], **kwargs: Any):
+    def __init__(
+        self, runs: list[SourceRun], navigators: list[Navigator] | None = None, **kwargs: Any
+    ):
         super().__init__(**kwargs)
         self.runs = {run.name: run for run in runs}
-        self.navigators = [NAVIGATORS[run.source.type](run) for run in runs]
+        self.navigators = navigators or [NAVIGATORS[run.source.type](run) for run in runs]
+        self.written: list[tuple[str, str | bytes]] = []  # (status, path) or ("preview", file)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for navigator in self.navigators:

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import search
+
 HIDDEN_DIR = ".crawler"
 DB_NAME = "archive.sqlite3"
 SCHEMA_VERSION = 1
@@ -38,6 +40,15 @@ CREATE TABLE IF NOT EXISTS feeds (
     etag          TEXT NOT NULL,
     last_modified TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS crawls (
+    source    TEXT NOT NULL,
+    finished  TEXT NOT NULL,
+    new       INTEGER NOT NULL,
+    updated   INTEGER NOT NULL,
+    unchanged INTEGER NOT NULL,
+    failed    INTEGER NOT NULL,
+    error     TEXT
+);
 CREATE TABLE IF NOT EXISTS retries (
     source     TEXT NOT NULL,
     item_id    TEXT NOT NULL,
@@ -127,7 +138,7 @@ class ProvenanceIndex:
             raise sqlite3.DatabaseError(
                 f"{folder / DB_NAME}: made by a newer version of the crawler (schema {version})"
             )
-        db.executescript(_SCHEMA)
+        db.executescript(_SCHEMA + search.SCHEMA)
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         return cls(db)
 
@@ -162,15 +173,27 @@ class ProvenanceIndex:
         for row in self._db.execute(f"SELECT {_COLUMNS} FROM items ORDER BY path"):
             yield _record(row)
 
-    def put(self, record: Record) -> None:
-        """Insert or replace the record of (source, item_id), in its own transaction."""
+    @property
+    def db(self) -> sqlite3.Connection:
+        return self._db
+
+    def put(self, record: Record, text: str | None = None) -> None:
+        """Insert or replace the record of (source, item_id) and its searchable text, in one
+        transaction."""
         with self.transaction():
             self._put(record)
+            if text is not None:
+                search.put_text(self._db, record.path, record.title, text)
 
     def _put(self, record: Record) -> None:
         self._db.execute(
             "DELETE FROM retries WHERE source=? AND item_id=?", (record.source, record.item_id)
         )
+        old = self._db.execute(
+            "SELECT path FROM items WHERE source=? AND item_id=?", (record.source, record.item_id)
+        ).fetchone()
+        if old and old[0] != record.path:
+            self._db.execute("DELETE FROM texts WHERE path=?", old)
         self._db.execute(
             "DELETE FROM items WHERE path=? AND NOT (source=? AND item_id=?)",
             (record.path, record.source, record.item_id),
@@ -220,16 +243,32 @@ class ProvenanceIndex:
                 "INSERT OR REPLACE INTO feeds VALUES (?,?,?,?)", (source, url, etag, last_modified)
             )
 
+    def record_crawl(
+        self, source: str, finished: str, counts: dict[str, int], error: str | None
+    ) -> None:
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO crawls VALUES (?,?,?,?,?,?,?)",
+                (
+                    source,
+                    finished,
+                    *(counts.get(k, 0) for k in ("new", "updated", "unchanged", "failed")),
+                    error,
+                ),
+            )
+
     def delete(self, source: str, item_id: str) -> None:
         with self.transaction():
             self._db.execute("DELETE FROM items WHERE source=? AND item_id=?", (source, item_id))
 
-    def replace_all(self, records: list[Record]) -> None:
-        """Make the index hold exactly `records`, in one transaction (reindex)."""
+    def replace_all(self, records: list[tuple[Record, str]]) -> None:
+        """Make the index hold exactly these records and texts, in one transaction (reindex)."""
         with self.transaction():
             self._db.execute("DELETE FROM items")
-            for record in records:
+            self._db.execute("DELETE FROM texts")
+            for record, text in records:
                 self._put(record)
+                search.put_text(self._db, record.path, record.title, text)
 
     def transaction(self) -> _Transaction:
         return _Transaction(self._db)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from ..items import Article
 from .body import first_image, prepare_body
@@ -70,6 +70,12 @@ def render(post: Post) -> str:
         "\n"
         f"<div>   \n{post.body}{TRAILER}"
     )
+
+
+def render_article(article: Article) -> bytes:
+    """The file an article becomes (its date, or the fetch time when it has none)."""
+    when = article.date or article.fetched_at or datetime.now(UTC)
+    return render(post_for(article, when)).encode("utf-8")
 
 
 _FILE = re.compile(

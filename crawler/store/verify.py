@@ -16,6 +16,7 @@ import yaml
 from .atomic import is_temp_file
 from .body import active_content
 from .index import ProvenanceIndex, Record
+from .search import plain_text
 from .template import TRAILER, parse
 
 _RFC1123 = re.compile(
@@ -160,13 +161,15 @@ def rebuild_provenance(root: Path) -> tuple[int, int, int]:
                 continue
             data = path.read_bytes()
             sha = hashlib.sha256(data).hexdigest()
+            parsed = parse(data.decode("utf-8", "replace"))
+            text = plain_text(parsed.body) if parsed else ""
             if rel in old:
-                records.append(_with_sha(old[rel], sha))
+                records.append((_with_sha(old[rel], sha), text))
             else:
-                records.append(_adopt(rel, data, sha))
+                records.append((_adopt(rel, data, sha), text))
                 adopted += 1
         index.replace_all(records)
-        return len(records) - adopted, adopted, len(set(old) - {r.path for r in records})
+        return len(records) - adopted, adopted, len(set(old) - {r.path for r, _ in records})
     finally:
         index.close()
 

@@ -12,6 +12,7 @@ from ..items import Article
 from .atomic import is_temp_file, make_dirs, write_atomic
 from .index import HIDDEN_DIR, ProvenanceIndex, Record
 from .paths import collision_stem, stem_for
+from .search import plain_text
 from .template import Post, post_for, render
 
 
@@ -75,7 +76,8 @@ class ArchiveWriter:
                 keywords=tuple(article.keywords),
                 fetched_at=_iso(fetched),
                 sha256=hashlib.sha256(data).hexdigest(),
-            )
+            ),
+            text=plain_text(post.body),
         )
         return WriteResult(path, status)
 

@@ -1,0 +1,95 @@
+"""Reviewing the archive for people and scripts: formats over the store's catalog."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+from markdownify import markdownify
+
+from .store.catalog import Listing, Stats
+from .store.index import Record
+from .store.template import parse
+
+_HIDDEN = re.compile(r"<!--.*?(?:-->|$)|<(script|style)\b.*?(?:</\1\s*>|$)", re.S | re.I)
+
+
+def listing_line(item: Listing, *, as_json: bool) -> str:
+    if as_json:
+        return json.dumps(
+            {
+                "date": item.date,
+                "source": item.source,
+                "title": item.title,
+                "path": item.path,
+                "url": item.url,
+            },
+            ensure_ascii=False,
+        )
+    return f"{item.date[:16].replace('T', ' ')}  {item.source}  {item.title}  {item.path}"
+
+
+def readable_body(body_html: str) -> str:
+    """The body as Markdown text: comments, styles and scripts dropped."""
+    text = markdownify(
+        _HIDDEN.sub("", body_html).replace("&#123;", "{").replace("&#125;", "}"),
+        heading_style="ATX",
+    )
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def show(record: Record, root: Path) -> str:
+    text = (root / record.path).read_text(encoding="utf-8")
+    parsed = parse(text)
+    lines = [
+        f"path:       {record.path}",
+        f"url:        {record.url}",
+        f"source:     {record.source}",
+        f"id:         {record.item_id}",
+    ]
+    if parsed is not None:
+        front = yaml.safe_load(parsed.front)
+        lines[:0] = [
+            f"title:      {front.get('title')}",
+            f"date:       {front.get('date')}",
+            f"categories: {' / '.join(map(str, front.get('categories') or []))}",
+            f"author:     {front.get('author')}",
+            f"image:      {front.get('headimg')}",
+        ]
+    lines += [
+        f"media:      {record.author or '-'}",
+        f"keywords:   {', '.join(record.keywords) or '-'}",
+        f"fetched:    {record.fetched_at or '-'}"
+        + ("  (date guessed)" if record.date_guessed else ""),
+        f"sha256:     {record.sha256}",
+        "",
+        readable_body(parsed.body) if parsed else "(the file is not in the archive format)",
+    ]
+    return "\n".join(lines)
+
+
+def stats_lines(stats: Stats, *, days: int = 14) -> list[str]:
+    lines = ["items per source:"]
+    for source, count in sorted(stats.per_source.items()):
+        size = stats.bytes_per_source[source] / 1024 / 1024
+        lines.append(f"  {source}: {count} items, {size:.1f} MiB")
+    total = sum(stats.bytes_per_source.values()) / 1024 / 1024
+    lines.append(f"  total: {sum(stats.per_source.values())} items, {total:.1f} MiB")
+    lines.append(f"items per day (last {days} days with items):")
+    for day, count in sorted(stats.per_day.items())[-days:]:
+        lines.append(f"  {day}: {count}")
+    lines.append("last crawl per source:")
+    for source, (finished, new, updated, unchanged, failed, error) in sorted(
+        stats.last_crawls.items()
+    ):
+        result = f"FAILED: {error}" if error else "ok"
+        lines.append(
+            f"  {source}: {finished} — {new} new, {updated} updated, "
+            f"{unchanged} unchanged, {failed} failed — {result}"
+        )
+    lines.append(f"items waiting for a retry: {len(stats.retries)}")
+    for source, _item_id, url, attempts, error in stats.retries:
+        lines.append(f"  {source}: {url} ({attempts} failed runs, last: {error})")
+    return lines

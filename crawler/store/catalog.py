@@ -1,0 +1,74 @@
+"""Reading the archive back: listings, one item, statistics — from the provenance index."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .index import ProvenanceIndex, Record
+
+
+@dataclass(frozen=True)
+class Listing:
+    date: str
+    source: str
+    title: str
+    path: str
+    url: str
+
+    @classmethod
+    def of(cls, record: Record) -> Listing:
+        return cls(record.date, record.source, record.title, record.path, record.url)
+
+
+def list_items(
+    index: ProvenanceIndex, source: str | None = None, since: str | None = None
+) -> list[Listing]:
+    """Newest first; `since` is an ISO date or time (UTC) compared with each item's date."""
+    records = (r for r in index.records() if (not source or r.source == source))
+    chosen = [r for r in records if not since or r.date >= since]
+    chosen.sort(key=lambda r: (r.date, r.path), reverse=True)
+    return [Listing.of(r) for r in chosen]
+
+
+def find_items(index: ProvenanceIndex, root: Path, path_or_id: str) -> list[Record]:
+    """The item at that path (relative to the root, or absolute), else the items with that id."""
+    candidate = Path(path_or_id)
+    if candidate.is_absolute():
+        try:
+            candidate = candidate.resolve().relative_to(root.resolve())
+        except ValueError:
+            return []
+    record = index.at_path(candidate.as_posix())
+    if record is not None:
+        return [record]
+    return [r for r in index.records() if r.item_id == path_or_id]
+
+
+@dataclass
+class Stats:
+    per_source: Counter = field(default_factory=Counter)
+    bytes_per_source: Counter = field(default_factory=Counter)
+    per_day: Counter = field(default_factory=Counter)
+    last_crawls: dict[str, tuple] = field(default_factory=dict)
+    retries: list[tuple] = field(default_factory=list)
+
+
+def stats(index: ProvenanceIndex, root: Path) -> Stats:
+    result = Stats()
+    for record in index.records():
+        result.per_source[record.source] += 1
+        result.per_day[record.date[:10]] += 1
+        with contextlib.suppress(OSError):
+            result.bytes_per_source[record.source] += os.path.getsize(root / record.path)
+    rows = index.db.execute(
+        "SELECT source, finished, new, updated, unchanged, failed, error FROM crawls "
+        "ORDER BY finished"
+    )
+    for source, *rest in rows:
+        result.last_crawls[source] = tuple(rest)
+    result.retries = index.retries()
+    return result
