@@ -208,9 +208,17 @@ def fetch(
         if status == "preview":
             sys.stdout.buffer.write(value + b"\n")
         else:
-            click.echo(f"{status} {value}")
+            click.echo(f"{status} {shown_path(Path(value))}")
     if report.run.error:
         raise UserError(report.run.error)
+
+
+def shown_path(path: Path) -> Path:
+    """A path relative to the current folder when it lies below it, else absolute."""
+    try:
+        return path.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
 
 
 @cli.group()
