@@ -7,9 +7,12 @@ unchanged; HTTPS arrives through CONNECT and is answered with a throwaway certif
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import ssl
+import struct
 import tempfile
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +29,10 @@ class Reply:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    # A transport fault instead of a clean answer: drop (close mid-body), reset (RST),
+    # badlen (Content-Length too long), clshort (too short), slow (headers late), hang (no
+    # body), trickle (a byte at a time), garbage (not HTTP).
+    fault: str | None = None
 
 
 class ReplayServer(ThreadingHTTPServer):
@@ -110,6 +117,9 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             url = f"http://{self.headers.get('Host', '127.0.0.1')}{self.path}"
         reply = self.server.reply_for(url)
+        if reply.fault:
+            self._fault(reply, head)
+            return
         if reply.status == 200 and _not_modified(reply, self.headers):
             reply = Reply(304, b"", {k: v for k, v in reply.headers.items() if k == "ETag"})
         self.send_response(reply.status)
@@ -119,6 +129,39 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             self.wfile.write(reply.body)
+
+    def _fault(self, reply: Reply, head: bool) -> None:
+        self.close_connection = True
+        body, fault = reply.body or b"x" * 4096, reply.fault
+        if fault == "garbage":
+            self.wfile.write(b"\x00\xffNOT HTTP AT ALL\r\n\r\n" + body[:64])
+            return
+        if fault == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return
+        if fault == "slow":
+            time.sleep(FAULT_SECONDS)
+        length = {"badlen": len(body) * 2, "clshort": 3}.get(fault, len(body))
+        self.send_response(reply.status)
+        for name, value in {**reply.headers, "Content-Length": str(length)}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if fault == "hang":
+            time.sleep(FAULT_SECONDS)
+        elif fault == "trickle":
+            for i in range(len(body)):
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+                time.sleep(0.5)
+                if i > 2 * FAULT_SECONDS:
+                    break
+        elif fault == "drop":
+            self.wfile.write(body[: len(body) // 2])
+        else:  # badlen, clshort, slow: the body as it is
+            self.wfile.write(body)
+
+
+FAULT_SECONDS = 8  # longer than the DOWNLOAD_TIMEOUT the fault tests set
 
 
 def _not_modified(reply: Reply, request_headers) -> bool:
