@@ -128,6 +128,10 @@ def crawl(names, config_path, archive_dir, limit, pages, refresh, quiet, overrid
         lock.release()
     for line in report.lines():
         click.echo(line)
+    if report.archive_error:
+        raise UserError(report.archive_error)
+    if report.interrupted:
+        raise UserError("interrupted: what was fetched is archived, the next run goes on", 130)
     sys.exit(EXIT_SOURCE_FAILED if report.failed_sources else EXIT_OK)
 
 
@@ -209,8 +213,8 @@ def fetch(
             sys.stdout.buffer.write(value + b"\n")
         else:
             click.echo(f"{status} {shown_path(Path(value))}")
-    if report.run.error:
-        raise UserError(report.run.error)
+    if report.archive_error or report.run.error:
+        raise UserError(report.archive_error or report.run.error)
 
 
 def shown_path(path: Path) -> Path:

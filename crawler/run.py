@@ -33,6 +33,8 @@ class CrawlOptions:
 @dataclass
 class CrawlReport:
     runs: list[SourceRun]
+    archive_error: str | None = None  # the archive could not be written: the crawl stopped
+    interrupted: bool = False  # stopped by a signal (Ctrl-C, SIGTERM) before the end
 
     @property
     def failed_sources(self) -> list[SourceRun]:
@@ -71,15 +73,17 @@ def run_crawl(root: Path, sources: list[Source], options: CrawlOptions) -> Crawl
     for run in runs:
         if run not in crawlable:
             run.fail(f"source type {run.source.type!r} is not supported yet")
-    if crawlable:
-        run_spider(root, options, runs=crawlable)
+    spider = run_spider(root, options, runs=crawlable) if crawlable else None
     index = ProvenanceIndex.open(root)
     try:
         for run in runs:
             _keep_outcome(index, run)
     finally:
         index.close()
-    return CrawlReport(runs)
+    if spider is None:
+        return CrawlReport(runs)
+    reason = spider.crawler.stats.get_value("finish_reason")
+    return CrawlReport(runs, spider.archive_error, interrupted=reason == "shutdown")
 
 
 def run_spider(
@@ -100,6 +104,7 @@ def run_spider(
 class FetchReport:
     run: SourceRun
     written: list[tuple[str, str | bytes]]
+    archive_error: str | None = None
 
 
 def run_fetch(
@@ -114,7 +119,7 @@ def run_fetch(
         runs=[run],
         navigators=[UrlFetch(run, target) for target in targets],
     )
-    return FetchReport(run, spider.written)
+    return FetchReport(run, spider.written, spider.archive_error)
 
 
 def _source_run(index: ProvenanceIndex, source: Source, options: CrawlOptions) -> SourceRun:

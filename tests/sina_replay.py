@@ -159,3 +159,32 @@ def serve_sina(
     server.add(ROLL.format(lid=lid, page=2), Reply(200, roll_body([])))
     for article in articles:
         server.add(article.url, Reply(200, article.page, {"Content-Type": article.content_type}))
+
+
+def synthetic_articles(count: int) -> list[RecordedArticle]:
+    """`count` layout-D articles with distinct titles, times and bodies (a big mirror)."""
+    articles = []
+    for i in range(count):
+        docid = f"syn{i:07d}"
+        url = f"https://finance.sina.com.cn/china/2024-01-01/doc-i{docid}.shtml"
+        title = f"合成新闻第{i}号：经济数据发布"
+        body = "".join(f"<p>　　第{i}篇文章的第{k}段，内容不同。</p>\n" for k in range(20))
+        body += f'<div class="img_wrapper"><img src="//n.sinaimg.cn/finance/syn/{i}.jpg"></div>\n'
+        roll = {"docid": docid, "url": url, "title": title, "intime": str(1704067200 + 60 * i)}
+        articles.append(
+            RecordedArticle(
+                docid, url, roll, layout_d_page(title, body), "text/html; charset=utf-8"
+            )
+        )
+    return articles
+
+
+def serve_pages(server: ReplayServer, articles: list[RecordedArticle], *, lid: int = 1686) -> int:
+    """The articles listed 50 to a roll page, newest first; returns the number of pages."""
+    pages = [articles[i : i + 50] for i in range(0, len(articles), 50)]
+    for number, page in enumerate(pages, start=1):
+        server.add(ROLL.format(lid=lid, page=number), Reply(200, roll_body([a.roll for a in page])))
+    server.add(ROLL.format(lid=lid, page=len(pages) + 1), Reply(200, roll_body([])))
+    for article in articles:
+        server.add(article.url, Reply(200, article.page, {"Content-Type": article.content_type}))
+    return len(pages)

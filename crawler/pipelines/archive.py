@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import deferred_from_coro
 
 from ..items import Article
-from ..store import ArchiveWriter
+from ..store import ArchiveError, ArchiveWriter
 from ..store.template import render_article
 
 log = logging.getLogger("crawler")
@@ -43,7 +45,15 @@ class ArchivePipeline:
         if self.preview:  # --stdout: the file as it would be, nothing written
             spider.written.append(("preview", render_article(article)))
             return item
-        result = self.writer.write(article)
+        if spider.archive_error:
+            return item  # the archive cannot be written: the crawl is stopping
+        try:
+            result = self.writer.write(article)
+        except (OSError, sqlite3.Error, ArchiveError) as exc:
+            spider.archive_error = f"cannot write to the archive: {exc}"
+            log.error("%s", spider.archive_error)
+            _stop(self.crawler, "archive_error")
+            return item
         self.crawler.stats.inc_value(f"archive/{result.status}")
         if run := spider.runs.get(article.shelf.source):
             run.count(result.status)
@@ -56,3 +66,12 @@ class ArchivePipeline:
                 result.path.relative_to(self.writer.root),
             )
         return item
+
+
+def _stop(crawler, reason: str) -> None:
+    """Close the spider without waiting (the item being processed must finish first)."""
+    engine = crawler.engine
+    if hasattr(engine, "close_spider_async"):  # Scrapy 2.14+
+        deferred_from_coro(engine.close_spider_async(reason=reason))
+    else:
+        engine.close_spider(crawler.spider, reason)

@@ -25,6 +25,7 @@ class ArchiveSpider(scrapy.Spider):
         self.runs = {run.name: run for run in runs}
         self.navigators = navigators or [NAVIGATORS[run.source.type](run) for run in runs]
         self.written: list[tuple[str, str | bytes]] = []  # (status, path) or ("preview", file)
+        self.archive_error: str | None = None  # set when the archive cannot be written
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for navigator in self.navigators:

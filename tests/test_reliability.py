@@ -1,0 +1,181 @@
+"""Crashes, interruptions, full and read-only disks, concurrent use: nothing archived is lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from crawler.store.verify import verify
+
+from replay import ReplayServer
+from runner import FAST, ROOT, crawl, run_cli
+from sina_replay import serve_pages, synthetic_articles
+
+COUNT = 500
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and ".crawler" not in p.parts
+    }
+
+
+def start_crawl(server: ReplayServer, archive: Path, pages: int) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **server.proxy_env()}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "crawler",
+            "crawl",
+            "--archive",
+            str(archive),
+            "--pages",
+            str(pages),
+            "--limit",
+            str(COUNT),
+            *FAST,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_files(archive: Path, count: int, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 120
+    while sum(1 for _ in archive.rglob("*.md")) < count:
+        assert proc.poll() is None, "the crawl ended before the kill"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+@pytest.fixture(scope="module")
+def mirror():
+    server = ReplayServer().start()
+    pages = serve_pages(server, synthetic_articles(COUNT))
+    yield server, pages
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(mirror, tmp_path_factory) -> dict[str, bytes]:
+    server, pages = mirror
+    archive = tmp_path_factory.mktemp("whole") / "archive"
+    result = crawl(server, archive, "--pages", str(pages), "--limit", str(COUNT))
+    assert result.returncode == 0, result.stderr
+    files = snapshot(archive)
+    assert sum(1 for p in files if p.endswith(".md")) == COUNT
+    return files
+
+
+def test_sigkill_early_midway_and_late_loses_nothing(mirror, uninterrupted, tmp_path: Path):
+    server, pages = mirror
+    archive = tmp_path / "archive"
+    for when in (20, COUNT // 2, COUNT - 30):
+        proc = start_crawl(server, archive, pages)
+        wait_for_files(archive, when, proc)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        for path, data in snapshot(archive).items():  # never a torn file
+            if path.endswith(".md"):
+                assert data.endswith(b"</div>\n" + b" " * 12), path
+    result = crawl(server, archive, "--pages", str(pages), "--limit", str(COUNT))
+    assert result.returncode == 0, result.stderr
+    assert snapshot(archive) == uninterrupted  # same files, same bytes, none twice
+    assert not list(archive.rglob("*crawler-tmp"))
+    assert verify(archive) == []
+
+
+def test_sigint_stops_cleanly_and_the_next_run_completes(mirror, uninterrupted, tmp_path):
+    server, pages = mirror
+    archive = tmp_path / "archive"
+    proc = start_crawl(server, archive, pages)
+    wait_for_files(archive, 100, proc)
+    proc.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    _, err = proc.communicate(timeout=30)
+    assert time.monotonic() - started < 10
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert verify(archive) == []
+    result = crawl(server, archive, "--pages", str(pages), "--limit", str(COUNT))
+    assert result.returncode == 0, result.stderr
+    assert snapshot(archive) == uninterrupted
+
+
+def mount_tmpfs(folder: Path, size: str) -> None:
+    folder.mkdir(parents=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip("mounting a small file system is not permitted here")
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    folder = tmp_path / "disk"
+    mount_tmpfs(folder, "400k")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def test_full_disk_is_a_clear_error_and_nothing_is_half_written(mirror, small_disk: Path):
+    server, pages = mirror
+    archive = small_disk / "archive"
+    result = crawl(server, archive, "--pages", str(pages), "--limit", str(COUNT))
+    assert result.returncode == 1
+    assert "cannot write to the archive" in result.stderr and "Traceback" not in result.stderr
+    assert "No space left on device" in result.stderr or "disk is full" in result.stderr
+    for path, data in snapshot(archive).items():
+        assert path.endswith(".md") and data.endswith(b"</div>\n" + b" " * 12), path
+
+
+def test_read_only_disk_is_a_clear_error(mirror, small_disk: Path):
+    server, pages = mirror
+    archive = small_disk / "archive"
+    assert crawl(server, archive, "--limit", "5").returncode == 0
+    before = snapshot(archive)
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    result = crawl(server, archive, "--pages", "2", "--limit", "60")
+    assert result.returncode == 1
+    assert "Read-only file system" in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0  # one line
+    assert snapshot(archive) == before
+
+
+def test_readers_never_see_a_torn_file_or_a_locked_index(mirror, tmp_path: Path):
+    server, pages = mirror
+    archive = tmp_path / "archive"
+    proc = start_crawl(server, archive, pages)
+    wait_for_files(archive, 10, proc)
+    while proc.poll() is None:
+        listed = run_cli(None, "archive", "list", "--json", "--archive", str(archive))
+        found = run_cli(None, "archive", "search", "经济数据", "--archive", str(archive))
+        assert listed.returncode == 0, listed.stderr
+        assert "locked" not in found.stderr and "Traceback" not in found.stderr
+        for line in listed.stdout.splitlines():
+            path = archive / json.loads(line)["path"]
+            assert path.read_bytes().endswith(b"</div>\n" + b" " * 12)
+    assert proc.returncode == 0
+
+
+def test_a_second_crawl_exits_3_while_the_first_runs(mirror, tmp_path: Path):
+    server, pages = mirror
+    archive = tmp_path / "archive"
+    first = start_crawl(server, archive, pages)
+    wait_for_files(archive, 5, first)
+    second = crawl(server, archive, "--pages", str(pages))
+    assert second.returncode == 3 and f"pid {first.pid}" in second.stderr
+    first.communicate(timeout=120)
+    assert first.returncode == 0
