@@ -38,3 +38,12 @@ class Article:
     image: str = ""  # fallback picture (enclosure, thumbnail) when the body has none
     fetched_at: datetime | None = None
     extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """Articles about to be requested: kept until archived, so that a crawl killed before
+    they arrive requests them again next run (payload: what it takes to ask again)."""
+
+    source: str
+    entries: tuple[tuple[str, str, dict], ...]  # (item id, url, payload)

@@ -146,6 +146,8 @@ def _keep_outcome(index: ProvenanceIndex, run: SourceRun) -> None:
             run.new_validators["etag"],
             run.new_validators["last_modified"],
         )
+    for item_id in run.skipped:
+        index.drop_retry(run.name, item_id)
     for failed in run.failed_items:
         attempts = index.note_failure(
             run.name, failed.item_id, failed.url, failed.payload, failed.reason

@@ -10,7 +10,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
-from ..items import Article
+from ..items import Article, Pending
 from ..store import ArchiveError, ArchiveWriter
 from ..store.template import render_article
 
@@ -40,8 +40,12 @@ class ArchivePipeline:
             self.writer.close()
 
     def process_item(self, item):
-        article = item if isinstance(item, Article) else Article(**ItemAdapter(item).asdict())
         spider = self.crawler.spider
+        if isinstance(item, Pending):
+            if not self.preview and not spider.archive_error:
+                self.writer.index.note_pending(item.source, item.entries)
+            return item
+        article = item if isinstance(item, Article) else Article(**ItemAdapter(item).asdict())
         if self.preview:  # --stdout: the file as it would be, nothing written
             spider.written.append(("preview", render_article(article)))
             return item

@@ -39,6 +39,7 @@ class SourceRun:
     counts: Counter = field(default_factory=Counter)
     error: str | None = None
     failed_items: list[FailedItem] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
     requested: set[str] = field(default_factory=set)
     new_validators: dict[str, str] | None = None  # to keep if the whole feed was archived
 
@@ -76,8 +77,10 @@ class SourceRun:
         self.failed_items.append(FailedItem(item_id, url, payload, reason))
         log.warning("%s: %s: %s (will retry next run)", self.name, url, reason)
 
-    def skip(self, url: str, reason: str) -> None:
+    def skip(self, item_id: str, url: str, reason: str) -> None:
+        """An item there is nothing to archive of (a video page): not asked for again."""
         self.count("skipped")
+        self.skipped.append(item_id)
         log.warning("%s: %s: %s, skipped", self.name, url, reason)
 
 

@@ -10,6 +10,7 @@ from twisted.python.failure import Failure
 
 from ..extract.sina_article import sina_article
 from ..extract.sina_roll import ROLL_REFERER, RollError, RollItem, parse_roll, roll_url
+from ..items import Pending
 from .base import Navigator, describe
 
 
@@ -39,10 +40,20 @@ class SinaRoll(Navigator):
             self.run.fail(f"{response.url}: {exc}")
             return
         fresh = sum(1 for item in items if self.run.refresh or item.id not in self.run.archived)
-        for item in items:
-            if request := self.article_request(item):
-                yield request
-        if items and fresh and page < self.run.pages and not self.run.limit_reached:
+        requests = [r for r in map(self.article_request, items) if r is not None]
+        if requests:
+            yield Pending(
+                self.run.name,
+                tuple(
+                    (r.cb_kwargs["roll"].id, r.url, dict(r.cb_kwargs["roll"].__dict__))
+                    for r in requests
+                ),
+            )
+        yield from requests
+        # An all-archived page ends a backfill, unless the last run left items behind (it was
+        # killed or failed): then older pages may still hold gaps.
+        resume = bool(self.run.retry_payloads)
+        if items and (fresh or resume) and page < self.run.pages and not self.run.limit_reached:
             yield self.roll_request(page + 1)
 
     def article_request(self, item: RollItem) -> scrapy.Request | None:
@@ -62,7 +73,7 @@ class SinaRoll(Navigator):
             response.body, response.url, content_type, self.run.source.shelf, roll
         )
         if article is None:
-            self.run.skip(response.url, "no article body (a video or slide page?)")
+            self.run.skip(roll.id, response.url, "no article body (a video or slide page?)")
             return
         yield article
 

@@ -216,14 +216,31 @@ class ProvenanceIndex:
                 "SELECT attempts FROM retries WHERE source=? AND item_id=?", (source, item_id)
             ).fetchone()[0]
 
+    def note_pending(self, source: str, entries) -> None:
+        """Articles about to be requested (item id, url, payload), in one transaction."""
+        with self.transaction():
+            self._db.executemany(
+                "INSERT OR IGNORE INTO retries VALUES (?,?,?,?,0,'')",
+                [
+                    (source, item_id, url, json.dumps(payload, ensure_ascii=False))
+                    for item_id, url, payload in entries
+                ],
+            )
+
     def retry_payloads(self, source: str) -> list[dict]:
-        rows = self._db.execute("SELECT payload FROM retries WHERE source=?", (source,))
+        """Items to request again: failed, or requested by a crawl that never got them."""
+        rows = self._db.execute(
+            "SELECT payload FROM retries r WHERE source=? AND NOT EXISTS (SELECT 1 FROM items i "
+            "WHERE i.source = r.source AND i.item_id = r.item_id)",
+            (source,),
+        )
         return [json.loads(payload) for (payload,) in rows]
 
     def retries(self) -> list[tuple[str, str, str, int, str]]:
         """(source, item_id, url, attempts, last error) of every item waiting for a retry."""
         return self._db.execute(
-            "SELECT source, item_id, url, attempts, last_error FROM retries ORDER BY source"
+            "SELECT source, item_id, url, attempts, last_error FROM retries WHERE attempts > 0 "
+            "ORDER BY source"
         ).fetchall()
 
     def drop_retry(self, source: str, item_id: str) -> None:
