@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -97,8 +98,15 @@ class Navigator:
         self.run.fail(f"{failure.request.url}: {describe(failure)}")
 
 
+_WRAPPED = re.compile(r"Failure [\w.]*?(\w+): ([^>\]]*)")
+
+
 def describe(failure: Failure) -> str:
     """One line for what went wrong with a request."""
     if failure.check(HttpError):
         return f"HTTP {failure.value.response.status}"
-    return f"{type(failure.value).__name__}: {failure.getErrorMessage()}".strip(": ")
+    message = failure.getErrorMessage()
+    if wrapped := _WRAPPED.search(message):  # Twisted's failures inside a list
+        name, message = wrapped.groups()
+        return f"{name}: {' '.join(message.split())}".strip(": ")[:300]
+    return f"{type(failure.value).__name__}: {' '.join(message.split())}".strip(": ")[:300]
