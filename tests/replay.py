@@ -41,6 +41,7 @@ class ReplayServer(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.routes: dict[str, deque[Reply]] = {}
+        self.resolver = None  # url -> Reply | None, for mirrors too big to record up front
         self.requests: list[str] = []
         self.lock = threading.Lock()
         self._tls: dict[str, ssl.SSLContext] = {}
@@ -73,8 +74,10 @@ class ReplayServer(ThreadingHTTPServer):
         with self.lock:
             self.requests.append(url)
             replies = self.routes.get(url)
-            if not replies:
-                return Reply(404, b"not recorded", {"Content-Type": "text/plain"})
+        if not replies:
+            reply = self.resolver(url) if self.resolver else None
+            return reply or Reply(404, b"not recorded", {"Content-Type": "text/plain"})
+        with self.lock:
             return replies.popleft() if len(replies) > 1 else replies[0]
 
     def start(self) -> ReplayServer:

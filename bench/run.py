@@ -1,0 +1,227 @@
+"""The crawler against bare Scrapy on a synthetic Sina mirror, and its own costs.
+
+    python bench/run.py                 # N = 2,000 and 20,000; about ten minutes
+    python bench/run.py --quick         # N = 500 and 2,000, fewer repeats
+
+Prints a table (figure, target, ratio) and writes the same as JSON (bench/results.json).
+Never part of the test suite: these machines are shared and timings are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from replay import ReplayServer, Reply  # noqa: E402
+from sina_replay import ROLL, TEMPLATE, layout_d_page, roll_body  # noqa: E402
+
+ARTICLE = "http://finance.sina.com.cn/china/2024-01-01/doc-ibench{:07d}.shtml"
+SETTINGS = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
+            "-s", "CONCURRENT_REQUESTS=16", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16"]
+
+
+class Mirror:
+    """N layout-D articles of 70–250 KB, made on request (a 20,000-page mirror stays small)."""
+
+    def __init__(self, count: int):
+        self.count = count
+        rng = random.Random(count)
+        self.sizes = [rng.randint(70_000, 250_000) for _ in range(count)]
+        self.filler = ("<div class='side-news'><ul>" + "<li><a href='//finance.sina.com.cn/x'>"
+                       "相关新闻标题示例文字</a></li>" * 40 + "</ul></div>\n")
+        self.template_size = len(TEMPLATE.read_bytes())
+
+    def roll_item(self, i: int) -> dict:
+        return {"docid": f"bench{i:07d}", "url": ARTICLE.format(i),
+                "title": f"基准测试新闻第{i}号", "intime": str(1704067200 + 60 * i)}
+
+    def page(self, i: int) -> bytes:
+        body = "".join(f"<p>　　第{i}篇文章第{k}段：经济运行总体平稳，结构持续优化。</p>\n"
+                       for k in range(30))
+        body += f'<div class="img_wrapper"><img src="//n.sinaimg.cn/bench/{i}.jpg"></div>\n'
+        html = layout_d_page(f"基准测试新闻第{i}号", body).decode("utf-8")
+        pad = max(0, self.sizes[i] - len(html.encode("utf-8")))
+        fill = self.filler * (pad // len(self.filler.encode("utf-8")) + 1)
+        return html.replace("</body>", fill + "</body>", 1).encode("utf-8")
+
+    def resolve(self, url: str) -> Reply | None:
+        if "api/roll/get" in url:
+            page = int(url.rsplit("page=", 1)[1])
+            items = [self.roll_item(i) for i in range((page - 1) * 50, min(page * 50, self.count))]
+            return Reply(200, roll_body(items), {"Content-Type": "application/json"})
+        if "doc-ibench" in url:
+            i = int(url.split("doc-ibench", 1)[1][:7])
+            if i < self.count:
+                return Reply(200, self.page(i), {"Content-Type": "text/html; charset=utf-8"})
+        return None
+
+    def urls(self) -> list[str]:
+        pages = (self.count + 49) // 50
+        rolls = [ROLL.format(lid=1686, page=p) for p in range(1, pages + 1)]
+        return rolls + [ARTICLE.format(i) for i in range(self.count)]
+
+
+def measured(command: list[str], env: dict) -> tuple[float, int, subprocess.CompletedProcess]:
+    """Wall seconds, peak RSS (KiB, this child alone) and the result of a command."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        result = subprocess.CompletedProcess(command, os.waitstatus_to_exitcode(status),
+                                             out.read().decode(), err.read().decode())
+    return wall, usage.ru_maxrss, result
+
+
+def crawl_command(archive: Path, count: int) -> list[str]:
+    return [sys.executable, "-m", "crawler", "crawl", "--archive", str(archive), "--quiet",
+            "--pages", str((count + 49) // 50), "--limit", str(count), *SETTINGS]
+
+
+def full_crawl(server: ReplayServer, mirror: Mirror, env: dict, runs: int) -> dict:
+    """Best of `runs` for each side, alternating bare Scrapy and the crawler."""
+    url_file = Path(tempfile.mkdtemp()) / "urls.txt"
+    url_file.write_text("\n".join(mirror.urls()))
+    bare_times, crawl_times, peak = [], [], 0
+    for _ in range(runs):
+        wall, _, result = measured([sys.executable, str(ROOT / "bench" / "bare.py"),
+                                    str(url_file), *SETTINGS], env)
+        assert result.returncode == 0, result.stderr[-2000:]
+        bare_times.append(wall)
+        archive = Path(tempfile.mkdtemp()) / "archive"
+        wall, rss, result = measured(crawl_command(archive, mirror.count), env)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert f"{mirror.count} new" in result.stdout, result.stdout
+        crawl_times.append(wall)
+        peak = max(peak, rss)
+    bare, crawler = min(bare_times), min(crawl_times)
+    return {"bare_s": bare, "crawler_s": crawler, "ratio": crawler / bare,
+            "items_per_s": mirror.count / crawler, "peak_rss_mb": peak / 1024,
+            "archive": str(archive)}
+
+
+def recrawl(server: ReplayServer, archive: Path, count: int, env: dict, runs: int) -> dict:
+    times, requests = [], 0
+    for _ in range(runs):
+        server.requests.clear()
+        wall, _, result = measured(crawl_command(archive, count), env)
+        assert result.returncode == 0 and "0 new" in result.stdout, result.stdout
+        times.append(wall)
+        requests = len(server.requests)
+        rolls = sum("api/roll/get" in url for url in server.requests)
+    return {"wall_s": min(times), "requests": requests, "roll_requests": rolls}
+
+
+def per_article(mirror: Mirror, samples: int = 200) -> float:
+    """Median ms of extraction + write for one article, in-process."""
+    from crawler.extract.sina_article import sina_article
+    from crawler.extract.sina_roll import RollItem
+    from crawler.items import Shelf
+    from crawler.store import ArchiveWriter
+
+    shelf = Shelf("金融", "新浪财经", "新浪财经－国內")
+    pages = [(mirror.page(i), mirror.roll_item(i)) for i in range(samples)]
+    times = []
+    with ArchiveWriter(Path(tempfile.mkdtemp())) as writer:
+        for page, item in pages:
+            roll = RollItem(id=item["docid"], url=item["url"], title=item["title"],
+                            intime=int(item["intime"]))
+            started = time.perf_counter()
+            article, _ = sina_article(page, item["url"], "text/html; charset=utf-8", shelf, roll)
+            writer.write(article)
+            times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def review_latency(archive: Path, env: dict) -> dict:
+    """Median in-process latency of a search and of a listing (the commands' own work)."""
+    from crawler.store import ProvenanceIndex
+    from crawler.store.catalog import list_items
+    from crawler.store.search import search
+
+    index = ProvenanceIndex.open_existing(archive)
+    searches, lists = [], []
+    for word in ("经济运行", "结构持续优化", "第1234篇", "基准测试新闻第19", "平稳", "号"):
+        started = time.perf_counter()
+        search(index.db, word)
+        searches.append((time.perf_counter() - started) * 1000)
+    for _ in range(3):
+        started = time.perf_counter()
+        list_items(index)
+        lists.append(time.perf_counter() - started)
+    index.close()
+    return {"search_ms": statistics.median(searches), "list_s": statistics.median(lists)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json")
+    args = parser.parse_args()
+    small, big = (500, 2_000) if args.quick else (2_000, 20_000)
+    runs = 2 if args.quick else args.runs
+    server = ReplayServer().start()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "http_proxy": server.url,
+           "https_proxy": server.url, "no_proxy": ""}
+    results: dict = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "n": small,
+                     "n_big": big}
+    server.resolver = Mirror(small).resolve
+    results["full"] = full_crawl(server, Mirror(small), env, runs)
+    results["recrawl"] = recrawl(server, Path(results["full"]["archive"]), small, env, runs)
+    server.resolver = Mirror(big).resolve
+    results["full_big"] = full_crawl(server, Mirror(big), env, 1)
+    big_archive = Path(results["full_big"]["archive"])
+    results["recrawl_big"] = recrawl(server, big_archive, big, env, runs)
+    results["per_article_ms"] = per_article(Mirror(small))
+    results["review"] = review_latency(big_archive, env)
+    server.shutdown()
+    report(results)
+    args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+
+
+def report(r: dict) -> None:
+    rows = [
+        (f"full crawl, N={r['n']}: crawler / bare Scrapy", f"{r['full']['crawler_s']:.1f} s / "
+         f"{r['full']['bare_s']:.1f} s = {r['full']['ratio']:.2f}×", "≤ 1.25×",
+         r["full"]["ratio"] <= 1.25),
+        (f"full crawl, N={r['n']}: items/s", f"{r['full']['items_per_s']:.0f}", "-", True),
+        (f"re-crawl, N={r['n']}: requests (roll pages)",
+         f"{r['recrawl']['requests']} ({r['recrawl']['roll_requests']})", "roll pages only",
+         r["recrawl"]["requests"] == r["recrawl"]["roll_requests"]),
+        (f"re-crawl, N={r['n']}: wall time", f"{r['recrawl']['wall_s']:.2f} s", "≤ 3 s",
+         r["recrawl"]["wall_s"] <= 3),
+        (f"re-crawl, N={r['n_big']}: wall time",
+         f"{r['recrawl_big']['wall_s']:.2f} s ({r['recrawl_big']['wall_s'] / r['recrawl']['wall_s']:.2f}×)",
+         "≤ 1.2 × N-small", r["recrawl_big"]["wall_s"] <= 1.2 * r["recrawl"]["wall_s"]),
+        (f"peak RSS, N={r['n']}", f"{r['full']['peak_rss_mb']:.0f} MB", "-", True),
+        (f"peak RSS, N={r['n_big']}", f"{r['full_big']['peak_rss_mb']:.0f} MB", "≤ 300 MB",
+         r["full_big"]["peak_rss_mb"] <= 300),
+        ("extraction + write per article (median)", f"{r['per_article_ms']:.2f} ms", "≤ 2 ms",
+         r["per_article_ms"] <= 2),
+        (f"archive search on {r['n_big']} items (median)", f"{r['review']['search_ms']:.1f} ms",
+         "≤ 50 ms", r["review"]["search_ms"] <= 50),
+        (f"archive list on {r['n_big']} items", f"{r['review']['list_s']:.2f} s", "≤ 1 s",
+         r["review"]["list_s"] <= 1),
+    ]
+    width = max(len(row[0]) for row in rows)
+    for name, figure, target, ok in rows:
+        print(f"{name:<{width}}  {figure:>28}  {target:<16} {'ok' if ok else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
