@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Content is text up to the matching end tag (scripting enabled, as a blog reader has it).
 RAW_TEXT = frozenset(
@@ -62,8 +62,22 @@ class Tag:
     end: int
     closing: bool = False
     self_closing: bool = False
-    attrs: list[Attr] = field(default_factory=list)
-    attrs_end: int = 0  # just after the last attribute: where a new one goes
+    source: str = ""  # the document, for reading the attributes when they are asked for
+    bare: bool = False  # known to have no attributes at all (`<p>`, `</div>`)
+    _attrs: list[Attr] | None = None
+    _attrs_end: int = 0
+
+    @property
+    def attrs(self) -> list[Attr]:
+        if self._attrs is None:
+            self._attrs, self._attrs_end = _attributes(self.source, self.start)[:2]
+        return self._attrs
+
+    @property
+    def attrs_end(self) -> int:
+        """Just after the last attribute: where a new one goes."""
+        _ = self.attrs
+        return self._attrs_end
 
     def attr(self, name: str) -> Attr | None:
         """The first attribute of that name (browsers ignore later duplicates)."""
@@ -113,7 +127,8 @@ def tokenize(
         elif nxt == "/":
             if lt + 2 < n and html[lt + 2].isascii() and html[lt + 2].isalpha():
                 tag = _start_tag(html, lt + 1)
-                tag.start, tag.closing = lt, True
+                tag.start, tag.closing, tag.bare = lt, True, True
+                tag._attrs = []  # browsers ignore what an end tag carries
                 yield tag
                 pos = tag.end
             elif lt + 2 < n and html[lt + 2] == ">":
@@ -137,10 +152,46 @@ def tokenize(
             pos = lt + 1
 
 
+# A whole start tag in one C-speed match, same grammar as _attributes (quotes count only
+# after `=`); anything it does not match (unterminated, odd spacing) goes the slow way.
+_W = " \t\n\r\f"
+_TAG_REST = (
+    rf"([a-zA-Z][^{_W}/>]*)"
+    rf"(?>(?>[{_W}/]+)(?>[^{_W}/>][^{_W}/>=]*)"
+    rf"(?>[{_W}]*+=[{_W}]*+(?>\"[^\"]*\"|'[^']*'|(?![\"'])[^{_W}>]*+)|(?![{_W}]*+=)))*+"
+    rf"(?>([{_W}/]*))>"
+)
+_FAST_TAG = re.compile("<" + _TAG_REST)
+_FAST_END_TAG = re.compile("/" + _TAG_REST)
+
+
 def _start_tag(html: str, lt: int) -> Tag:
+    """The tag at `lt`: `<name…>`, or for an end tag `lt` is the `/` of `</name…>`."""
+    m = (_FAST_END_TAG if html[lt] == "/" else _FAST_TAG).match(html, lt)
+    if m:
+        bare = m.end(1) == m.start(2)  # nothing between the name and the closing `>`
+        return Tag(
+            m.group(1).lower(),
+            lt,
+            m.end(),
+            self_closing=m.group(2).endswith("/"),
+            source=html,
+            bare=bare,
+            _attrs=[] if bare else None,
+            _attrs_end=m.end(1),
+        )
+    attrs, attrs_end, end, self_closing = _attributes(html, lt)
+    name = _TAG_NAME.match(html, lt + 1).group().lower()
+    return Tag(
+        name, lt, end, self_closing=self_closing, source=html, _attrs=attrs, _attrs_end=attrs_end
+    )
+
+
+def _attributes(html: str, lt: int) -> tuple[list[Attr], int, int, bool]:
+    """(attributes, end of the last one, end of the tag, self-closing) of the tag at `lt`."""
     m = _TAG_NAME.match(html, lt + 1)
-    tag = Tag(name=m.group().lower(), start=lt, end=len(html))
-    pos = tag.attrs_end = m.end()
+    attrs: list[Attr] = []
+    pos = attrs_end = m.end()
     n = len(html)
     while pos < n:
         lead = pos
@@ -148,9 +199,7 @@ def _start_tag(html: str, lt: int) -> Tag:
         if pos >= n:
             break
         if html[pos] == ">":
-            tag.end = pos + 1
-            tag.self_closing = html[pos - 1] == "/" and pos - 1 >= lead
-            return tag
+            return attrs, attrs_end, pos + 1, html[pos - 1] == "/" and pos - 1 >= lead
         m = _ATTR_NAME.match(html, pos)
         attr = Attr(name=m.group().lower(), start=lead, end=m.end(), value=None)
         pos = m.end()
@@ -175,9 +224,9 @@ def _start_tag(html: str, lt: int) -> Tag:
             attr.end = pos
         else:
             pos = attr.end = after_name
-        tag.attrs.append(attr)
-        tag.attrs_end = attr.end
-    return tag  # unterminated: runs to the end of the input
+        attrs.append(attr)
+        attrs_end = attr.end
+    return attrs, attrs_end, n, False  # unterminated: runs to the end of the input
 
 
 _RAW_END = {name: re.compile(r"</" + name + r"[ \t\n\r\f/>]", re.I) for name in RAW_TEXT}

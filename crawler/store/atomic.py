@@ -18,8 +18,12 @@ def _umask() -> int:
 _FILE_MODE = 0o666 & ~_umask()
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Temporary file in the same folder, flush + fsync, rename, fsync the folder."""
+def write_atomic(path: Path, data: bytes, *, sync_folder: bool = True) -> None:
+    """Temporary file in the same folder, flush + fsync, rename, fsync the folder.
+
+    The file's own fsync before the rename is what keeps it whole; the folder's fsync only
+    makes the new name outlive a power cut, so a writer of many files may do it once per
+    folder at the end (`sync_folder=False`)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -31,7 +35,8 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    if sync_folder:
+        fsync_dir(path.parent)
 
 
 def make_dirs(path: Path) -> None:

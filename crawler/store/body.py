@@ -62,13 +62,19 @@ _ADLIST = re.compile(r"article_adlist\[.*\]article_adlist", re.S)
 Edit = tuple[int, int, str]
 
 
-def prepare_body(body: str, page_url: str | None, *, clean: bool = False) -> str:
-    """The final BODY: clean (if asked), disarm, fix images and links, escape braces."""
+def prepare(body: str, page_url: str | None, *, clean: bool = False) -> tuple[str, str]:
+    """The final BODY (clean if asked, disarmed, images and links fixed, braces escaped) and
+    the `src` of its first image, found on the way."""
     body = _normalize_text(body).lstrip(HTML_SPACE)
     if clean:
         body = apply_edits(body, boilerplate_edits(body))
-    body = apply_edits(body, markup_edits(body, page_url))
-    return body.replace("{", "&#123;").replace("}", "&#125;")
+    edits, image = markup_edits(body, page_url)
+    body = apply_edits(body, edits)
+    return body.replace("{", "&#123;").replace("}", "&#125;"), image
+
+
+def prepare_body(body: str, page_url: str | None, *, clean: bool = False) -> str:
+    return prepare(body, page_url, clean=clean)[0]
 
 
 def _normalize_text(body: str) -> str:
@@ -90,9 +96,11 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     return "".join(out)
 
 
-def markup_edits(body: str, page_url: str | None) -> list[Edit]:
-    """Edits 1–3 of FORMAT.md for every tag that a browser would see as markup."""
+def markup_edits(body: str, page_url: str | None) -> tuple[list[Edit], str]:
+    """Edits 1–3 of FORMAT.md for every tag that a browser would see as markup, and the
+    final `src` of the first image."""
     edits: list[Edit] = []
+    image = ""
     tokens = list(tokenize(body))
     skip_to = -1
     for i, tok in enumerate(tokens):
@@ -108,10 +116,12 @@ def markup_edits(body: str, page_url: str | None) -> list[Edit]:
                 continue
             edits.extend(_attribute_edits(body, tok))
             if not tok.closing and tok.name == "img":
-                edits.extend(_image_edits(tok, page_url))
+                image_edits, src = _image_edits(tok, page_url)
+                edits.extend(image_edits)
+                image = image or src
             elif not tok.closing and tok.name == "a":
                 edits.extend(_resolve_edit(tok.attr("href"), page_url))
-    return edits
+    return edits, image
 
 
 def _disarm_raw_text(body: str, raw: RawText) -> list[Edit]:
@@ -153,7 +163,16 @@ def _element_end(tokens: list, i: int, *, raw: bool = False) -> int:
     return start.end  # no end tag: drop the start tag, keep what follows
 
 
+# Every attribute name that is_active_attribute can flag, as it stands after white space, a
+# slash or a closing quote: a tag without one needs no attribute parsing at all.
+_MAYBE_ACTIVE = re.compile(
+    r"[ \t\n\r\f/\"'](?:on|" + "|".join(sorted(URL_ATTRS, key=len, reverse=True)) + ")", re.I
+)
+
+
 def _attribute_edits(body: str, tag: Tag) -> list[Edit]:
+    if tag.bare or not _MAYBE_ACTIVE.search(body, tag.start, tag.end):
+        return []
     return [(a.start, a.end, "") for a in tag.attrs if is_active_attribute(a)]
 
 
@@ -166,7 +185,8 @@ def is_active_attribute(attr: Attr) -> bool:
     return False
 
 
-def _image_edits(tag: Tag, page_url: str | None) -> list[Edit]:
+def _image_edits(tag: Tag, page_url: str | None) -> tuple[list[Edit], str]:
+    """The image's edits and its final `src` ('' if it has none)."""
     edits: list[Edit] = []
     src = tag.attr("src")
     lazy = _lazy_source(tag) if src is None or _is_placeholder(src.value) else None
@@ -177,10 +197,12 @@ def _image_edits(tag: Tag, page_url: str | None) -> list[Edit]:
         else:
             edits.append(_replace_value(src, url))
     else:
+        url = htmllib.unescape(src.value or "").strip() if src is not None else ""
+        url = _resolve(url, page_url) if url else ""
         edits.extend(_resolve_edit(src, page_url))
     if tag.attr("referrerpolicy") is None:
         edits.append((tag.attrs_end, tag.attrs_end, NO_REFERRER))
-    return edits
+    return edits, url
 
 
 def _is_placeholder(value: str | None) -> bool:
@@ -284,9 +306,12 @@ def active_content(body: str) -> list[str]:
         if isinstance(tok, Tag):
             if tok.name in ACTIVE_ELEMENTS and not tok.closing:
                 found.append(f"<{tok.name}> element")
-            found.extend(
-                f"{a.name} attribute on <{tok.name}>" for a in tok.attrs if is_active_attribute(a)
-            )
+            if not tok.bare and _MAYBE_ACTIVE.search(body, tok.start, tok.end):
+                found.extend(
+                    f"{a.name} attribute on <{tok.name}>"
+                    for a in tok.attrs
+                    if is_active_attribute(a)
+                )
         elif isinstance(tok, RawText):
             found.extend(
                 f"<{tok.element}> holding {item}"

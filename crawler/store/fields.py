@@ -6,6 +6,7 @@ import html
 import re
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from functools import lru_cache
 
 import yaml
 
@@ -40,8 +41,10 @@ def single_quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+@lru_cache(maxsize=1024)
 def plain_or_quoted(text: str, *, key: str | None = None) -> str:
-    """Plain when the plain scalar loads back as the same string where it stands."""
+    """Plain when the plain scalar loads back as the same string where it stands (cached:
+    a source's names repeat in every file)."""
     if text and not _CONTROL.search(text) and "\n" not in text:
         doc = f"{key}: {text}" if key else f"- {text}"
         expected = {key: text} if key else [text]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..items import Article
-from .body import first_image, prepare_body
+from .body import prepare
 from .fields import (
     clean_url,
     normalize_name,
@@ -37,7 +37,7 @@ class Post:
 
 def post_for(article: Article, date: datetime) -> Post:
     shelf = article.shelf
-    body = prepare_body(article.body, article.url, clean=shelf.clean)
+    body, image = prepare(article.body, article.url, clean=shelf.clean)
     site = normalize_name(shelf.site)
     author = normalize_name(article.author) if shelf.author == "extracted" else ""
     return Post(
@@ -45,7 +45,7 @@ def post_for(article: Article, date: datetime) -> Post:
         category=normalize_name(shelf.category),
         site=site,
         name=normalize_name(shelf.name),
-        image=clean_url(first_image(body) or article.image),
+        image=clean_url(image or article.image),
         author=author or site,
         date=date,
         body=body,

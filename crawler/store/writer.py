@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..items import Article
-from .atomic import is_temp_file, make_dirs, write_atomic
+from .atomic import fsync_dir, is_temp_file, make_dirs, write_atomic
 from .index import HIDDEN_DIR, ProvenanceIndex, Record
 from .paths import collision_stem, stem_for
 from .search import plain_text
@@ -36,8 +36,13 @@ class ArchiveWriter:
         make_dirs(root.absolute())
         self.root = root.resolve()
         self.index = index or ProvenanceIndex.open(self.root)
+        self._unsynced: set[Path] = set()  # folders whose new names await an fsync
 
     def close(self) -> None:
+        """Make the new file names durable, then let the index go."""
+        for folder in self._unsynced:
+            fsync_dir(folder)
+        self._unsynced.clear()
         self.index.close()
 
     def __enter__(self) -> ArchiveWriter:
@@ -61,7 +66,8 @@ class ArchiveWriter:
             status = "unchanged"
         else:
             make_dirs(path.parent)
-            write_atomic(path, data)
+            write_atomic(path, data, sync_folder=False)
+            self._unsynced.add(path.parent)
             status = "updated" if known else "new"
         self.index.put(
             Record(
