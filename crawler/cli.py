@@ -69,6 +69,13 @@ def archive_root(archive_dir: Path | None, config_path: Path) -> Path:
     return root
 
 
+def existing_archive(archive_dir: Path | None, config_path: Path) -> Path:
+    root = archive_root(archive_dir, config_path)
+    if not root.is_dir():
+        raise UserError(f"{root}: no such archive folder")
+    return root
+
+
 def locked(root: Path) -> ArchiveLock:
     lock = ArchiveLock(root)
     try:
@@ -234,8 +241,8 @@ def open_index(archive_dir: Path | None, config_path: Path):
     """The archive's root and its provenance index, opened read-only."""
     from .store import ProvenanceIndex
 
-    root = archive_root(archive_dir, config_path)
-    index = ProvenanceIndex.open_existing(root) if root.is_dir() else None
+    root = existing_archive(archive_dir, config_path)
+    index = ProvenanceIndex.open_existing(root)
     if index is None:
         raise UserError(f"{root}: no archive here (no provenance index)")
     return root, index
@@ -299,7 +306,8 @@ def search_(text, config_path, archive_dir, source, as_json) -> None:
         if problem := index_state(index.db):
             raise UserError(f"{problem}: run 'crawler archive reindex'")
         for hit in search(index.db, text, source):
-            click.echo(listing_line(Listing.of(index.at_path(hit.path)), as_json=as_json))
+            if record := index.at_path(hit.path):  # None only if removed meanwhile
+                click.echo(listing_line(Listing.of(record), as_json=as_json))
 
 
 @archive.command()
@@ -323,9 +331,7 @@ def verify(config_path, archive_dir) -> None:
     """Check every file against FORMAT.md and the provenance index."""
     from .store.verify import verify as verify_archive
 
-    root = archive_root(archive_dir, config_path)
-    if not root.is_dir():
-        raise UserError(f"{root}: no such archive folder")
+    root = existing_archive(archive_dir, config_path)
     problems = verify_archive(root)
     for problem in problems:
         click.echo(str(problem))
@@ -341,9 +347,7 @@ def reindex(config_path, archive_dir) -> None:
     """Rebuild the provenance index from the files on disk."""
     from .store.verify import rebuild_provenance
 
-    root = archive_root(archive_dir, config_path)
-    if not root.is_dir():
-        raise UserError(f"{root}: no such archive folder")
+    root = existing_archive(archive_dir, config_path)
     lock = locked(root)
     try:
         kept, adopted, dropped = rebuild_provenance(root)

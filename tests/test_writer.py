@@ -128,13 +128,17 @@ def test_archive_path_that_is_a_file_is_refused(tmp_path: Path):
         ArchiveWriter(tmp_path / "file")
 
 
-def test_stale_temp_files_are_removed(tmp_path: Path):
+def test_stale_temp_files_are_removed_after_a_writer_that_never_closed(tmp_path: Path):
+    crashed = ArchiveWriter(tmp_path)  # never closed: as if killed
+    path = crashed.write(article()).path
+    stale = path.parent / ".abc123.crawler-tmp"
+    stale.write_text("half")
+    crashed.index.close()
     with ArchiveWriter(tmp_path) as writer:
-        path = writer.write(article()).path
-        stale = path.parent / ".abc123.crawler-tmp"
-        stale.write_text("half")
         assert writer.remove_stale_temp_files() == [stale]
     assert not stale.exists() and path.exists()
+    with ArchiveWriter(tmp_path) as writer:  # after a clean close: no walk at all
+        assert writer.remove_stale_temp_files() == []
 
 
 def test_index_can_be_read_while_written(tmp_path: Path):

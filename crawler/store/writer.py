@@ -37,6 +37,8 @@ class ArchiveWriter:
         self.root = root.resolve()
         self.index = index or ProvenanceIndex.open(self.root)
         self._unsynced: set[Path] = set()  # folders whose new names await an fsync
+        self._was_dirty = self._dirty_mark.exists()  # the last writer never closed
+        self._dirty_mark.touch()
 
     def close(self) -> None:
         """Make the new file names durable, then let the index go."""
@@ -44,6 +46,7 @@ class ArchiveWriter:
             fsync_dir(folder)
         self._unsynced.clear()
         self.index.close()
+        self._dirty_mark.unlink(missing_ok=True)
 
     def __enter__(self) -> ArchiveWriter:
         return self
@@ -111,8 +114,13 @@ class ArchiveWriter:
         return path
 
     def remove_stale_temp_files(self) -> list[Path]:
-        """Delete what an interrupted write left; call with the archive's lock held."""
-        removed = []
+        """Delete what an interrupted write left; call with the archive's lock held.
+
+        Only a writer that did not close leaves temporary files: the walk over the whole
+        archive happens only after one (the `dirty` mark in the hidden folder says so)."""
+        removed: list[Path] = []
+        if not self._was_dirty:
+            return removed
         for folder, dirs, files in os.walk(self.root):
             dirs[:] = [d for d in dirs if d != HIDDEN_DIR]
             for name in files:
@@ -121,6 +129,10 @@ class ArchiveWriter:
                     path.unlink(missing_ok=True)
                     removed.append(path)
         return removed
+
+    @property
+    def _dirty_mark(self) -> Path:
+        return self.root / HIDDEN_DIR / "dirty"
 
 
 def _read(path: Path) -> bytes | None:
