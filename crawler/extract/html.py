@@ -59,16 +59,32 @@ class Element:
 
 @dataclass(frozen=True)
 class Selector:
-    """A start-tag pattern with a literal it cannot match without: most pages lack the
-    literal, and `in` finds that out far faster than the pattern."""
+    """A start-tag pattern with a cheaper test it cannot match without (a literal, or for ids
+    the `id=…` itself): most pages fail the test, far faster than the tag pattern."""
 
     pattern: re.Pattern
     literal: str
+    is_id: bool = False  # the literal is an id: it must stand as `id=…literal`
 
     def search(self, html: str, pos: int = 0, endpos: int | None = None) -> re.Match | None:
-        if self.literal not in html:
+        if not (_id_present(html, self.literal, pos) if self.is_id else self.literal in html):
             return None
         return self.pattern.search(html, pos, len(html) if endpos is None else endpos)
+
+
+_ID_BEFORE = re.compile(r"\bid\s*=\s*[\"']?$", re.I)
+
+
+def _id_present(html: str, value: str, pos: int) -> bool:
+    """Whether `id=value` occurs from `pos` on: str.find on the value, then a look behind
+    it (a case-insensitive pattern would scan the page far more slowly)."""
+    at = html.find(value, pos)
+    while at >= 0:
+        after = html[at + len(value) : at + len(value) + 1]
+        if after in "\"' \t\n\r\f/>" and _ID_BEFORE.search(html[max(0, at - 16) : at]):
+            return True
+        at = html.find(value, at + 1)
+    return False
 
 
 def selector(
@@ -76,7 +92,8 @@ def selector(
 ) -> Selector:
     """A start-tag pattern: `<tag … id=ID>`, `<tag … class="… CLS …">` or `<tag … a=v>`."""
     if id is not None:
-        literal, cond = id, r"\bid\s*=\s*[\"']?" + re.escape(id) + r"(?=[\"'\s/>])"
+        cond = r"\bid\s*=\s*[\"']?" + re.escape(id) + r"(?=[\"'\s/>])"
+        return Selector(re.compile(r"<" + tag + r"(?=[\s/>])[^>]*?" + cond, re.I), id, True)
     elif cls is not None:
         literal = cls
         cond = (

@@ -37,6 +37,7 @@ class ArchiveWriter:
         self.root = root.resolve()
         self.index = index or ProvenanceIndex.open(self.root)
         self._unsynced: set[Path] = set()  # folders whose new names await an fsync
+        self._checked: set[Path] = set()  # folders known to lie inside the root
         self._was_dirty = self._dirty_mark.exists()  # the last writer never closed
         self._dirty_mark.touch()
 
@@ -109,7 +110,13 @@ class ArchiveWriter:
 
     def _inside_root(self, rel: str) -> Path:
         path = self.root / rel
-        if not path.parent.resolve().is_relative_to(self.root) or path.is_symlink():
+        folder = path.parent
+        if folder not in self._checked:  # symbolic links are looked for once per folder
+            if not folder.resolve().is_relative_to(self.root):
+                raise ArchiveError(f"{path}: leads outside the archive (symbolic link?)")
+            if folder.exists():
+                self._checked.add(folder)
+        if path.is_symlink():
             raise ArchiveError(f"{path}: leads outside the archive (symbolic link?)")
         return path
 
