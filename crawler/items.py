@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 
@@ -37,7 +37,6 @@ class Article:
     keywords: tuple[str, ...] = ()
     image: str = ""  # fallback picture (enclosure, thumbnail) when the body has none
     fetched_at: datetime | None = None
-    extra: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

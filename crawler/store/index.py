@@ -276,10 +276,6 @@ class ProvenanceIndex:
                 ),
             )
 
-    def delete(self, source: str, item_id: str) -> None:
-        with self.transaction():
-            self._db.execute("DELETE FROM items WHERE source=? AND item_id=?", (source, item_id))
-
     def replace_all(self, records: list[tuple[Record, str]]) -> None:
         """Make the index hold exactly these records and texts, in one transaction (reindex)."""
         with self.transaction():

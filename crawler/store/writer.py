@@ -55,9 +55,6 @@ class ArchiveWriter:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def is_archived(self, source: str, item_id: str) -> bool:
-        return self.index.get(source, item_id) is not None
-
     def write(self, article: Article) -> WriteResult:
         fetched = article.fetched_at or datetime.now(UTC)
         post = post_for(article, article.date or fetched)
