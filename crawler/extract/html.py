@@ -6,8 +6,9 @@ import codecs
 import html as htmllib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
-from ..markup import element_end, text_content, tokenize
+from ..markup import Tag, element_end, text_content, tokenize
 
 # GB2312 and GBK pages hold characters only GB18030 (their superset) decodes.
 _CHARSET_ALIASES = {
@@ -59,63 +60,77 @@ class Element:
 
 @dataclass(frozen=True)
 class Selector:
-    """A start-tag pattern with a cheaper test it cannot match without (a literal, or for ids
-    the `id=…` itself): most pages fail the test, far faster than the tag pattern."""
+    """`<tag …>` with an attribute value (an id, a class, any attribute), or any start-tag
+    pattern. The value is looked for with str.find and the tag around it read: a
+    case-insensitive pattern over a 150 KB page is many times slower."""
 
-    pattern: re.Pattern
-    literal: str
-    is_id: bool = False  # the literal is an id: it must stand as `id=…literal`
+    tag: str
+    key: str | None = None  # "id", "class" or another attribute's name
+    value: str | None = None
+    pattern: re.Pattern | None = None  # instead: any start-tag pattern
 
-    def search(self, html: str, pos: int = 0, endpos: int | None = None) -> re.Match | None:
-        if not (_id_present(html, self.literal, pos) if self.is_id else self.literal in html):
-            return None
-        return self.pattern.search(html, pos, len(html) if endpos is None else endpos)
+    def search(self, html: str, pos: int = 0, endpos: int | None = None) -> int | None:
+        """Where the first matching start tag begins, or None."""
+        end = len(html) if endpos is None else endpos
+        if self.value is None:
+            m = (self.pattern or _bare_tag(self.tag)).search(html, pos, end)
+            return m.start() if m else None
+        size = len(self.value)
+        at = html.find(self.value, pos, end)
+        while at >= 0:
+            # A value stands alone in its attribute: cheap to check before reading the tag.
+            if (
+                html[at - 1 : at] in _BEFORE_VALUE
+                and html[at + size : at + size + 1] in _AFTER_VALUE
+            ):
+                lt = html.rfind("<", pos, at)
+                if lt >= 0 and self._holds(html, lt, at):
+                    return lt
+            at = html.find(self.value, at + size, end)
+        return None
+
+    def _holds(self, html: str, lt: int, at: int) -> bool:
+        """Whether the tag at `lt` is ours and carries the value (found at `at`) as asked."""
+        tag = next(tokenize(html, start=lt), None)
+        if not isinstance(tag, Tag) or tag.closing or tag.start != lt or tag.end <= at:
+            return False
+        attr = tag.attr(self.key) if tag.name == self.tag else None
+        if attr is None or attr.value is None:
+            return False
+        return self.value in attr.value.split() if self.key == "class" else attr.value == self.value
 
 
-_ID_BEFORE = re.compile(r"\bid\s*=\s*[\"']?$", re.I)
+_BEFORE_VALUE = frozenset("\"'= \t\n\r\f")
+_AFTER_VALUE = frozenset("\"' \t\n\r\f/>")
 
 
-def _id_present(html: str, value: str, pos: int) -> bool:
-    """Whether `id=value` occurs from `pos` on: str.find on the value, then a look behind
-    it (a case-insensitive pattern would scan the page far more slowly)."""
-    at = html.find(value, pos)
-    while at >= 0:
-        after = html[at + len(value) : at + len(value) + 1]
-        if after in "\"' \t\n\r\f/>" and _ID_BEFORE.search(html[max(0, at - 16) : at]):
-            return True
-        at = html.find(value, at + 1)
-    return False
+@lru_cache(maxsize=64)
+def _bare_tag(tag: str) -> re.Pattern:
+    return re.compile(r"<" + re.escape(tag) + r"(?=[\s/>])", re.I)
 
 
 def selector(
     tag: str, *, id: str | None = None, cls: str | None = None, attr: tuple[str, str] | None = None
 ) -> Selector:
-    """A start-tag pattern: `<tag … id=ID>`, `<tag … class="… CLS …">` or `<tag … a=v>`."""
+    """`<tag … id=ID>`, `<tag … class="… CLS …">`, `<tag … name=value>` or just `<tag>`."""
     if id is not None:
-        cond = r"\bid\s*=\s*[\"']?" + re.escape(id) + r"(?=[\"'\s/>])"
-        return Selector(re.compile(r"<" + tag + r"(?=[\s/>])[^>]*?" + cond, re.I), id, True)
-    elif cls is not None:
-        literal = cls
-        cond = (
-            r"\bclass\s*=\s*(?:\"[^\"]*?|'[^']*?)?(?<=[\s\"'=])" + re.escape(cls) + r"(?=[\s\"'/>])"
-        )
-    elif attr is not None:
-        literal = attr[1]
-        cond = r"\b" + re.escape(attr[0]) + r"\s*=\s*[\"']?" + re.escape(attr[1]) + r"(?=[\"'\s/>])"
-    else:
-        literal, cond = "<", ""
-    return Selector(re.compile(r"<" + tag + r"(?=[\s/>])[^>]*?" + cond, re.I), literal)
+        return Selector(tag, "id", id)
+    if cls is not None:
+        return Selector(tag, "class", cls)
+    if attr is not None:
+        return Selector(tag, attr[0], attr[1])
+    return Selector(tag)
 
 
 def find(html: str, pattern: Selector, start: int = 0, end: int | None = None) -> Element | None:
     """The first element whose start tag matches `pattern`, with where its content ends."""
-    m = pattern.search(html, start, end)
-    if not m:
+    at = pattern.search(html, start, end)
+    if at is None:
         return None
-    tag = next(tokenize(html, start=m.start()))
+    tag = next(tokenize(html, start=at))
     closing = element_end(html, tag.name, tag.end)
     content_end = closing[0] if closing else len(html)
-    return Element(tag.name, m.start(), tag.end, content_end, closing is not None)
+    return Element(tag.name, at, tag.end, content_end, closing is not None)
 
 
 def text_of(html: str, pattern: Selector, *, raw: bool = False) -> str:

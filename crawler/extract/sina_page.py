@@ -63,8 +63,8 @@ class SinaPage:
 
     @classmethod
     def matches(cls, html: str) -> bool:
-        return all(p.search(html) for p in cls.markers) and not any(
-            p.search(html) for p in cls.excludes
+        return all(p.search(html) is not None for p in cls.markers) and not any(
+            p.search(html) is not None for p in cls.excludes
         )
 
     @cached_property
@@ -193,7 +193,7 @@ class TablePage(SinaPage):
     family = "A"
     markers = (
         Selector(
-            re.compile(r"<(?:th|td)\b[^>]*\bclass\s*=\s*[\"']?(?:f24|title14)\b", re.I), "class"
+            "", pattern=re.compile(r"<(?:th|td)\b[^>]*\bclass\s*=\s*[\"']?(?:f24|title14)\b", re.I)
         ),
     )
     title_at = (selector("th", cls="f24"), selector("td", cls="title14"))
