@@ -1,6 +1,7 @@
 """Bare Scrapy: fetch the given URLs with the crawler's settings and do nothing with them."""
 
 import sys
+from pathlib import Path
 
 import scrapy
 from scrapy.crawler import CrawlerProcess
@@ -12,7 +13,7 @@ class Bare(scrapy.Spider):
 
     def __init__(self, url_file: str, **kwargs):
         super().__init__(**kwargs)
-        self.urls = open(url_file, encoding="utf-8").read().split()
+        self.urls = Path(url_file).read_text(encoding="utf-8").split()
 
     async def start(self):
         for url in self.urls:

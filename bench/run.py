@@ -28,8 +28,16 @@ from replay import ReplayServer, Reply  # noqa: E402
 from sina_replay import ROLL, TEMPLATE, layout_d_page, roll_body  # noqa: E402
 
 ARTICLE = "http://finance.sina.com.cn/china/2024-01-01/doc-ibench{:07d}.shtml"
-SETTINGS = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
-            "-s", "CONCURRENT_REQUESTS=16", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16"]
+SETTINGS = [
+    "-s",
+    "AUTOTHROTTLE_ENABLED=False",
+    "-s",
+    "DOWNLOAD_DELAY=0",
+    "-s",
+    "CONCURRENT_REQUESTS=16",
+    "-s",
+    "CONCURRENT_REQUESTS_PER_DOMAIN=16",
+]
 
 
 class Mirror:
@@ -39,17 +47,24 @@ class Mirror:
         self.count = count
         rng = random.Random(count)
         self.sizes = [rng.randint(70_000, 250_000) for _ in range(count)]
-        self.filler = ("<div class='side-news'><ul>" + "<li><a href='//finance.sina.com.cn/x'>"
-                       "相关新闻标题示例文字</a></li>" * 40 + "</ul></div>\n")
+        self.filler = (
+            "<div class='side-news'><ul>" + "<li><a href='//finance.sina.com.cn/x'>"
+            "相关新闻标题示例文字</a></li>" * 40 + "</ul></div>\n"
+        )
         self.template_size = len(TEMPLATE.read_bytes())
 
     def roll_item(self, i: int) -> dict:
-        return {"docid": f"bench{i:07d}", "url": ARTICLE.format(i),
-                "title": f"基准测试新闻第{i}号", "intime": str(1704067200 + 60 * i)}
+        return {
+            "docid": f"bench{i:07d}",
+            "url": ARTICLE.format(i),
+            "title": f"基准测试新闻第{i}号",
+            "intime": str(1704067200 + 60 * i),
+        }
 
     def page(self, i: int) -> bytes:
-        body = "".join(f"<p>　　第{i}篇文章第{k}段：经济运行总体平稳，结构持续优化。</p>\n"
-                       for k in range(30))
+        body = "".join(
+            f"<p>　　第{i}篇文章第{k}段：经济运行总体平稳，结构持续优化。</p>\n" for k in range(30)
+        )
         body += f'<div class="img_wrapper"><img src="//n.sinaimg.cn/bench/{i}.jpg"></div>\n'
         html = layout_d_page(f"基准测试新闻第{i}号", body).decode("utf-8")
         pad = max(0, self.sizes[i] - len(html.encode("utf-8")))
@@ -82,14 +97,27 @@ def measured(command: list[str], env: dict) -> tuple[float, int, subprocess.Comp
         wall = time.perf_counter() - started
         out.seek(0)
         err.seek(0)
-        result = subprocess.CompletedProcess(command, os.waitstatus_to_exitcode(status),
-                                             out.read().decode(), err.read().decode())
+        result = subprocess.CompletedProcess(
+            command, os.waitstatus_to_exitcode(status), out.read().decode(), err.read().decode()
+        )
     return wall, usage.ru_maxrss, result
 
 
 def crawl_command(archive: Path, count: int) -> list[str]:
-    return [sys.executable, "-m", "crawler", "crawl", "--archive", str(archive), "--quiet",
-            "--pages", str((count + 49) // 50), "--limit", str(count), *SETTINGS]
+    return [
+        sys.executable,
+        "-m",
+        "crawler",
+        "crawl",
+        "--archive",
+        str(archive),
+        "--quiet",
+        "--pages",
+        str((count + 49) // 50),
+        "--limit",
+        str(count),
+        *SETTINGS,
+    ]
 
 
 def full_crawl(server: ReplayServer, mirror: Mirror, env: dict, runs: int) -> dict:
@@ -98,8 +126,9 @@ def full_crawl(server: ReplayServer, mirror: Mirror, env: dict, runs: int) -> di
     url_file.write_text("\n".join(mirror.urls()))
     bare_times, crawl_times, peak = [], [], 0
     for _ in range(runs):
-        wall, _, result = measured([sys.executable, str(ROOT / "bench" / "bare.py"),
-                                    str(url_file), *SETTINGS], env)
+        wall, _, result = measured(
+            [sys.executable, str(ROOT / "bench" / "bare.py"), str(url_file), *SETTINGS], env
+        )
         assert result.returncode == 0, result.stderr[-2000:]
         bare_times.append(wall)
         archive = Path(tempfile.mkdtemp()) / "archive"
@@ -109,9 +138,14 @@ def full_crawl(server: ReplayServer, mirror: Mirror, env: dict, runs: int) -> di
         crawl_times.append(wall)
         peak = max(peak, rss)
     bare, crawler = min(bare_times), min(crawl_times)
-    return {"bare_s": bare, "crawler_s": crawler, "ratio": crawler / bare,
-            "items_per_s": mirror.count / crawler, "peak_rss_mb": peak / 1024,
-            "archive": str(archive)}
+    return {
+        "bare_s": bare,
+        "crawler_s": crawler,
+        "ratio": crawler / bare,
+        "items_per_s": mirror.count / crawler,
+        "peak_rss_mb": peak / 1024,
+        "archive": str(archive),
+    }
 
 
 def recrawl(server: ReplayServer, archive: Path, count: int, env: dict, runs: int) -> dict:
@@ -138,10 +172,11 @@ def per_article(mirror: Mirror, samples: int = 200) -> float:
     times = []
     with ArchiveWriter(Path(tempfile.mkdtemp())) as writer:
         for page, item in pages:
-            roll = RollItem(id=item["docid"], url=item["url"], title=item["title"],
-                            intime=int(item["intime"]))
+            roll = RollItem(
+                id=item["docid"], url=item["url"], title=item["title"], intime=int(item["intime"])
+            )
             started = time.perf_counter()
-            article, _ = sina_article(page, item["url"], "text/html; charset=utf-8", shelf, roll)
+            article = sina_article(page, item["url"], "text/html; charset=utf-8", shelf, roll)
             writer.write(article)
             times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
@@ -176,10 +211,18 @@ def main() -> None:
     small, big = (500, 2_000) if args.quick else (2_000, 20_000)
     runs = 2 if args.quick else args.runs
     server = ReplayServer().start()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "http_proxy": server.url,
-           "https_proxy": server.url, "no_proxy": ""}
-    results: dict = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "n": small,
-                     "n_big": big}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "http_proxy": server.url,
+        "https_proxy": server.url,
+        "no_proxy": "",
+    }
+    results: dict = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "n": small,
+        "n_big": big,
+    }
     server.resolver = Mirror(small).resolve
     results["full"] = full_crawl(server, Mirror(small), env, runs)
     results["recrawl"] = recrawl(server, Path(results["full"]["archive"]), small, env, runs)
@@ -196,27 +239,58 @@ def main() -> None:
 
 def report(r: dict) -> None:
     rows = [
-        (f"full crawl, N={r['n']}: crawler / bare Scrapy", f"{r['full']['crawler_s']:.1f} s / "
-         f"{r['full']['bare_s']:.1f} s = {r['full']['ratio']:.2f}×", "≤ 1.25×",
-         r["full"]["ratio"] <= 1.25),
+        (
+            f"full crawl, N={r['n']}: crawler / bare Scrapy",
+            f"{r['full']['crawler_s']:.1f} s / "
+            f"{r['full']['bare_s']:.1f} s = {r['full']['ratio']:.2f}×",
+            "≤ 1.25×",
+            r["full"]["ratio"] <= 1.25,
+        ),
         (f"full crawl, N={r['n']}: items/s", f"{r['full']['items_per_s']:.0f}", "-", True),
-        (f"re-crawl, N={r['n']}: requests (roll pages)",
-         f"{r['recrawl']['requests']} ({r['recrawl']['roll_requests']})", "roll pages only",
-         r["recrawl"]["requests"] == r["recrawl"]["roll_requests"]),
-        (f"re-crawl, N={r['n']}: wall time", f"{r['recrawl']['wall_s']:.2f} s", "≤ 3 s",
-         r["recrawl"]["wall_s"] <= 3),
-        (f"re-crawl, N={r['n_big']}: wall time",
-         f"{r['recrawl_big']['wall_s']:.2f} s ({r['recrawl_big']['wall_s'] / r['recrawl']['wall_s']:.2f}×)",
-         "≤ 1.2 × N-small", r["recrawl_big"]["wall_s"] <= 1.2 * r["recrawl"]["wall_s"]),
+        (
+            f"re-crawl, N={r['n']}: requests (roll pages)",
+            f"{r['recrawl']['requests']} ({r['recrawl']['roll_requests']})",
+            "roll pages only",
+            r["recrawl"]["requests"] == r["recrawl"]["roll_requests"],
+        ),
+        (
+            f"re-crawl, N={r['n']}: wall time",
+            f"{r['recrawl']['wall_s']:.2f} s",
+            "≤ 3 s",
+            r["recrawl"]["wall_s"] <= 3,
+        ),
+        (
+            f"re-crawl, N={r['n_big']}: wall time",
+            f"{r['recrawl_big']['wall_s']:.2f} s "
+            f"({r['recrawl_big']['wall_s'] / r['recrawl']['wall_s']:.2f}×)",
+            "≤ 1.2 × N-small",
+            r["recrawl_big"]["wall_s"] <= 1.2 * r["recrawl"]["wall_s"],
+        ),
         (f"peak RSS, N={r['n']}", f"{r['full']['peak_rss_mb']:.0f} MB", "-", True),
-        (f"peak RSS, N={r['n_big']}", f"{r['full_big']['peak_rss_mb']:.0f} MB", "≤ 300 MB",
-         r["full_big"]["peak_rss_mb"] <= 300),
-        ("extraction + write per article (median)", f"{r['per_article_ms']:.2f} ms", "≤ 2 ms",
-         r["per_article_ms"] <= 2),
-        (f"archive search on {r['n_big']} items (median)", f"{r['review']['search_ms']:.1f} ms",
-         "≤ 50 ms", r["review"]["search_ms"] <= 50),
-        (f"archive list on {r['n_big']} items", f"{r['review']['list_s']:.2f} s", "≤ 1 s",
-         r["review"]["list_s"] <= 1),
+        (
+            f"peak RSS, N={r['n_big']}",
+            f"{r['full_big']['peak_rss_mb']:.0f} MB",
+            "≤ 300 MB",
+            r["full_big"]["peak_rss_mb"] <= 300,
+        ),
+        (
+            "extraction + write per article (median)",
+            f"{r['per_article_ms']:.2f} ms",
+            "≤ 2 ms",
+            r["per_article_ms"] <= 2,
+        ),
+        (
+            f"archive search on {r['n_big']} items (median)",
+            f"{r['review']['search_ms']:.1f} ms",
+            "≤ 50 ms",
+            r["review"]["search_ms"] <= 50,
+        ),
+        (
+            f"archive list on {r['n_big']} items",
+            f"{r['review']['list_s']:.2f} s",
+            "≤ 1 s",
+            r["review"]["list_s"] <= 1,
+        ),
     ]
     width = max(len(row[0]) for row in rows)
     for name, figure, target, ok in rows:

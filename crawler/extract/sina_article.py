@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from ..items import Article, Shelf
 from .html import decode_html
-from .sina_page import SinaPage, doc_id, sina_page
+from .sina_page import doc_id, sina_page
 from .sina_roll import RollItem
 
 
@@ -17,12 +17,12 @@ def sina_article(
     shelf: Shelf,
     roll: RollItem | None = None,
     fetched_at: datetime | None = None,
-) -> tuple[Article | None, SinaPage]:
+) -> Article | None:
     """The article of a fetched page, or None when the page has no body element."""
     page = sina_page(decode_html(body, content_type), url)
     text = page.body
     if text is None:
-        return None, page
+        return None
     date = datetime.fromtimestamp(roll.intime, UTC) if roll and roll.intime else page.published
     article = Article(
         id=roll.id if roll else (doc_id(url) or url),
@@ -36,4 +36,4 @@ def sina_article(
         keywords=(roll.keywords if roll else ()) or page.keywords,
         fetched_at=fetched_at or datetime.now(UTC),
     )
-    return article, page
+    return article

@@ -54,7 +54,7 @@ class UrlFetch(Navigator):
                 yield entry_article(entry, shelf, response.url, fetched)
         elif is_sina(response.url):
             shelf = self.target.shelf or self.target.sina_shelf
-            article, _ = sina_article(
+            article = sina_article(
                 response.body, response.url, content_type, shelf, fetched_at=fetched
             )
             if article is None:

@@ -69,7 +69,7 @@ class SinaRoll(Navigator):
 
     def parse_article(self, response: Response, roll: RollItem):
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
-        article, _ = sina_article(
+        article = sina_article(
             response.body, response.url, content_type, self.run.source.shelf, roll
         )
         if article is None:
