@@ -218,8 +218,10 @@ def fetch(
     for status, value in report.written:
         if status == "preview":
             sys.stdout.buffer.write(value + b"\n")
+        elif status == "unchanged":  # nothing written: said on stderr, stdout lists files
+            click.echo(f"unchanged: {shown_path(Path(value))}", err=True)
         else:
-            click.echo(f"{status} {shown_path(Path(value))}")
+            click.echo(shown_path(Path(value)))
     if report.archive_error or report.run.error:
         raise UserError(report.archive_error or report.run.error)
 

@@ -30,9 +30,13 @@ def test_fetching_sina_pages_gives_the_bytes_a_crawl_gives(replay: ReplayServer,
     result = fetch(replay, tmp_path / "fetched", *[a.url for a in reals])
     assert result.returncode == 0, result.stderr
     assert files(tmp_path / "fetched") == files(tmp_path / "crawled")
-    assert result.stdout.count("new ") == len(reals)
+    written = result.stdout.splitlines()  # the path of each file written, one a line
+    assert sorted(Path(p).name for p in written) == sorted(
+        Path(p).name for p in files(tmp_path / "fetched")
+    )
     again = fetch(replay, tmp_path / "fetched", reals[0].url)
-    assert again.returncode == 0 and again.stdout.startswith("unchanged ")
+    assert again.returncode == 0 and again.stdout == ""
+    assert again.stderr.startswith("unchanged: ")
 
 
 def test_fetching_a_feed_gives_the_bytes_a_crawl_gives(replay: ReplayServer, tmp_path):
@@ -182,6 +186,8 @@ def test_show_by_path_and_by_id(crawled: Path):
         line.split()[-1] for line in by_path.stdout.splitlines() if line.startswith("id:")
     )
     assert review(crawled, "show", item_id).stdout == by_path.stdout
+    absolute = review(crawled, "show", str(crawled / path))
+    assert absolute.stdout == by_path.stdout
     missing = review(crawled, "show", "nope")
     assert missing.returncode == 1 and missing.stderr.count("\n") == 1
 

@@ -35,10 +35,11 @@ def list_items(
 
 
 def find_items(index: ProvenanceIndex, root: Path, path_or_id: str) -> list[Record]:
-    """The item at that path (relative to the root, or absolute), else the items with that id."""
+    """The item at that path (relative to the root, to the current folder, or absolute), else
+    the items with that id."""
     candidate = Path(path_or_id)
-    if candidate.is_absolute():
-        try:
+    if candidate.is_absolute() or (candidate.exists() and not (root / candidate).exists()):
+        try:  # an absolute path, or one relative to the current folder
             candidate = candidate.resolve().relative_to(root.resolve())
         except ValueError:
             return []
