@@ -11,7 +11,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from .config import Source
-from .spiders.archive import NAVIGATORS, ArchiveSpider
+from .spiders.archive import ArchiveSpider
 from .spiders.base import SourceRun
 from .spiders.fetch import FetchTarget, UrlFetch
 from .store import ArchiveWriter, ProvenanceIndex
@@ -69,11 +69,11 @@ def run_crawl(root: Path, sources: list[Source], options: CrawlOptions) -> Crawl
     with ArchiveWriter(root) as writer:
         writer.remove_stale_temp_files()
         runs = [_source_run(writer.index, source, options) for source in sources]
-    crawlable = [run for run in runs if run.source.type in NAVIGATORS]
-    for run in runs:
-        if run not in crawlable:
-            run.fail(f"source type {run.source.type!r} is not supported yet")
-    spider = run_spider(root, options, runs=crawlable) if crawlable else None
+    spider = run_spider(root, options, runs=runs) if runs else None
+    reason = spider.crawler.stats.get_value("finish_reason") if spider else "finished"
+    if reason != "finished":  # interrupted or stopped: a 304 next time could hide an entry
+        for run in runs:
+            run.new_validators = None
     index = ProvenanceIndex.open(root)
     try:
         for run in runs:
@@ -82,7 +82,6 @@ def run_crawl(root: Path, sources: list[Source], options: CrawlOptions) -> Crawl
         index.close()
     if spider is None:
         return CrawlReport(runs)
-    reason = spider.crawler.stats.get_value("finish_reason")
     return CrawlReport(runs, spider.archive_error, interrupted=reason == "shutdown")
 
 
