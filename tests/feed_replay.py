@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from email.utils import format_datetime
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 from crawler.store.body import first_image
@@ -87,3 +88,23 @@ def rebuilt_feeds() -> list[RebuiltFeed]:
             )
         )
     return feeds
+
+
+RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
+
+
+def feeds_yaml(tmp_path: Path, sources: list[dict]) -> Path:
+    lines = ["sources:"]
+    for source in sources:
+        fields = ", ".join(
+            f"{k}: {v!r}" if isinstance(v, str) else f"{k}: {str(v).lower()}"
+            for k, v in source.items()
+        )
+        lines.append(f"  - {{{fields}}}")
+    path = tmp_path / "feeds.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def feed_source(name: str, url: str, category: str = "测试", site: str = "站点", **extra) -> dict:
+    return {"name": name, "site": site, "category": category, "type": "feed", "url": url, **extra}

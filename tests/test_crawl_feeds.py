@@ -6,29 +6,10 @@ from pathlib import Path
 
 from crawler.store.verify import verify
 
-from feed_replay import rebuilt_feeds, rss, rss_item
+from feed_replay import RSS, feed_source, feeds_yaml, rebuilt_feeds, rss, rss_item
 from replay import ReplayServer, Reply
 from runner import crawl
 from test_feed_corpus import HOSTILE
-
-RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
-
-
-def feeds_yaml(tmp_path: Path, sources: list[dict]) -> Path:
-    lines = ["sources:"]
-    for source in sources:
-        fields = ", ".join(
-            f"{k}: {v!r}" if isinstance(v, str) else f"{k}: {str(v).lower()}"
-            for k, v in source.items()
-        )
-        lines.append(f"  - {{{fields}}}")
-    path = tmp_path / "feeds.yaml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-def feed_source(name: str, url: str, category: str = "测试", site: str = "站点", **extra) -> dict:
-    return {"name": name, "site": site, "category": category, "type": "feed", "url": url, **extra}
 
 
 def test_feeds_rebuilt_from_reference_posts_give_them_back(replay: ReplayServer, tmp_path: Path):

@@ -10,11 +10,10 @@ import pytest
 
 from crawler.store.verify import verify
 
-from feed_replay import rss, rss_item
+from feed_replay import RSS, feed_source, feeds_yaml, rss, rss_item
 from replay import ReplayServer, Reply
 from runner import crawl
 from sina_replay import ROLL, SINA_NAME, real_articles, reference_articles, roll_body, serve_sina
-from test_crawl_feeds import RSS, feed_source, feeds_yaml
 
 BOMBS = Path(__file__).parent / "fixtures" / "bombs"
 TIMING = ["-s", "DOWNLOAD_TIMEOUT=2"]

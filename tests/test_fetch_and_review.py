@@ -10,11 +10,10 @@ import pytest
 
 from crawler.store.search import plain_text
 
-from feed_replay import rss, rss_item
+from feed_replay import RSS, feed_source, feeds_yaml, rss, rss_item
 from replay import ReplayServer, Reply
 from runner import crawl, fetch, run_cli
 from sina_replay import SINA_NAME, real_articles, reference_articles, serve_sina
-from test_crawl_feeds import RSS, feed_source, feeds_yaml
 
 SINA_FOLDER = Path("金融") / "新浪财经" / SINA_NAME
 
