@@ -246,7 +246,7 @@ def open_index(archive_dir: Path | None, config_path: Path):
     root = existing_archive(archive_dir, config_path)
     index = ProvenanceIndex.open_existing(root)
     if index is None:
-        raise UserError(f"{root}: no archive here (no provenance index)")
+        raise UserError(f"{root}: no provenance index here: run 'crawler archive reindex' first")
     return root, index
 
 
