@@ -308,8 +308,8 @@ def search_(text, config_path, archive_dir, source, as_json) -> None:
         if problem := index_state(index.db):
             raise UserError(f"{problem}: run 'crawler archive reindex'")
         for hit in search(index.db, text, source):
-            if record := index.at_path(hit.path):  # None only if removed meanwhile
-                click.echo(listing_line(Listing.of(record), as_json=as_json))
+            item = Listing(hit.date, hit.source, hit.title, hit.path, hit.url)
+            click.echo(listing_line(item, as_json=as_json))
 
 
 @archive.command()

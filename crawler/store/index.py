@@ -141,6 +141,7 @@ class ProvenanceIndex:
                 f"{folder / DB_NAME}: made by a newer version of the crawler (schema {version})"
             )
         db.executescript(_SCHEMA + search.SCHEMA)
+        search.backfill_keys(db)
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         return cls(db)
 
@@ -185,7 +186,15 @@ class ProvenanceIndex:
         with self.transaction():
             self._put(record)
             if text is not None:
-                search.put_text(self._db, record.path, record.title, text)
+                search.put_text(
+                    self._db,
+                    record.path,
+                    record.title,
+                    text,
+                    date=record.date,
+                    source=record.source,
+                    url=record.url,
+                )
 
     def _put(self, record: Record) -> None:
         self._db.execute(
@@ -283,7 +292,15 @@ class ProvenanceIndex:
             self._db.execute("DELETE FROM texts")
             for record, text in records:
                 self._put(record)
-                search.put_text(self._db, record.path, record.title, text)
+                search.put_text(
+                    self._db,
+                    record.path,
+                    record.title,
+                    text,
+                    date=record.date,
+                    source=record.source,
+                    url=record.url,
+                )
 
     def transaction(self) -> _Transaction:
         return _Transaction(self._db)

@@ -10,15 +10,22 @@ from dataclasses import dataclass
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS texts (path TEXT PRIMARY KEY, title TEXT NOT NULL, body TEXT NOT NULL);
+-- What a hit needs, in narrow rows: reading 20,000 hits from `texts` drags their bodies along.
+CREATE TABLE IF NOT EXISTS text_keys (
+    rowid INTEGER PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, date TEXT NOT NULL,
+    source TEXT NOT NULL, url TEXT NOT NULL
+);
 CREATE VIRTUAL TABLE IF NOT EXISTS texts_fts USING fts5(
     title, body, content='texts', content_rowid='rowid', tokenize='trigram'
 );
 CREATE TRIGGER IF NOT EXISTS texts_ai AFTER INSERT ON texts BEGIN
     INSERT INTO texts_fts(rowid, title, body) VALUES (new.rowid, new.title, new.body);
 END;
-CREATE TRIGGER IF NOT EXISTS texts_ad AFTER DELETE ON texts BEGIN
+DROP TRIGGER IF EXISTS texts_ad;  -- older indexes had it without the text_keys line
+CREATE TRIGGER texts_ad AFTER DELETE ON texts BEGIN
     INSERT INTO texts_fts(texts_fts, rowid, title, body)
     VALUES ('delete', old.rowid, old.title, old.body);
+    DELETE FROM text_keys WHERE rowid = old.rowid;
 END;
 CREATE TRIGGER IF NOT EXISTS texts_au AFTER UPDATE ON texts BEGIN
     INSERT INTO texts_fts(texts_fts, rowid, title, body)
@@ -35,52 +42,76 @@ def plain_text(body_html: str) -> str:
     return " ".join(html.unescape(_INVISIBLE.sub(" ", body_html)).split())
 
 
-def put_text(db: sqlite3.Connection, path: str, title: str, text: str) -> None:
+def put_text(
+    db: sqlite3.Connection, path: str, title: str, text: str, *, date: str, source: str, url: str
+) -> None:
     db.execute(
         "INSERT INTO texts(path, title, body) VALUES (?,?,?) ON CONFLICT(path) DO UPDATE "
         "SET title=excluded.title, body=excluded.body",
         (path, title, text),
     )
+    db.execute(
+        "INSERT OR REPLACE INTO text_keys SELECT rowid, path, title, ?, ?, ? FROM texts "
+        "WHERE path = ?",
+        (date, source, url, path),
+    )
+
+
+def backfill_keys(db: sqlite3.Connection) -> None:
+    """Fill text_keys for an index written before it existed."""
+    if db.execute("SELECT 1 FROM text_keys LIMIT 1").fetchone() is None:
+        db.execute(
+            "INSERT INTO text_keys SELECT t.rowid, t.path, t.title, i.date, i.source, i.url "
+            "FROM texts t JOIN items i ON i.path = t.path"
+        )
 
 
 @dataclass(frozen=True)
 class Hit:
     path: str
     in_title: bool
+    date: str
+    source: str
+    title: str
+    url: str
 
 
 def search(db: sqlite3.Connection, query: str, source: str | None = None) -> list[Hit]:
-    """Paths of the items whose title or body contains `query`, title hits first, then newest."""
-    where = "i.source = ?" if source else "1"
-    params: list = [query]
+    """The items whose title or body contains `query`, title hits first, then newest."""
+    where = "AND k.source = ?" if source else ""
     if len(query) >= 3:
         phrase = '"' + query.replace('"', '""') + '"'
         sql = (
-            "SELECT t.path, instr(t.title, ?) > 0 FROM texts_fts f "
-            "JOIN texts t ON t.rowid = f.rowid "
-            f"JOIN items i ON i.path = t.path WHERE texts_fts MATCH ? AND {where} "
-            "ORDER BY 2 DESC, i.date DESC"
+            "SELECT k.path, instr(k.title, ?) > 0 AS hit, k.date, k.source, k.title, k.url "
+            "FROM texts_fts f JOIN text_keys k ON k.rowid = f.rowid "
+            f"WHERE texts_fts MATCH ? {where} ORDER BY hit DESC, k.date DESC"
         )
-        params.append(phrase)
-    else:
+        params: list = [query, phrase]
+    else:  # shorter than a trigram: a scan
         sql = (
-            "SELECT t.path, instr(t.title, ?) > 0 FROM texts t JOIN items i ON i.path = t.path "
-            f"WHERE (instr(t.title, ?) > 0 OR instr(t.body, ?) > 0) AND {where} "
-            "ORDER BY 2 DESC, i.date DESC"
+            "SELECT k.path, instr(k.title, ?) > 0 AS hit, k.date, k.source, k.title, k.url "
+            "FROM texts t JOIN text_keys k ON k.rowid = t.rowid "
+            f"WHERE (instr(t.title, ?) > 0 OR instr(t.body, ?) > 0) {where} "
+            "ORDER BY hit DESC, k.date DESC"
         )
-        params += [query, query]
+        params = [query, query, query]
     if source:
         params.append(source)
-    return [Hit(path, bool(in_title)) for path, in_title in db.execute(sql, params)]
+    return [
+        Hit(path, bool(hit), date, src, title, url)
+        for path, hit, date, src, title, url in db.execute(sql, params)
+    ]
 
 
 def index_state(db: sqlite3.Connection) -> str | None:
     """Why the search index cannot be trusted (missing, stale), or None when it is whole."""
     try:
         texts = db.execute("SELECT count(*) FROM texts").fetchone()[0]
+        db.execute("SELECT 1 FROM text_keys LIMIT 1")
     except sqlite3.OperationalError:
         return "the archive has no search index"
     items = db.execute("SELECT count(*) FROM items").fetchone()[0]
-    if texts != items:
+    keys = db.execute("SELECT count(*) FROM text_keys").fetchone()[0]
+    if not texts == keys == items:
         return f"the search index is stale ({texts} texts for {items} items)"
     return None
