@@ -87,7 +87,8 @@ def test_quoting_rules(title, quoted):
 
 
 def test_normalization():
-    assert normalize_title("  a &amp; b\n\n c\t\x00d\u2028e &nbsp; \x1b\ufeff") == "a & b c d e"
+    assert normalize_title("  a &amp; b\n\n c\t\x00d\u2028e &nbsp; \x1b\ufeff") == "a & b c de"
+    assert normalize_title("a\x1fb\x85c\u2029d") == "abcd"  # controls go, they do not fold
     assert normalize_title("原标题　正文") == "原标题　正文"
 
 

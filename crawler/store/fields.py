@@ -13,8 +13,10 @@ import yaml
 # Characters YAML cannot hold or that break a line: C0 but tab, DEL, C1, the Unicode line
 # and paragraph separators, BOM; plus lone surrogates and the two non-characters YAML refuses.
 _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
-# White space folds to one space; the ideographic space U+3000 is typography, not spacing.
-_WHITE = re.compile(r"[^\S\u3000]+")
+# White space folds to one space: ASCII white space and the Unicode space separators, but
+# not U+3000 (typography, not spacing). The separators Python also calls space (U+001C–1F,
+# NEL, U+2028/2029) are control characters here, and go.
+_WHITE = re.compile("[ \t\n\r\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f]+")
 
 
 def normalize_title(raw: str) -> str:
