@@ -77,12 +77,21 @@ def existing_archive(archive_dir: Path | None, config_path: Path) -> Path:
 
 
 def locked(root: Path) -> ArchiveLock:
+    """The archive's lock, held (use it in a `with`); exit 3 when another crawl has it."""
     lock = ArchiveLock(root)
     try:
         lock.acquire()
     except ArchiveLocked as exc:
         raise UserError(str(exc), EXIT_LOCKED) from None
     return lock
+
+
+def writable_archive(root: Path) -> ArchiveLock:
+    """Create the archive folder if need be and take its lock."""
+    if root.exists() and not root.is_dir():
+        raise UserError(f"{root}: archive path exists and is not a folder", EXIT_USAGE)
+    root.mkdir(parents=True, exist_ok=True)
+    return locked(root)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -118,8 +127,6 @@ def crawl(names, config_path, archive_dir, limit, pages, refresh, quiet, overrid
         raise UserError(str(exc), EXIT_USAGE) from None
     settings = parse_overrides(overrides)
     root = archive_dir if archive_dir is not None else config.archive
-    if root.exists() and not root.is_dir():
-        raise UserError(f"{root}: archive path exists and is not a folder", EXIT_USAGE)
     options = CrawlOptions(
         limit=limit,
         pages=pages,
@@ -127,12 +134,8 @@ def crawl(names, config_path, archive_dir, limit, pages, refresh, quiet, overrid
         progress=not quiet and sys.stderr.isatty(),
         settings=settings,
     )
-    root.mkdir(parents=True, exist_ok=True)
-    lock = locked(root)
-    try:
+    with writable_archive(root):
         report = run_crawl(root, sources, options)
-    finally:
-        lock.release()
     for line in report.lines():
         click.echo(line)
     if report.archive_error:
@@ -207,14 +210,8 @@ def fetch(
     if to_stdout:
         report = run_fetch(root, targets, options, preview=True)
     else:
-        if root.exists() and not root.is_dir():
-            raise UserError(f"{root}: archive path exists and is not a folder", EXIT_USAGE)
-        root.mkdir(parents=True, exist_ok=True)
-        lock = locked(root)
-        try:
+        with writable_archive(root):
             report = run_fetch(root, targets, options)
-        finally:
-            lock.release()
     for status, value in report.written:
         if status == "preview":
             sys.stdout.buffer.write(value + b"\n")
@@ -350,11 +347,8 @@ def reindex(config_path, archive_dir) -> None:
     from .store.verify import rebuild_provenance
 
     root = existing_archive(archive_dir, config_path)
-    lock = locked(root)
-    try:
+    with locked(root):
         kept, adopted, dropped = rebuild_provenance(root)
-    finally:
-        lock.release()
     click.echo(f"provenance: {kept} kept, {adopted} adopted from disk, {dropped} dropped")
 
 

@@ -291,12 +291,7 @@ def _is_boilerplate(tag: Tag) -> bool:
 
 def first_image(body: str) -> str:
     """The `src` of the first <img> a browser would see (not in comments or raw text)."""
-    for tok in tokenize(body):
-        if isinstance(tok, Tag) and tok.name == "img" and not tok.closing:
-            src = tok.attr("src")
-            if src is not None and src.value and src.value.strip():
-                return htmllib.unescape(src.value).strip()
-    return ""
+    return markup_edits(body, None)[1]
 
 
 def active_content(body: str) -> list[str]:

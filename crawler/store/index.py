@@ -180,23 +180,13 @@ class ProvenanceIndex:
     def db(self) -> sqlite3.Connection:
         return self._db
 
-    def put(self, record: Record, text: str | None = None) -> None:
+    def put(self, record: Record, text: str) -> None:
         """Insert or replace the record of (source, item_id) and its searchable text, in one
         transaction."""
         with self.transaction():
-            self._put(record)
-            if text is not None:
-                search.put_text(
-                    self._db,
-                    record.path,
-                    record.title,
-                    text,
-                    date=record.date,
-                    source=record.source,
-                    url=record.url,
-                )
+            self._put(record, text)
 
-    def _put(self, record: Record) -> None:
+    def _put(self, record: Record, text: str) -> None:
         self._db.execute(
             "DELETE FROM retries WHERE source=? AND item_id=?", (record.source, record.item_id)
         )
@@ -212,6 +202,15 @@ class ProvenanceIndex:
         self._db.execute(
             f"INSERT OR REPLACE INTO items ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             _row(record),
+        )
+        search.put_text(
+            self._db,
+            record.path,
+            record.title,
+            text,
+            date=record.date,
+            source=record.source,
+            url=record.url,
         )
 
     def note_failure(self, source: str, item_id: str, url: str, payload: dict, error: str) -> int:
@@ -291,16 +290,7 @@ class ProvenanceIndex:
             self._db.execute("DELETE FROM items")
             self._db.execute("DELETE FROM texts")
             for record, text in records:
-                self._put(record)
-                search.put_text(
-                    self._db,
-                    record.path,
-                    record.title,
-                    text,
-                    date=record.date,
-                    source=record.source,
-                    url=record.url,
-                )
+                self._put(record, text)
 
     def transaction(self) -> _Transaction:
         return _Transaction(self._db)

@@ -49,7 +49,8 @@ class ArchiveLock:
             self._fd = None
 
     def __enter__(self) -> ArchiveLock:
-        self.acquire()
+        if self._fd is None:
+            self.acquire()
         return self
 
     def __exit__(self, *exc) -> None:

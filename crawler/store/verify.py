@@ -17,7 +17,7 @@ from .atomic import is_temp_file
 from .body import active_content
 from .index import ProvenanceIndex, Record
 from .search import plain_text
-from .template import TRAILER, parse
+from .template import TRAILER, ArchiveFile, parse
 
 _RFC1123 = re.compile(
     r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
@@ -166,7 +166,7 @@ def rebuild_provenance(root: Path) -> tuple[int, int, int]:
             if rel in old:
                 records.append((_with_sha(old[rel], sha), text))
             else:
-                records.append((_adopt(rel, data, sha), text))
+                records.append((_adopt(rel, parsed, sha), text))
                 adopted += 1
         index.replace_all(records)
         return len(records) - adopted, adopted, len(set(old) - {r.path for r, _ in records})
@@ -178,10 +178,9 @@ def _with_sha(record: Record, sha: str) -> Record:
     return record if record.sha256 == sha else Record(**{**record.__dict__, "sha256": sha})
 
 
-def _adopt(rel: str, data: bytes, sha: str) -> Record:
+def _adopt(rel: str, parsed: ArchiveFile | None, sha: str) -> Record:
     parts = rel.split("/")
     title, date = parts[-1][:-3], ""
-    parsed = parse(data.decode("utf-8", "replace"))
     if parsed is not None:
         try:
             front = yaml.safe_load(parsed.front)

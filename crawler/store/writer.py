@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +13,7 @@ from .index import HIDDEN_DIR, ProvenanceIndex, Record
 from .paths import collision_stem, stem_for
 from .search import plain_text
 from .template import Post, post_for, render
+from .verify import archive_files
 
 
 class ArchiveError(Exception):
@@ -125,13 +125,10 @@ class ArchiveWriter:
         removed: list[Path] = []
         if not self._was_dirty:
             return removed
-        for folder, dirs, files in os.walk(self.root):
-            dirs[:] = [d for d in dirs if d != HIDDEN_DIR]
-            for name in files:
-                if is_temp_file(name):
-                    path = Path(folder, name)
-                    path.unlink(missing_ok=True)
-                    removed.append(path)
+        for _, path in archive_files(self.root):
+            if is_temp_file(path.name):
+                path.unlink(missing_ok=True)
+                removed.append(path)
         return removed
 
     @property
