@@ -12,6 +12,9 @@ import yaml
 from .items import Shelf
 
 DEFAULT_LID = 1686
+# The image store is `<archive>/images/`; with the archive at a Hexo site's source/_posts and
+# `include: ["_posts/images/**"]` in its _config.yml, Hexo serves it here.
+DEFAULT_IMAGES_URL = "/_posts/images/"
 
 
 class ConfigError(Exception):
@@ -33,10 +36,23 @@ class Source:
     timezone: str = "Asia/Shanghai"
     full_text: bool = False
     enabled: bool = True
+    body_format: str = "html"  # "html" | "markdown"
+    images: str = "off"  # "keep" | "off"
+    rewrite_images: bool = False
+    images_url: str = DEFAULT_IMAGES_URL
 
     @property
     def shelf(self) -> Shelf:
-        return Shelf(self.category, self.site, self.name, author=self.author, clean=self.clean)
+        return Shelf(
+            self.category,
+            self.site,
+            self.name,
+            author=self.author,
+            clean=self.clean,
+            body_format=self.body_format,
+            images=self.images == "keep",
+            image_url=self.images_url if self.rewrite_images else "",
+        )
 
     @property
     def zone(self) -> ZoneInfo:
@@ -82,6 +98,10 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "timezone": str,
     "full_text": bool,
     "enabled": bool,
+    "body_format": str,
+    "images": (str, bool),  # YAML reads a bare `off` as false
+    "rewrite_images": bool,
+    "images_url": str,
 }
 _REQUIRED = ("name", "site", "category")
 _TOP_LEVEL = {"archive", "defaults", "sources"}
@@ -167,6 +187,24 @@ def _parse_source(raw: object, defaults: dict, where: str) -> Source:
             raise ConfigError(f"{where}: key {key!r}: must be 1 or more, not {values[key]}")
     if values.get("author", "site") not in ("site", "extracted"):
         raise ConfigError(f"{where}: key 'author': must be 'site' or 'extracted'")
+    if values.get("body_format", "html") not in ("html", "markdown"):
+        raise ConfigError(f"{where}: key 'body_format': must be 'html' or 'markdown'")
+    images = values.get("images", "off")
+    if images is False:
+        values["images"] = images = "off"
+    if images not in ("keep", "off"):
+        raise ConfigError(f"{where}: key 'images': must be 'keep' or 'off'")
+    if values.get("rewrite_images") and images != "keep":
+        raise ConfigError(f"{where}: key 'rewrite_images': needs 'images: keep'")
+    images_url = values.get("images_url", DEFAULT_IMAGES_URL)
+    if not images_url.startswith(("/", "http://", "https://")) or any(
+        c in images_url for c in "\"'<> \t\n"
+    ):
+        raise ConfigError(
+            f"{where}: key 'images_url': must be a URL path starting with '/' (or an "
+            f"http(s) URL), not {images_url!r}"
+        )
+    values["images_url"] = images_url.rstrip("/") + "/"
     try:
         ZoneInfo(values.get("timezone", "Asia/Shanghai"))
     except (ZoneInfoNotFoundError, ValueError):
@@ -188,7 +226,12 @@ def _check_keys(mapping: dict, where: str) -> None:
             )
 
 
-_TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false"}
+_TYPE_NAMES = {
+    str: "a string",
+    int: "a whole number",
+    bool: "true or false",
+    (str, bool): "a string",
+}
 
 
 def _describe(value: object) -> str:

@@ -15,6 +15,13 @@ class Shelf:
     name: str
     author: str = "site"  # "site" writes SITE as AUTHOR, "extracted" the article's own
     clean: bool = False  # strip known boilerplate before the body edits
+    body_format: str = "html"  # "html": the page's own markup; "markdown": markdownify's
+    images: bool = False  # keep a copy of every image in the archive's image store
+    image_url: str = ""  # where Hexo serves the image store: bodies point there; "" = don't
+
+    @property
+    def rewrites_images(self) -> bool:
+        return bool(self.image_url)
 
     @property
     def source(self) -> str:
@@ -37,6 +44,28 @@ class Article:
     keywords: tuple[str, ...] = ()
     image: str = ""  # fallback picture (enclosure, thumbnail) when the body has none
     fetched_at: datetime | None = None
+    images: tuple[ImageOutcome, ...] = ()  # filled by the image pipeline (`images: keep`)
+
+
+@dataclass(frozen=True)
+class ImageOutcome:
+    """One image of an item: stored (its path in the image store and digest), or not (why)."""
+
+    url: str
+    path: str = ""
+    sha256: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ImageRetry:
+    """An archived item's images that could not be stored before: asked for again."""
+
+    shelf: Shelf
+    item_id: str
+    page_url: str  # the article's URL (the Referer some image hosts want)
+    urls: tuple[str, ...]
+    images: tuple[ImageOutcome, ...] = ()  # filled by the image pipeline
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from .config import Source
+from .items import ImageRetry
 from .spiders.archive import ArchiveSpider
 from .spiders.base import SourceRun
 from .spiders.fetch import FetchTarget, UrlFetch
@@ -122,6 +123,11 @@ def run_fetch(
 
 
 def _source_run(index: ProvenanceIndex, source: Source, options: CrawlOptions) -> SourceRun:
+    shelf = source.shelf
+    image_retries = [
+        ImageRetry(shelf, item_id, page_url, tuple(urls))
+        for item_id, page_url, urls in index.image_retries(source.name, MAX_ATTEMPTS)
+    ]
     return SourceRun(
         source=source,
         archived=frozenset(index.ids(source.name)),
@@ -130,6 +136,7 @@ def _source_run(index: ProvenanceIndex, source: Source, options: CrawlOptions) -
         refresh=options.refresh,
         retry_payloads=index.retry_payloads(source.name),
         validators=index.validators(source.name, source.url) if source.url else {},
+        image_retries=image_retries if shelf.images else [],
     )
 
 

@@ -32,7 +32,11 @@ COOKIES_ENABLED = False
 DOWNLOAD_HANDLERS = {"file": None, "s3": None, "ftp": None, "data": None}
 # HttpProxyMiddleware stays on: http_proxy, https_proxy and no_proxy are honoured.
 
-ITEM_PIPELINES = {"crawler.pipelines.archive.ArchivePipeline": 300}
+ITEM_PIPELINES = {
+    "crawler.pipelines.images.ImageKeeper": 200,  # `images: keep` sources only
+    "crawler.pipelines.archive.ArchivePipeline": 300,
+}
+IMAGES_MAXSIZE = 8 * 1024 * 1024  # a bigger picture is not kept (and tried again next run)
 ARCHIVE_ROOT = None  # set by `crawler crawl` to the archive folder
 
 LOG_LEVEL = "WARNING"

@@ -10,7 +10,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
-from ..items import Article, Pending
+from ..items import Article, ImageRetry, Pending
 from ..store import ArchiveError, ArchiveWriter
 from ..store.template import render_article
 
@@ -45,18 +45,18 @@ class ArchivePipeline:
             if not self.preview and not spider.archive_error:
                 self.writer.index.note_pending(item.source, item.entries)
             return item
+        if isinstance(item, ImageRetry):
+            if not self.preview and not spider.archive_error:
+                self._keep(self.writer.relink, item)
+            return item
         article = item if isinstance(item, Article) else Article(**ItemAdapter(item).asdict())
         if self.preview:  # --stdout: the file as it would be, nothing written
             spider.written.append(("preview", render_article(article)))
             return item
         if spider.archive_error:
             return item  # the archive cannot be written: the crawl is stopping
-        try:
-            result = self.writer.write(article)
-        except (OSError, sqlite3.Error, ArchiveError) as exc:
-            spider.archive_error = f"cannot write to the archive: {exc}"
-            log.error("%s", spider.archive_error)
-            _stop(self.crawler, "archive_error")
+        result = self._keep(self.writer.write, article)
+        if result is None:
             return item
         self.crawler.stats.inc_value(f"archive/{result.status}")
         if run := spider.runs.get(article.shelf.source):
@@ -70,6 +70,18 @@ class ArchivePipeline:
                 result.path.relative_to(self.writer.root),
             )
         return item
+
+
+    def _keep(self, write, item):
+        """A write; when the archive cannot take it, the crawl stops (None)."""
+        try:
+            return write(item)
+        except (OSError, sqlite3.Error, ArchiveError) as exc:
+            spider = self.crawler.spider
+            spider.archive_error = f"cannot write to the archive: {exc}"
+            log.error("%s", spider.archive_error)
+            _stop(self.crawler, "archive_error")
+            return None
 
 
 def _stop(crawler, reason: str) -> None:

@@ -27,7 +27,9 @@ class ArchiveSpider(scrapy.Spider):
         self.written: list[tuple[str, str | bytes]] = []  # (status, path) or ("preview", file)
         self.archive_error: str | None = None  # set when the archive cannot be written
 
-    async def start(self) -> AsyncIterator[scrapy.Request]:
+    async def start(self) -> AsyncIterator[Any]:
         for navigator in self.navigators:
+            for retry in navigator.run.image_retries:  # to the image pipeline, then the store
+                yield retry
             for request in navigator.start():
                 yield request

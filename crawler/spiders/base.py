@@ -37,6 +37,7 @@ class SourceRun:
     refresh: bool = False
     retry_payloads: list[dict[str, Any]] = field(default_factory=list)
     validators: dict[str, str] = field(default_factory=dict)  # a feed's ETag, Last-Modified
+    image_retries: list[Any] = field(default_factory=list)  # ImageRetry items (images: keep)
     counts: Counter = field(default_factory=Counter)
     error: str | None = None
     failed_items: list[FailedItem] = field(default_factory=list)

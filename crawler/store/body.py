@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import html as htmllib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from urllib.parse import urljoin
+
+from markdownify import MarkdownConverter
 
 from ..markup import VOID, Attr, Comment, RawText, Tag, tokenize
 
@@ -62,19 +64,29 @@ _ADLIST = re.compile(r"article_adlist\[.*\]article_adlist", re.S)
 Edit = tuple[int, int, str]
 
 
-def prepare(body: str, page_url: str | None, *, clean: bool = False) -> tuple[str, str]:
+def prepare(body: str, page_url: str | None, *, clean: bool = False) -> tuple[str, list[str]]:
     """The final BODY (clean if asked, disarmed, images and links fixed, braces escaped) and
-    the `src` of its first image, found on the way."""
-    body = _normalize_text(body).lstrip(HTML_SPACE)
-    if clean:
-        body = apply_edits(body, boilerplate_edits(body))
-    edits, image = markup_edits(body, page_url)
-    body = apply_edits(body, edits)
-    return body.replace("{", "&#123;").replace("}", "&#125;"), image
+    the final `src` of each of its images, found on the way."""
+    body, images = edit_markup(body, page_url, clean=clean)
+    return escape_braces(body), images
 
 
 def prepare_body(body: str, page_url: str | None, *, clean: bool = False) -> str:
     return prepare(body, page_url, clean=clean)[0]
+
+
+def edit_markup(body: str, page_url: str | None, *, clean: bool = False) -> tuple[str, list[str]]:
+    """FORMAT.md's edits but the last (braces): the body's markup made safe and absolute."""
+    body = _normalize_text(body).lstrip(HTML_SPACE)
+    if clean:
+        body = apply_edits(body, boilerplate_edits(body))
+    edits, images = markup_edits(body, page_url)
+    return apply_edits(body, edits), images
+
+
+def escape_braces(text: str) -> str:
+    """Edit 4: Hexo would read `{{`/`{%` as template tags."""
+    return text.replace("{", "&#123;").replace("}", "&#125;")
 
 
 def _normalize_text(body: str) -> str:
@@ -96,11 +108,11 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     return "".join(out)
 
 
-def markup_edits(body: str, page_url: str | None) -> tuple[list[Edit], str]:
+def markup_edits(body: str, page_url: str | None) -> tuple[list[Edit], list[str]]:
     """Edits 1–3 of FORMAT.md for every tag that a browser would see as markup, and the
-    final `src` of the first image."""
+    final `src` of each image (in order, without repeats)."""
     edits: list[Edit] = []
-    image = ""
+    images: dict[str, None] = {}
     tokens = list(tokenize(body))
     skip_to = -1
     for i, tok in enumerate(tokens):
@@ -118,10 +130,11 @@ def markup_edits(body: str, page_url: str | None) -> tuple[list[Edit], str]:
             if not tok.closing and tok.name == "img":
                 image_edits, src = _image_edits(tok, page_url)
                 edits.extend(image_edits)
-                image = image or src
+                if src:
+                    images[src] = None
             elif not tok.closing and tok.name == "a":
                 edits.extend(_resolve_edit(tok.attr("href"), page_url))
-    return edits, image
+    return edits, list(images)
 
 
 def _disarm_raw_text(body: str, raw: RawText) -> list[Edit]:
@@ -291,7 +304,39 @@ def _is_boilerplate(tag: Tag) -> bool:
 
 def first_image(body: str) -> str:
     """The `src` of the first <img> a browser would see (not in comments or raw text)."""
-    return markup_edits(body, None)[1]
+    return next(iter(markup_edits(body, None)[1]), "")
+
+
+def relink_images(body: str, local: Mapping[str, str]) -> str:
+    """Point each <img> whose `src` is a key of `local` to its value (the stored copy)."""
+    edits: list[Edit] = []
+    for tok in tokenize(body):
+        if isinstance(tok, Tag) and tok.name == "img" and not tok.closing:
+            src = tok.attr("src")
+            if src is not None and src.value is not None:
+                url = htmllib.unescape(src.value).strip()
+                if url in local:
+                    edits.append(_replace_value(src, local[url]))
+    return apply_edits(body, edits) if edits else body
+
+
+class _Markdown(MarkdownConverter):
+    def escape(self, text: str, parent_tags) -> str:
+        # Text that read `&lt;script&gt;` must not turn into markup a blog would run.
+        return super().escape(text, parent_tags).replace("&", "&amp;").replace("<", "&lt;")
+
+
+_MARKDOWN = _Markdown(
+    heading_style="ATX",
+    bullets="-",
+    keep_inline_images_in=["td", "th", "a", "h1", "h2", "h3", "h4", "h5", "h6"],
+)
+
+
+def to_markdown(body: str) -> str:
+    """`body_format: markdown`: markdownify's Markdown of the edited HTML (images, links and
+    tables kept; comments, <style> and <script> dropped; text never becomes markup)."""
+    return _MARKDOWN.convert(body).strip()
 
 
 def active_content(body: str) -> list[str]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..items import Article
-from .body import prepare
+from .body import edit_markup, escape_braces, relink_images, to_markdown
 from .fields import (
     clean_url,
     normalize_name,
@@ -19,6 +20,7 @@ from .fields import (
 )
 
 TRAILER = "  \n</div>\n" + " " * 12
+MARKDOWN = "markdown"
 
 
 @dataclass(frozen=True)
@@ -33,11 +35,19 @@ class Post:
     author: str
     date: datetime
     body: str
+    body_format: str = "html"
 
 
-def post_for(article: Article, date: datetime) -> Post:
+def post_for(article: Article, date: datetime, local: Mapping[str, str] | None = None) -> Post:
+    """The article's post; `local` maps image URLs to their stored copies' URLs (rewrite)."""
     shelf = article.shelf
-    body, image = prepare(article.body, article.url, clean=shelf.clean)
+    body, images = edit_markup(article.body, article.url, clean=shelf.clean)
+    image = clean_url(images[0] if images else article.image)
+    if local:
+        body = relink_images(body, local)
+        image = local.get(image, image)
+    if shelf.body_format == MARKDOWN:
+        body = to_markdown(body)
     site = normalize_name(shelf.site)
     author = normalize_name(article.author) if shelf.author == "extracted" else ""
     return Post(
@@ -45,11 +55,18 @@ def post_for(article: Article, date: datetime) -> Post:
         category=normalize_name(shelf.category),
         site=site,
         name=normalize_name(shelf.name),
-        image=clean_url(image or article.image),
+        image=image,
         author=author or site,
         date=date,
-        body=body,
+        body=escape_braces(body),
+        body_format=shelf.body_format,
     )
+
+
+def image_urls(article: Article) -> list[str]:
+    """Every image the article's post shows: those of its final body, else its picture."""
+    images = edit_markup(article.body, article.url, clean=article.shelf.clean)[1]
+    return images or ([clean_url(article.image)] if article.image else [])
 
 
 def render(post: Post) -> str:
@@ -68,7 +85,7 @@ def render(post: Post) -> str:
         f"thumbnail: {image}\n"
         "---\n"
         "\n"
-        f"<div>   \n{post.body}{TRAILER}"
+        + (f"{post.body}\n" if post.body_format == MARKDOWN else f"<div>   \n{post.body}{TRAILER}")
     )
 
 
@@ -88,7 +105,8 @@ _FILE = re.compile(
     r"comments: false\n"
     r"date: [^\n]*\n"
     r"thumbnail: '[^\n]*'\n)"
-    r"---\n\n<div>   \n(?P<body>.*)" + re.escape(TRAILER),
+    r"---\n\n(?:<div>   \n(?P<body>.*)" + re.escape(TRAILER)
+    + r"|(?!<div>   \n)(?P<markdown>.*)\n)",
     re.S,
 )
 
@@ -97,9 +115,39 @@ _FILE = re.compile(
 class ArchiveFile:
     front: str  # the YAML between the two `---` lines
     body: str
+    body_format: str = "html"
 
 
 def parse(text: str) -> ArchiveFile | None:
     """Split a file of our template into front matter and BODY; None if it is not one."""
     m = _FILE.fullmatch(text)
-    return ArchiveFile(m.group("front"), m.group("body")) if m else None
+    if m is None:
+        return None
+    if m.group("body") is not None:
+        return ArchiveFile(m.group("front"), m.group("body"))
+    return ArchiveFile(m.group("front"), m.group("markdown"), MARKDOWN)
+
+
+def relink_file(text: str, local: Mapping[str, str]) -> str:
+    """An archived file with its images pointed to their stored copies (`local`: URL → URL);
+    the same text when it shows none of them (or is not one of our files)."""
+    parsed = parse(text)
+    if parsed is None or not local:
+        return text
+    if parsed.body_format == MARKDOWN:
+        body = parsed.body
+        for url, copy in local.items():
+            for end in (")", ' "'):
+                body = body.replace(f"]({escape_braces(url)}{end}", f"]({copy}{end}")
+        tail = f"{body}\n"
+    else:
+        tail = f"<div>   \n{relink_images(parsed.body, local)}{TRAILER}"
+    front = parsed.front
+    m = re.search(r"^headimg: ('[^\n]*')$", front, re.M)
+    image = m.group(1)[1:-1].replace("''", "'") if m else ""
+    if image in local:
+        old, new = single_quoted(image), single_quoted(local[image])
+        front = front.replace(f"headimg: {old}\n", f"headimg: {new}\n").replace(
+            f"thumbnail: {old}\n", f"thumbnail: {new}\n"
+        )
+    return f"\n---\n{front}---\n\n{tail}"

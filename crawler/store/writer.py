@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..items import Article
+from ..items import Article, ImageOutcome, ImageRetry, Shelf
 from .atomic import fsync_dir, is_temp_file, make_dirs, write_atomic
+from .images import IMAGES_DIR
 from .index import HIDDEN_DIR, ProvenanceIndex, Record
 from .paths import collision_stem, stem_for
 from .search import plain_text
-from .template import Post, post_for, render
+from .template import Post, parse, post_for, relink_file, render
 from .verify import archive_files
 
 
@@ -57,9 +58,12 @@ class ArchiveWriter:
 
     def write(self, article: Article) -> WriteResult:
         fetched = article.fetched_at or datetime.now(UTC)
-        post = post_for(article, article.date or fetched)
-        data = render(post).encode("utf-8")
         source = article.shelf.source
+        if article.images:
+            self.index.note_images(source, article.id, article.images, _iso(fetched))
+        local = self._local_images(article.shelf, article.images)
+        post = post_for(article, article.date or fetched, local)
+        data = render(post).encode("utf-8")
         known = self.index.get(source, article.id)
         rel = known.path if known else self._free_path(post, article.id, data)
         path = self._inside_root(rel)
@@ -87,6 +91,40 @@ class ArchiveWriter:
             text=plain_text(post.body),
         )
         return WriteResult(path, status)
+
+    def relink(self, retry: ImageRetry) -> WriteResult | None:
+        """Record the outcome of an item's images asked for again; with `rewrite_images`,
+        point its file to those now stored. None when it has no file to change."""
+        source = retry.shelf.source
+        self.index.note_images(source, retry.item_id, retry.images, _iso(datetime.now(UTC)))
+        local = self._local_images(retry.shelf, [i for i in retry.images if i.path])
+        record = self.index.get(source, retry.item_id)
+        if not local or record is None:
+            return None
+        path = self._inside_root(record.path)
+        data = _read(path)
+        if data is None:
+            return None
+        text = data.decode("utf-8", "replace")
+        relinked = relink_file(text, local)
+        if relinked == text:
+            return WriteResult(path, "unchanged")
+        new = relinked.encode("utf-8")
+        write_atomic(path, new, sync_folder=False)
+        self._unsynced.add(path.parent)
+        self.index.put(
+            replace(record, sha256=hashlib.sha256(new).hexdigest()),
+            text=plain_text(parse(relinked).body),
+        )
+        return WriteResult(path, "updated")
+
+    def _local_images(self, shelf: Shelf, images: list[ImageOutcome] | tuple) -> dict[str, str]:
+        """URL → where Hexo serves its stored copy, for a source that rewrites images."""
+        if not shelf.rewrites_images or not images:
+            return {}
+        stored = self.index.stored_images(image.url for image in images)
+        prefix = f"{IMAGES_DIR}/"
+        return {url: shelf.image_url + path.removeprefix(prefix) for url, path in stored.items()}
 
     def _free_path(self, post: Post, item_id: str, data: bytes) -> str:
         """The item's STEM path, else its collision name: never another item's file."""

@@ -1,0 +1,123 @@
+"""The image store: `<archive>/images/<2 hex>/<sha256><ext>`, one file per distinct content.
+
+Content addressing makes a file's name its checksum: the same picture under two URLs is kept
+once, a stored file never changes, and `archive verify` can tell a damaged one by its name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .atomic import make_dirs, write_atomic
+
+IMAGES_DIR = "images"
+_NAME = re.compile(r"(?P<sha>[0-9a-f]{64})\.[a-z0-9]{2,5}")
+
+# Read from the content first (servers mislabel), then from the Content-Type.
+_MAGIC = (
+    (b"\xff\xd8\xff", ".jpg"),
+    (b"\x89PNG\r\n\x1a\n", ".png"),
+    (b"GIF87a", ".gif"),
+    (b"GIF89a", ".gif"),
+    (b"BM", ".bmp"),
+    (b"\x00\x00\x01\x00", ".ico"),
+)
+_TYPES = {
+    "image/jpeg": ".jpg",
+    "image/jpg": ".jpg",
+    "image/pjpeg": ".jpg",
+    "image/png": ".png",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "image/avif": ".avif",
+    "image/bmp": ".bmp",
+    "image/svg+xml": ".svg",
+    "image/x-icon": ".ico",
+    "image/vnd.microsoft.icon": ".ico",
+    "image/tiff": ".tif",
+    "image/heic": ".heic",
+}
+_SUFFIXES = frozenset(_TYPES.values()) | {".jpeg"}
+
+
+class ImageError(Exception):
+    """What was downloaded cannot be kept as an image (the message says why)."""
+
+
+def image_extension(data: bytes, content_type: str, url: str) -> str:
+    for magic, ext in _MAGIC:
+        if data.startswith(magic):
+            return ext
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return ".webp"
+    if data[4:12] in (b"ftypavif", b"ftypavis"):
+        return ".avif"
+    kind = content_type.split(";")[0].strip().lower()
+    if kind in _TYPES:
+        return _TYPES[kind]
+    if kind and not kind.startswith("image/") and kind not in _UNTYPED:
+        raise ImageError(f"not an image ({kind})")
+    suffix = os.path.splitext(urlsplit(url).path)[1].lower()
+    if suffix in _SUFFIXES:
+        return ".jpg" if suffix == ".jpeg" else suffix
+    raise ImageError(f"not an image ({kind or 'no Content-Type'})")
+
+
+_UNTYPED = frozenset({"application/octet-stream", "binary/octet-stream"})
+
+
+def image_path(sha256: str, ext: str) -> str:
+    return f"{IMAGES_DIR}/{sha256[:2]}/{sha256}{ext}"
+
+
+class ImageStore:
+    def __init__(self, root: Path):
+        self.root = root.resolve()
+
+    def put(self, data: bytes, content_type: str, url: str) -> tuple[str, str]:
+        """Keep `data` (atomically, once); its path in the archive and its sha256."""
+        ext = image_extension(data, content_type, url)
+        sha = hashlib.sha256(data).hexdigest()
+        rel = image_path(sha, ext)
+        path = self.root / rel
+        if not self.holds(rel):
+            make_dirs(path.parent)
+            if not path.parent.resolve().is_relative_to(self.root) or path.is_symlink():
+                raise OSError(f"{path}: leads outside the archive (symbolic link?)")
+            write_atomic(path, data)
+        return rel, sha
+
+    def holds(self, rel: str) -> bool:
+        """Whether the stored file is there (its name is its digest: a whole file is right)."""
+        return (self.root / rel).is_file()
+
+
+def stored_files(root: Path) -> Iterator[tuple[str, Path, str | None]]:
+    """(path in the archive, path, sha256 its name claims or None) of every stored file."""
+    folder = root / IMAGES_DIR
+    if not folder.is_dir():
+        return
+    for sub in sorted(folder.iterdir()):
+        if not sub.is_dir() or sub.is_symlink():
+            continue
+        for path in sorted(sub.iterdir()):
+            if path.name.startswith("."):  # a write's temporary file: verify's walk reports it
+                continue
+            m = _NAME.fullmatch(path.name)
+            sha = m.group("sha") if m and m.group("sha")[:2] == sub.name else None
+            yield path.relative_to(root).as_posix(), path, sha
+
+
+def store_size(root: Path) -> tuple[int, int]:
+    """(files, bytes) in the image store."""
+    files = size = 0
+    for _, path, _ in stored_files(root):
+        if path.is_file():
+            files += 1
+            size += path.stat().st_size
+    return files, size
