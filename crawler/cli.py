@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from .config import Config, ConfigError, load_config
+from .errors import CrawlError
 from .items import Shelf
 from .store import ArchiveError
 from .store.lock import ArchiveLock, ArchiveLocked
@@ -366,7 +367,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("crawler: interrupted", err=True)
         code = 130
-    except (ArchiveError, sqlite3.Error, OSError) as exc:
+    except (ArchiveError, CrawlError, sqlite3.Error, OSError) as exc:
         click.echo(f"crawler: error: {exc}", err=True)
         code = EXIT_SOURCE_FAILED
     sys.exit(code if isinstance(code, int) else 0)

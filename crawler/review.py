@@ -92,4 +92,9 @@ def stats_lines(stats: Stats, *, days: int = 14) -> list[str]:
     lines.append(f"items waiting for a retry: {len(stats.retries)}")
     for source, _item_id, url, attempts, error in stats.retries:
         lines.append(f"  {source}: {url} ({attempts} failed runs, last: {error})")
+    files, size = stats.images
+    lines.append(f"image store: {files} files, {size / 1024 / 1024:.1f} MiB")
+    lines.append(f"images not stored yet: {len(stats.image_failures)}")
+    for url, attempts, error in stats.image_failures:
+        lines.append(f"  {url} ({attempts} failed runs, last: {error})")
     return lines

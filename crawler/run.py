@@ -11,9 +11,10 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from .config import Source
+from .errors import CrawlError
 from .items import ImageRetry
 from .spiders.archive import ArchiveSpider
-from .spiders.base import SourceRun
+from .spiders.base import SourceRun, describe
 from .spiders.fetch import FetchTarget, UrlFetch
 from .store import ArchiveWriter, ProvenanceIndex
 
@@ -95,8 +96,12 @@ def run_spider(
     process = CrawlerProcess(settings)
     _quiet_scrapy(settings)  # after Scrapy's own logging set-up, which it overrides
     crawler = process.create_crawler(ArchiveSpider)
-    process.crawl(crawler, **spider_kwargs)
+    failures = []
+    process.crawl(crawler, **spider_kwargs).addErrback(failures.append)
     process.start()
+    if failures:
+        failure = failures[0]
+        raise CrawlError(f"the crawl could not run: {describe(failure)}")
     return crawler.spider
 
 

@@ -43,6 +43,7 @@ class ReplayServer(ThreadingHTTPServer):
         self.routes: dict[str, deque[Reply]] = {}
         self.resolver = None  # url -> Reply | None, for mirrors too big to record up front
         self.requests: list[str] = []
+        self.referers: dict[str, list[str | None]] = {}  # url → the Referer of each request
         self.lock = threading.Lock()
         self._tls: dict[str, ssl.SSLContext] = {}
 
@@ -69,10 +70,12 @@ class ReplayServer(ThreadingHTTPServer):
         with self.lock:
             self.routes.clear()
             self.requests.clear()
+            self.referers.clear()
 
-    def reply_for(self, url: str) -> Reply:
+    def reply_for(self, url: str, referer: str | None = None) -> Reply:
         with self.lock:
             self.requests.append(url)
+            self.referers.setdefault(url, []).append(referer)
             replies = self.routes.get(url)
         if not replies:
             reply = self.resolver(url) if self.resolver else None
@@ -122,7 +125,7 @@ class _Handler(BaseHTTPRequestHandler):
             url = self.origin + self.path
         else:
             url = f"http://{self.headers.get('Host', '127.0.0.1')}{self.path}"
-        reply = self.server.reply_for(url)
+        reply = self.server.reply_for(url, self.headers.get("Referer"))
         if reply.fault:
             self._fault(reply, head)
             return

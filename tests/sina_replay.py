@@ -17,6 +17,7 @@ from crawler.extract.html import find, selector
 from crawler.markup import Tag, tokenize
 from crawler.store.body import apply_edits
 
+from feed_replay import feeds_yaml
 from reference import FIXTURES, reference_posts
 from replay import ReplayServer, Reply
 
@@ -188,3 +189,15 @@ def serve_pages(server: ReplayServer, articles: list[RecordedArticle], *, lid: i
     for article in articles:
         server.add(article.url, Reply(200, article.page, {"Content-Type": article.content_type}))
     return len(pages)
+
+
+def sina_config(folder: Path, **extra) -> Path:
+    """A feeds.yaml in `folder` with the Sina roll as its one source (`extra`: its keys)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    source = {"name": SINA_NAME, "site": "新浪财经", "category": "金融", "type": "sina", **extra}
+    return feeds_yaml(folder, [source])
+
+
+def md_files(archive: Path) -> dict[str, bytes]:
+    """Every archive file below `archive`: path → bytes."""
+    return {p.relative_to(archive).as_posix(): p.read_bytes() for p in archive.rglob("*.md")}

@@ -71,7 +71,6 @@ class ArchivePipeline:
             )
         return item
 
-
     def _keep(self, write, item):
         """A write; when the archive cannot take it, the crawl stops (None)."""
         try:

@@ -336,7 +336,23 @@ _MARKDOWN = _Markdown(
 def to_markdown(body: str) -> str:
     """`body_format: markdown`: markdownify's Markdown of the edited HTML (images, links and
     tables kept; comments, <style> and <script> dropped; text never becomes markup)."""
-    return _MARKDOWN.convert(body).strip()
+    return _one_blank_line(_MARKDOWN.convert(body)).strip()
+
+
+def _one_blank_line(markdown: str) -> str:
+    """Runs of blank lines (the page's empty paragraphs) folded to one, outside code blocks."""
+    lines, blank, fenced = [], False, False
+    for line in markdown.split("\n"):
+        if line.startswith("```"):
+            fenced = not fenced
+        if not fenced and not line.strip():
+            if blank:
+                continue
+            blank, line = True, ""
+        else:
+            blank = False
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def active_content(body: str) -> list[str]:

@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .images import store_size
 from .index import ProvenanceIndex, Record
 
 
@@ -56,6 +57,8 @@ class Stats:
     per_day: Counter = field(default_factory=Counter)
     last_crawls: dict[str, tuple] = field(default_factory=dict)
     retries: list[tuple] = field(default_factory=list)
+    images: tuple[int, int] = (0, 0)  # files and bytes in the image store
+    image_failures: list[tuple] = field(default_factory=list)  # (url, attempts, last error)
 
 
 def stats(index: ProvenanceIndex, root: Path) -> Stats:
@@ -72,4 +75,6 @@ def stats(index: ProvenanceIndex, root: Path) -> Stats:
     for source, *rest in rows:
         result.last_crawls[source] = tuple(rest)
     result.retries = index.retries()
+    result.images = store_size(root)
+    result.image_failures = index.failed_images()
     return result

@@ -105,7 +105,8 @@ _FILE = re.compile(
     r"comments: false\n"
     r"date: [^\n]*\n"
     r"thumbnail: '[^\n]*'\n)"
-    r"---\n\n(?:<div>   \n(?P<body>.*)" + re.escape(TRAILER)
+    r"---\n\n(?:<div>   \n(?P<body>.*)"
+    + re.escape(TRAILER)
     + r"|(?!<div>   \n)(?P<markdown>.*)\n)",
     re.S,
 )

@@ -15,6 +15,7 @@ import yaml
 
 from .atomic import is_temp_file
 from .body import active_content
+from .images import stored_files
 from .index import ProvenanceIndex, Record
 from .search import plain_text
 from .template import TRAILER, ArchiveFile, parse
@@ -58,9 +59,36 @@ def verify(root: Path) -> list[Problem]:
     if index is not None:
         try:
             problems.extend(_check_provenance(index, digests))
+            problems.extend(_check_images(root, index))
         finally:
             index.close()
     return problems
+
+
+def _check_images(root: Path, index: ProvenanceIndex) -> list[Problem]:
+    """The image store against its provenance: missing, damaged (sha256) and orphaned files."""
+    problems = []
+    recorded = {path: url for url, path, _ in index.image_records()}
+    on_disk = set()
+    for rel, path, sha in stored_files(root):
+        on_disk.add(rel)
+        if sha is None:
+            problems.append(Problem(rel, "not an image store name (<sha256>.<ext>)"))
+        elif _sha256_of(path) != sha:
+            problems.append(Problem(rel, "image damaged: its sha256 differs from its name"))
+        if rel not in recorded:
+            problems.append(Problem(rel, "image not in the provenance index (orphaned)"))
+    problems.extend(
+        Problem(rel, f"image of {url} is missing")
+        for rel, url in recorded.items()
+        if rel not in on_disk
+    )
+    return problems
+
+
+def _sha256_of(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def check_file(data: bytes) -> list[str]:

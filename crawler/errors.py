@@ -1,0 +1,5 @@
+"""Errors that reach the command line as one line (see cli.main)."""
+
+
+class CrawlError(Exception):
+    """Scrapy could not run the crawl at all (a setting or component is broken)."""
