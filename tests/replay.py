@@ -7,6 +7,8 @@ unchanged; HTTPS arrives through CONNECT and is answered with a throwaway certif
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
 import socket
 import ssl
 import struct
@@ -71,6 +73,7 @@ class ReplayServer(ThreadingHTTPServer):
             self.routes.clear()
             self.requests.clear()
             self.referers.clear()
+            self.resolver = None
 
     def reply_for(self, url: str, referer: str | None = None) -> Reply:
         with self.lock:
@@ -208,3 +211,22 @@ def _tls_context(host: str) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
     return context
+
+
+IMAGE_URL = re.compile(r"\.(?:jpe?g|png|gif|webp)(?:\?|$)", re.I)
+
+
+def image_bytes(url: str) -> bytes:
+    """A distinct PNG-headed picture per URL."""
+    return b"\x89PNG\r\n\x1a\n" + hashlib.sha256(url.encode()).digest() * 8
+
+
+def serve_images(replay: ReplayServer) -> None:
+    """Answer every image URL not recorded otherwise with its own picture."""
+
+    def resolve(url: str) -> Reply | None:
+        if IMAGE_URL.search(url):
+            return Reply(200, image_bytes(url), {"Content-Type": "image/png"})
+        return None
+
+    replay.resolver = resolve

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from email.utils import parsedate_to_datetime
@@ -16,9 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from replay import ReplayServer
+from replay import ReplayServer, serve_images
 from runner import crawl
-from sina_replay import real_articles, reference_articles, serve_sina
+from sina_replay import real_articles, reference_articles, serve_sina, sina_config
 
 HEXO = Path(__file__).parent / "hexo"
 
@@ -32,7 +33,10 @@ def hexo_site(tmp_path_factory) -> Path:
     site = tmp_path_factory.mktemp("hexo-site")
     shutil.copy(HEXO / "package.json", site / "package.json")
     shutil.copy(HEXO / "load.js", site / "load.js")  # resolves `hexo` from the site
-    (site / "_config.yml").write_text("title: archive check\n", encoding="utf-8")
+    # The image store (<archive>/images) is served once the site includes it (README).
+    (site / "_config.yml").write_text(
+        'title: archive check\ninclude:\n  - "_posts/images/**"\n', encoding="utf-8"
+    )
     install = subprocess.run(
         ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
         cwd=site,
@@ -44,8 +48,8 @@ def hexo_site(tmp_path_factory) -> Path:
     return site
 
 
-def hexo_posts(site: Path) -> dict[str, dict]:
-    """Hexo's view of every post: source path → title, date, categories root to leaf."""
+def hexo_models(site: Path) -> dict[str, list[dict]]:
+    """Hexo's database after loading the site the way `hexo generate` does."""
     result = subprocess.run(
         ["node", "load.js", str(site)],
         cwd=site,
@@ -54,7 +58,12 @@ def hexo_posts(site: Path) -> dict[str, dict]:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    models = json.loads((site / "db.json").read_text(encoding="utf-8"))["models"]
+    return json.loads((site / "db.json").read_text(encoding="utf-8"))["models"]
+
+
+def hexo_posts(site: Path) -> dict[str, dict]:
+    """Hexo's view of every post: source path → title, date, categories root to leaf."""
+    models = hexo_models(site)
     categories = {c["_id"]: c for c in models["Category"]}
 
     def chain(category_id: str) -> list[str]:
@@ -70,6 +79,7 @@ def hexo_posts(site: Path) -> dict[str, dict]:
             "title": post["title"],
             "date": post["date"],
             "categories": deepest,
+            "content": post.get("content", ""),
         }
     hidden = [
         item["_id"]
@@ -100,3 +110,28 @@ def test_hexo_loads_every_crawled_post_as_written(hexo_site: Path, replay: Repla
         assert post["categories"] == front["categories"], source
         written = parsedate_to_datetime(front["date"])
         assert post["date"] == written.strftime("%Y-%m-%dT%H:%M:%S.000Z"), source
+
+
+def test_hexo_serves_kept_images_in_markdown_posts(
+    hexo_site: Path, replay: ReplayServer, tmp_path: Path
+):
+    posts_dir = hexo_site / "source" / "_posts"
+    shutil.rmtree(posts_dir, ignore_errors=True)
+    serve_sina(replay, real_articles())
+    serve_images(replay)
+    config = sina_config(tmp_path, images="keep", rewrite_images=True, body_format="markdown")
+    result = crawl(replay, posts_dir, config=config)
+    assert result.returncode == 0, result.stderr
+    stored = sorted(
+        p.relative_to(hexo_site / "source").as_posix()
+        for p in (posts_dir / "images").rglob("*.png")
+    )
+    assert len(stored) > 10
+    posts = hexo_posts(hexo_site)
+    assets = {a["path"] for a in hexo_models(hexo_site)["Asset"]}
+    assert set(stored) <= assets  # Hexo copies the image store into the site
+    shown = set()
+    for post in posts.values():
+        shown.update(re.findall(r'<img src="(/_posts/images/[^"]+)"', post["content"]))
+        assert not re.search(r"<img src=\"https?:", post["content"])  # all kept copies
+    assert shown and {s.lstrip("/") for s in shown} <= set(stored)

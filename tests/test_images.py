@@ -12,26 +12,11 @@ from crawler.store.template import parse
 from crawler.store.verify import verify
 
 from feed_replay import feed_source, feeds_yaml, rss, rss_item
-from replay import ReplayServer, Reply
+from replay import IMAGE_URL, ReplayServer, Reply, image_bytes, serve_images
 from runner import crawl, run_cli
 from sina_replay import md_files, real_articles, reference_articles, serve_sina, sina_config
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
-IMAGE_URL = re.compile(r"\.(?:jpe?g|png|gif|webp)(?:\?|$)", re.I)
-
-
-def image_bytes(url: str) -> bytes:
-    """A distinct PNG-headed picture per URL."""
-    return b"\x89PNG\r\n\x1a\n" + hashlib.sha256(url.encode()).digest() * 8
-
-
-def serve_images(replay: ReplayServer) -> None:
-    def resolve(url: str) -> Reply | None:
-        if IMAGE_URL.search(url):
-            return Reply(200, image_bytes(url), {"Content-Type": "image/png"})
-        return None
-
-    replay.resolver = resolve
 
 
 def body_images(data: bytes) -> list[str]:
@@ -198,3 +183,15 @@ def test_verify_finds_missing_damaged_and_orphaned_images(replay: ReplayServer, 
     )
     result = run_cli(None, "archive", "verify", "--archive", str(archive))
     assert result.returncode == 1
+
+
+def test_an_index_from_before_images_still_verifies_and_reports(tmp_path):
+    archive = tmp_path / "archive"
+    index = ProvenanceIndex.open(archive)
+    index.db.execute("DROP TABLE item_images")
+    index.db.execute("DROP TABLE images")
+    index.close()
+    assert run_cli(None, "archive", "verify", "--archive", str(archive)).returncode == 0
+    stats = run_cli(None, "archive", "stats", "--archive", str(archive))
+    assert stats.returncode == 0, stats.stderr
+    assert "image store: 0 files, 0.0 MiB" in stats.stdout

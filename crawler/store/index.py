@@ -319,8 +319,16 @@ class ProvenanceIndex:
                         (image.url, image.error, fetched_at),
                     )
 
+    def _has_images(self) -> bool:
+        """Whether this index knows images (one opened read-only may predate them)."""
+        return bool(
+            self._db.execute("SELECT 1 FROM sqlite_master WHERE name='images'").fetchone()
+        )
+
     def stored_images(self, urls=None) -> dict[str, str]:
         """URL → path in the image store of the stored images (of `urls`, or all)."""
+        if not self._has_images():
+            return {}
         if urls is None:
             rows = self._db.execute("SELECT url, path FROM images WHERE path != ''")
             return dict(rows)
@@ -335,6 +343,8 @@ class ProvenanceIndex:
 
     def image_records(self) -> list[tuple[str, str, str]]:
         """(url, path, sha256) of every stored image."""
+        if not self._has_images():
+            return []
         return self._db.execute(
             "SELECT url, path, sha256 FROM images WHERE path != '' ORDER BY path"
         ).fetchall()
@@ -355,14 +365,10 @@ class ProvenanceIndex:
 
     def failed_images(self) -> list[tuple[str, int, str]]:
         """(url, attempts, last error) of every image not stored yet."""
+        if not self._has_images():
+            return []
         return self._db.execute(
             "SELECT url, attempts, last_error FROM images WHERE path='' ORDER BY url"
-        ).fetchall()
-
-    def items_showing(self, url: str) -> list[tuple[str, str]]:
-        """(source, item id) of the items whose bodies show this image."""
-        return self._db.execute(
-            "SELECT source, item_id FROM item_images WHERE url=?", (url,)
         ).fetchall()
 
     def replace_all(self, records: list[tuple[Record, str]]) -> None:
