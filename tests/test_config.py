@@ -100,6 +100,22 @@ def test_defaults_apply_and_sources_win(tmp_path: Path):
             "sources:\n  - {site: s, category: c, type: sina}\n",
             "sources[0]: missing required key 'name'",
         ),
+        (
+            "sources:\n  - {name: a, site: s, category: c, type: sina, images: true}\n",
+            "sources[0] (a): key 'images': must be 'keep' or 'off'",
+        ),
+        (
+            "sources:\n  - {name: a, site: s, category: c, type: sina, rewrite_images: true}\n",
+            "sources[0] (a): key 'rewrite_images': needs 'images: keep'",
+        ),
+        (
+            "sources:\n  - {name: a, site: s, category: c, type: sina, images_url: img/}\n",
+            "sources[0] (a): key 'images_url': must be a URL path starting with '/'",
+        ),
+        (
+            "sources:\n  - {name: a, site: s, category: c, type: sina, body_format: md}\n",
+            "sources[0] (a): key 'body_format': must be 'html' or 'markdown'",
+        ),
         ("defaults: {limt: 5}\nsources:\n" + SINA, "defaults: unknown key 'limt'"),
         ("sourcez: []\n", "unknown key 'sourcez'"),
         ("sources: []\n", "key 'sources' must be a non-empty list"),
@@ -126,3 +142,18 @@ def test_select_by_name(tmp_path: Path):
     assert [s.name for s in config.select(["知乎日报"])] == ["知乎日报"]
     with pytest.raises(ConfigError, match="no source named 'x'"):
         config.select(["x"])
+
+
+def test_image_and_body_keys_reach_the_shelf(tmp_path: Path):
+    config = load_config(
+        write(
+            tmp_path,
+            "defaults: {images: keep, body_format: markdown}\nsources:\n"
+            "  - {name: a, site: s, category: c, type: sina, rewrite_images: true,"
+            " images_url: /img}\n"
+            "  - {name: b, site: s, category: c, type: sina, images: off}\n",
+        )
+    )
+    a, b = (source.shelf for source in config.sources)
+    assert (a.images, a.image_url, a.body_format) == (True, "/img/", "markdown")
+    assert (b.images, b.image_url, b.rewrites_images) == (False, "", False)

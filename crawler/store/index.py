@@ -321,9 +321,7 @@ class ProvenanceIndex:
 
     def _has_images(self) -> bool:
         """Whether this index knows images (one opened read-only may predate them)."""
-        return bool(
-            self._db.execute("SELECT 1 FROM sqlite_master WHERE name='images'").fetchone()
-        )
+        return bool(self._db.execute("SELECT 1 FROM sqlite_master WHERE name='images'").fetchone())
 
     def stored_images(self, urls=None) -> dict[str, str]:
         """URL → path in the image store of the stored images (of `urls`, or all)."""
