@@ -32,6 +32,9 @@ COOKIES_ENABLED = False
 DOWNLOAD_HANDLERS = {"file": None, "s3": None, "ftp": None, "data": None}
 # HttpProxyMiddleware stays on: http_proxy, https_proxy and no_proxy are honoured.
 
+# Per source: an article two sources list is archived by each (see spiders/archive.py).
+REQUEST_FINGERPRINTER_CLASS = "crawler.spiders.archive.SourceFingerprinter"
+
 ITEM_PIPELINES = {
     "crawler.pipelines.images.ImageKeeper": 200,  # `images: keep` sources only
     "crawler.pipelines.archive.ArchivePipeline": 300,

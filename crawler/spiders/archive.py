@@ -3,10 +3,12 @@ concurrency and per-domain politeness hold across sources."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import scrapy
+from scrapy.utils.request import RequestFingerprinter
+from twisted.python.failure import Failure
 
 from .base import Navigator, SourceRun
 from .feed import FeedSource
@@ -19,17 +21,64 @@ class ArchiveSpider(scrapy.Spider):
     name = "archive"
 
     def __init__(
-        self, runs: list[SourceRun], navigators: list[Navigator] | None = None, **kwargs: Any
+        self,
+        runs: list[SourceRun],
+        navigators: list[Navigator] | None = None,
+        seed: bool = True,
+        **kwargs: Any,
     ):
         super().__init__(**kwargs)
         self.runs = {run.name: run for run in runs}
         self.navigators = navigators or [NAVIGATORS[run.source.type](run) for run in runs]
+        self.by_source = {navigator.run.name: navigator for navigator in self.navigators}
+        self.seed = seed  # False: a worker that finds the shared queue already seeded
         self.written: list[tuple[str, str | bytes]] = []  # (status, path) or ("preview", file)
         self.archive_error: str | None = None  # set when the archive cannot be written
 
     async def start(self) -> AsyncIterator[Any]:
+        if not self.seed:
+            return
         for navigator in self.navigators:
             for retry in navigator.run.image_retries:  # to the image pipeline, then the store
                 yield retry
-            for request in navigator.start():
-                yield request
+            for output in self._routed(navigator.start(), navigator):
+                yield output
+
+    # A navigator's requests call back through the spider by name: a request can then be
+    # serialized (the shared Redis queue of a scaled-out crawl) and come back to any worker.
+
+    def dispatch(self, response, **kwargs) -> Iterable[Any]:
+        navigator = self.by_source[response.meta["source"]]
+        callback = getattr(navigator, response.meta["callback"])
+        return self._routed(callback(response, **kwargs), navigator)
+
+    def dispatch_failure(self, failure: Failure) -> Iterable[Any]:
+        request = failure.request
+        navigator = self.by_source[request.meta["source"]]
+        return self._routed(getattr(navigator, request.meta["errback"])(failure), navigator)
+
+    def _routed(self, outputs: Iterable[Any] | None, navigator: Navigator) -> Iterable[Any]:
+        for output in outputs or ():
+            if isinstance(output, scrapy.Request) and "callback" not in output.meta:
+                errback = output.errback
+                output = output.replace(
+                    callback=self.dispatch,
+                    errback=self.dispatch_failure if errback else None,
+                    meta={
+                        **output.meta,
+                        "source": navigator.run.name,
+                        "callback": output.callback.__name__,
+                        "errback": errback.__name__ if errback else None,
+                    },
+                )
+            yield output
+
+
+class SourceFingerprinter(RequestFingerprinter):
+    """Scrapy's request fingerprint, per source: one article listed by two sources is
+    fetched once for each (identity is per source), never twice for one."""
+
+    def fingerprint(self, request: scrapy.Request) -> bytes:
+        base = super().fingerprint(request)
+        source = request.meta.get("source")
+        return base if source is None else base + b"\x00" + source.encode("utf-8")

@@ -58,7 +58,6 @@ class FeedSource(Navigator):
                     callback=self.parse_page,
                     errback=self.page_failed,
                     cb_kwargs={"entry": entry},
-                    dont_filter=True,
                 )
             else:
                 yield entry_article(entry, self.run.source.shelf, response.url, fetched)

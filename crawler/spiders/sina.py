@@ -64,7 +64,6 @@ class SinaRoll(Navigator):
             callback=self.parse_article,
             errback=self.article_failed,
             cb_kwargs={"roll": item},
-            dont_filter=True,  # another source may list the same article: each archives it
         )
 
     def parse_article(self, response: Response, roll: RollItem):
