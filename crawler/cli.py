@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from .config import Config, ConfigError, load_config
-from .errors import CrawlError
+from .errors import ClusterError, CrawlError
 from .items import Shelf
 from .store import ArchiveError
 from .store.lock import ArchiveLock, ArchiveLocked
@@ -47,6 +47,15 @@ def archive_option(f):
         "archive_dir",
         type=click.Path(path_type=Path),
         help="Archive root (default: the config's 'archive').",
+    )(f)
+
+
+def redis_option(f):
+    return click.option(
+        "--redis",
+        "redis_url",
+        metavar="URL",
+        help="A crawl shared by several machines through this Redis (redis://host:6379/0).",
     )(f)
 
 
@@ -117,8 +126,21 @@ def cli() -> None:
     metavar="NAME=VALUE",
     help="Override a Scrapy setting for this run (repeatable).",
 )
-def crawl(names, config_path, archive_dir, limit, pages, refresh, quiet, overrides) -> None:
-    """Crawl all enabled sources, or the NAMES given."""
+@redis_option
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=60,
+    show_default=True,
+    help="With --redis: seconds to wait for the writer to open a run.",
+)
+def crawl(
+    names, config_path, archive_dir, limit, pages, refresh, quiet, overrides, redis_url, wait
+) -> None:
+    """Crawl all enabled sources, or the NAMES given.
+
+    With --redis URL this is one worker of a crawl shared by several machines: it takes
+    requests from the shared queue and sends items to the writer (`crawler write`)."""
     from .run import CrawlOptions, run_crawl  # Scrapy loads only for the commands that need it
 
     config = load(config_path)
@@ -135,15 +157,57 @@ def crawl(names, config_path, archive_dir, limit, pages, refresh, quiet, overrid
         progress=not quiet and sys.stderr.isatty(),
         settings=settings,
     )
+    if redis_url:
+        from .cluster import Cluster
+        from .run import run_worker
+
+        report = run_worker(Cluster(redis_url), sources, options, wait=wait)
+        if report.interrupted:
+            raise UserError("interrupted: the other workers and the writer go on", 130)
+        sys.exit(EXIT_SOURCE_FAILED if report.failed_sources else EXIT_OK)
     with writable_archive(root):
         report = run_crawl(root, sources, options)
+    finish(report)
+
+
+def finish(report) -> None:
+    """The summary on stdout, then the exit code the crawl earned."""
     for line in report.lines():
         click.echo(line)
     if report.archive_error:
         raise UserError(report.archive_error)
     if report.interrupted:
         raise UserError("interrupted: what was fetched is archived, the next run goes on", 130)
+    if report.incomplete:
+        raise UserError(report.incomplete)
     sys.exit(EXIT_SOURCE_FAILED if report.failed_sources else EXIT_OK)
+
+
+@cli.command()
+@config_option
+@archive_option
+@redis_option
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=120,
+    show_default=True,
+    help="Seconds to wait for workers to come (or for gone ones to come back).",
+)
+def write(config_path, archive_dir, redis_url, wait) -> None:
+    """The writer of a crawl shared by several machines (`crawler crawl --redis`): opens the
+    run, writes the items the workers send into the archive, and exits once they are done."""
+    from .cluster import Cluster
+    from .run import run_writer
+
+    if not redis_url:
+        raise click.UsageError("--redis URL is required")
+    config = load(config_path)
+    root = archive_dir if archive_dir is not None else config.archive
+    cluster = Cluster(redis_url)
+    with writable_archive(root):
+        report = run_writer(root, list(config.sources), cluster, wait=wait)
+    finish(report)
 
 
 def parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -367,7 +431,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("crawler: interrupted", err=True)
         code = 130
-    except (ArchiveError, CrawlError, sqlite3.Error, OSError) as exc:
+    except (ArchiveError, ClusterError, CrawlError, sqlite3.Error, OSError) as exc:
         click.echo(f"crawler: error: {exc}", err=True)
         code = EXIT_SOURCE_FAILED
     sys.exit(code if isinstance(code, int) else 0)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,13 +12,14 @@ from pathlib import Path
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from .cluster import Catalog, Cluster, Report, worker_id
 from .config import Source
-from .errors import CrawlError
-from .items import ImageRetry
+from .errors import ClusterError, CrawlError
+from .items import Article, ImageRetry, Pending
 from .spiders.archive import ArchiveSpider
-from .spiders.base import SourceRun, describe
+from .spiders.base import FailedItem, SourceRun, describe
 from .spiders.fetch import FetchTarget, UrlFetch
-from .store import ArchiveWriter, ProvenanceIndex
+from .store import ArchiveError, ArchiveWriter, ProvenanceIndex
 
 OUTCOMES = ("new", "updated", "unchanged", "failed")
 MAX_ATTEMPTS = 5  # an article that failed this many runs in a row is given up
@@ -37,6 +40,7 @@ class CrawlReport:
     runs: list[SourceRun]
     archive_error: str | None = None  # the archive could not be written: the crawl stopped
     interrupted: bool = False  # stopped by a signal (Ctrl-C, SIGTERM) before the end
+    incomplete: str | None = None  # a scaled-out run that lost workers or their work
 
     @property
     def failed_sources(self) -> list[SourceRun]:
@@ -54,10 +58,14 @@ class CrawlReport:
         return [*lines, f"total: {total}; {failed} of {len(self.runs)} source(s) failed"]
 
 
-def crawl_settings(root: Path, options: CrawlOptions) -> Settings:
+def crawl_settings(
+    root: Path | None, options: CrawlOptions, extra: dict[str, object] | None = None
+) -> Settings:
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
-    settings.set("ARCHIVE_ROOT", str(root), priority="project")
+    settings.setdict(extra or {}, priority="project")
+    if root is not None:
+        settings.set("ARCHIVE_ROOT", str(root), priority="project")
     settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="project")  # ours: _quiet_scrapy
     if options.progress:
         settings.set("LOG_LEVEL", "INFO", priority="project")
@@ -88,10 +96,15 @@ def run_crawl(root: Path, sources: list[Source], options: CrawlOptions) -> Crawl
 
 
 def run_spider(
-    root: Path, options: CrawlOptions, *, preview: bool = False, **spider_kwargs
+    root: Path | None,
+    options: CrawlOptions,
+    *,
+    preview: bool = False,
+    extra_settings: dict[str, object] | None = None,
+    **spider_kwargs,
 ) -> ArchiveSpider:
     """Run the archive spider to its end in this process; Scrapy's reactor runs once."""
-    settings = crawl_settings(root, options)
+    settings = crawl_settings(root, options, extra_settings)
     settings.set("ARCHIVE_PREVIEW", preview, priority="project")
     process = CrawlerProcess(settings)
     _quiet_scrapy(settings)  # after Scrapy's own logging set-up, which it overrides
@@ -103,6 +116,147 @@ def run_spider(
         failure = failures[0]
         raise CrawlError(f"the crawl could not run: {describe(failure)}")
     return crawler.spider
+
+
+def run_worker(
+    cluster: Cluster, sources: list[Source], options: CrawlOptions, *, wait: float
+) -> CrawlReport:
+    """One worker of a scaled-out crawl: sources from the writer's catalog, requests from the
+    shared queue, items to Redis. Returns this worker's part of the outcome."""
+    for source in sources:
+        if source.images == "keep":
+            raise ClusterError(
+                f"{source.name}: 'images: keep' is not supported by a scaled-out crawl yet"
+            )
+    cluster.wait_for_run(wait)
+    runs = []
+    for source in sources:
+        catalog = cluster.catalog(source.name)
+        runs.append(
+            SourceRun(
+                source=source,
+                archived=catalog.archived,
+                limit=options.limit or source.limit,
+                pages=options.pages or source.pages,
+                refresh=options.refresh,
+                retry_payloads=catalog.retries,
+                validators=catalog.validators,
+            )
+        )
+    worker = worker_id()
+    cluster.join(worker)
+    seed = cluster.claim_seeding(worker)
+    spider = run_spider(
+        None,
+        options,
+        extra_settings={
+            "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+            "SCHEDULER_PERSIST": True,  # the writer clears the queue when it opens a run
+            "SCHEDULER_QUEUE_KEY": cluster.key("requests"),
+            "SCHEDULER_DUPEFILTER_KEY": cluster.key("dupefilter"),
+            "DUPEFILTER_CLASS": "crawler.worker.SourceDupeFilter",
+            "REDIS_URL": cluster.url,
+            "ITEM_PIPELINES": {"crawler.worker.ClusterItems": 300},
+            "EXTENSIONS": {"crawler.worker.ClusterWorker": 500},
+            "CLUSTER_WORKER": True,
+        },
+        runs=runs,
+        seed=seed,
+        on_seeded=cluster.mark_seeded if seed else None,
+        cluster=cluster,
+        worker=worker,
+    )
+    reason = spider.crawler.stats.get_value("finish_reason")
+    return CrawlReport(runs, interrupted=reason == "shutdown")
+
+
+def run_writer(root: Path, sources: list[Source], cluster: Cluster, *, wait: float) -> CrawlReport:
+    """The one writer of a scaled-out crawl: open the run, write what the workers send, and
+    keep the outcome once they are all gone and the item list is drained."""
+    runs: dict[str, SourceRun] = {}
+    archive_error = incomplete = None
+    interrupted = False
+    with ArchiveWriter(root) as writer:
+        writer.remove_stale_temp_files()
+        for source in sources:
+            runs[source.name] = _source_run(writer.index, source, CrawlOptions())
+        cluster.open_run(
+            {
+                name: Catalog(run.archived, run.retry_payloads, run.validators)
+                for name, run in runs.items()
+            }
+        )
+        reporters: set[str] = set()
+        touched: set[str] = set()  # sources some worker crawled
+        gone_since = None
+        try:
+            while archive_error is None:
+                item = cluster.pop_item(timeout=0.5)
+                if item is not None:
+                    archive_error = _take(writer, runs, reporters, item)
+                    touched.add(item.shelf.source if isinstance(item, Article) else item.source)
+                    continue
+                if cluster.workers():
+                    gone_since = None
+                    continue
+                if cluster.run().get("seeded") == "1" and not cluster.queued():
+                    if not cluster.items_waiting():
+                        break
+                    continue
+                gone_since = gone_since or time.monotonic()
+                if time.monotonic() - gone_since >= wait:
+                    seeded = cluster.run().get("seeded") == "1"
+                    incomplete = (
+                        f"no worker came within {wait:g} s"
+                        if not seeded
+                        else f"the workers are gone with {cluster.queued()} requests queued"
+                    )
+                    break
+        except KeyboardInterrupt:
+            interrupted = True
+        cluster.close_run()
+        lost = sorted(cluster.members() - reporters)
+        if lost and not incomplete:
+            incomplete = (
+                f"worker(s) {', '.join(lost)} stopped without reporting (killed?): what they "
+                "had in flight is asked for again next run"
+            )
+        crawled = [run for run in runs.values() if run.name in touched]
+        for run in crawled:
+            if incomplete or interrupted or archive_error:
+                run.new_validators = None  # a 304 next time could hide an entry
+            _keep_outcome(writer.index, run)
+    return CrawlReport(crawled, archive_error, interrupted, incomplete)
+
+
+def _take(
+    writer: ArchiveWriter, runs: dict[str, SourceRun], reporters: set[str], item
+) -> str | None:
+    """One item from a worker into the archive; an error message if the archive refuses."""
+    source = item.shelf.source if isinstance(item, Article) else item.source
+    run = runs.get(source)
+    if run is None:
+        log.warning("%s: not a source of the writer's feeds.yaml: item dropped", source)
+        return None
+    if isinstance(item, Report):
+        reporters.add(item.worker)
+        run.counts.update(item.counts)
+        run.error = run.error or item.error
+        run.failed_items.extend(FailedItem(*failed) for failed in item.failed)
+        run.skipped.extend(item.skipped)
+        if item.validators:
+            run.new_validators = item.validators
+        return None
+    try:
+        if isinstance(item, Pending):
+            writer.index.note_pending(item.source, item.entries)
+            return None
+        result = writer.write(item)
+    except (OSError, sqlite3.Error, ArchiveError) as exc:
+        log.error("cannot write to the archive: %s", exc)
+        return f"cannot write to the archive: {exc}"
+    run.count(result.status)
+    return None
 
 
 @dataclass

@@ -44,6 +44,7 @@ class ReplayServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.routes: dict[str, deque[Reply]] = {}
         self.resolver = None  # url -> Reply | None, for mirrors too big to record up front
+        self.latency = 0.0  # seconds before each answer (a crawl slow enough to kill midway)
         self.requests: list[str] = []
         self.referers: dict[str, list[str | None]] = {}  # url → the Referer of each request
         self.lock = threading.Lock()
@@ -74,6 +75,7 @@ class ReplayServer(ThreadingHTTPServer):
             self.requests.clear()
             self.referers.clear()
             self.resolver = None
+            self.latency = 0.0
 
     def reply_for(self, url: str, referer: str | None = None) -> Reply:
         with self.lock:
@@ -129,6 +131,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             url = f"http://{self.headers.get('Host', '127.0.0.1')}{self.path}"
         reply = self.server.reply_for(url, self.headers.get("Referer"))
+        if self.server.latency:
+            time.sleep(self.server.latency)
         if reply.fault:
             self._fault(reply, head)
             return

@@ -3,7 +3,7 @@ concurrency and per-domain politeness hold across sources."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import scrapy
@@ -25,6 +25,7 @@ class ArchiveSpider(scrapy.Spider):
         runs: list[SourceRun],
         navigators: list[Navigator] | None = None,
         seed: bool = True,
+        on_seeded: Callable[[], None] | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -32,6 +33,7 @@ class ArchiveSpider(scrapy.Spider):
         self.navigators = navigators or [NAVIGATORS[run.source.type](run) for run in runs]
         self.by_source = {navigator.run.name: navigator for navigator in self.navigators}
         self.seed = seed  # False: a worker that finds the shared queue already seeded
+        self.on_seeded = on_seeded  # called once every start request is queued
         self.written: list[tuple[str, str | bytes]] = []  # (status, path) or ("preview", file)
         self.archive_error: str | None = None  # set when the archive cannot be written
 
@@ -43,6 +45,8 @@ class ArchiveSpider(scrapy.Spider):
                 yield retry
             for output in self._routed(navigator.start(), navigator):
                 yield output
+        if self.on_seeded is not None:  # the engine has queued the last one by now
+            self.on_seeded()
 
     # A navigator's requests call back through the spider by name: a request can then be
     # serialized (the shared Redis queue of a scaled-out crawl) and come back to any worker.

@@ -1,0 +1,230 @@
+"""A crawl across machines: what the workers and the one writer share in Redis.
+
+    workers (crawler crawl --redis)            writer (crawler write --redis)
+    ───────────────────────────────            ──────────────────────────────
+    wait for an open run                 ◄──   open a run: clear the queue, publish
+    one of them seeds the sources              each source's archived ids, retries and
+    fetch from the shared request queue        feed validators
+    (scrapy-redis scheduler + dupefilter)
+    push items, then a report per source ──►   write items into the archive
+    exit once everything is idle               exit once the workers are gone and the
+                                               item list is drained; keep the outcome
+
+Keys live under one prefix (default `crawler`): `requests` (scrapy-redis's priority queue),
+`dupefilter`, `items` (a list of JSON items), `run` (a hash: id, state, seeded), `members`
+(the workers of the run), `worker:<id>` (busy/idle, expires when a worker stops beating),
+`archived:<source>` (a set) and `catalog:<source>` (a hash).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import datetime
+from typing import Any
+
+import redis
+
+from .errors import ClusterError
+from .items import Article, ImageOutcome, Pending, Shelf
+
+HEARTBEAT = 1.0  # seconds between a worker's beats
+WORKER_TTL = 10  # a worker unheard of for this long is gone (killed, or its machine is)
+IDLE_TIME = 2.0  # everything idle this long (seen twice): the workers stop
+
+
+@dataclass
+class Report:
+    """A worker's part of one source's outcome, sent when it stops."""
+
+    worker: str
+    source: str
+    counts: dict[str, int] = field(default_factory=dict)  # unchanged, failed, skipped
+    error: str | None = None
+    failed: list[list] = field(default_factory=list)  # [item id, url, payload, reason]
+    skipped: list[str] = field(default_factory=list)
+    validators: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What a source's workers need from the archive: what to skip, what to ask again."""
+
+    archived: frozenset[str]
+    retries: list[dict]
+    validators: dict[str, str]
+
+
+class Cluster:
+    def __init__(self, url: str, prefix: str = "crawler"):
+        self.url = url
+        self.prefix = prefix
+        try:
+            self.redis = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10)
+            self.redis.ping()
+        except (redis.RedisError, ValueError) as exc:
+            raise ClusterError(f"cannot use Redis at {url}: {exc}") from None
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    # The writer's side.
+
+    def open_run(self, catalogs: dict[str, Catalog]) -> str:
+        """Start a run: an empty queue, dupefilter and item list, every catalog published."""
+        run_id = uuid.uuid4().hex
+        stale = [self.key(k) for k in ("requests", "dupefilter", "items", "members", "seeder")]
+        stale += list(self.redis.scan_iter(self.key("archived", "*")))
+        stale += list(self.redis.scan_iter(self.key("catalog", "*")))
+        pipe = self.redis.pipeline()
+        pipe.delete(self.key("run"), *stale)
+        for source, catalog in catalogs.items():
+            ids = sorted(catalog.archived)
+            for start in range(0, len(ids), 10_000):
+                pipe.sadd(self.key("archived", source), *ids[start : start + 10_000])
+            pipe.hset(
+                self.key("catalog", source),
+                mapping={
+                    "retries": json.dumps(catalog.retries, ensure_ascii=False),
+                    "validators": json.dumps(catalog.validators),
+                },
+            )
+        pipe.hset(self.key("run"), mapping={"id": run_id, "state": "open", "seeded": 0})
+        pipe.execute()
+        return run_id
+
+    def close_run(self) -> None:
+        self.redis.hset(self.key("run"), "state", "closed")
+
+    def pop_item(self, timeout: float) -> Any | None:
+        popped = self.redis.blpop([self.key("items")], timeout=timeout)
+        return decode(popped[1]) if popped else None
+
+    def members(self) -> set[str]:
+        return {m.decode() for m in self.redis.smembers(self.key("members"))}
+
+    # The workers' side.
+
+    def wait_for_run(self, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            run = self.run()
+            if run.get("state") == "open":
+                return run["id"]
+            if time.monotonic() >= deadline:
+                raise ClusterError(
+                    f"no run is open on {self.url} after {timeout:g} s: start "
+                    "'crawler write --redis' for the archive (it opens the run)"
+                )
+            time.sleep(0.2)
+
+    def catalog(self, source: str) -> Catalog:
+        data = self.redis.hgetall(self.key("catalog", source))
+        if not data:
+            raise ClusterError(
+                f"{source}: the writer did not publish this source (is it in the writer's "
+                "feeds.yaml?)"
+            )
+        archived = frozenset(i.decode() for i in self.redis.smembers(self.key("archived", source)))
+        return Catalog(archived, json.loads(data[b"retries"]), json.loads(data[b"validators"]))
+
+    def join(self, worker: str) -> None:
+        self.redis.sadd(self.key("members"), worker)
+        self.beat(worker, busy=True)
+
+    def claim_seeding(self, worker: str) -> bool:
+        """Whether this worker seeds the run (exactly one does, however many start)."""
+        return bool(self.redis.set(self.key("seeder"), worker, nx=True))
+
+    def mark_seeded(self) -> None:
+        self.redis.hset(self.key("run"), "seeded", 1)
+
+    def push(self, item: Any) -> None:
+        self.redis.rpush(self.key("items"), encode(item))
+
+    def beat(self, worker: str, *, busy: bool) -> None:
+        self.redis.set(self.key("worker", worker), "busy" if busy else "idle", ex=WORKER_TTL)
+
+    def leave(self, worker: str) -> None:
+        self.redis.delete(self.key("worker", worker))
+
+    # Both.
+
+    def run(self) -> dict[str, str]:
+        return {k.decode(): v.decode() for k, v in self.redis.hgetall(self.key("run")).items()}
+
+    def workers(self) -> dict[str, str]:
+        """Live workers: id → busy or idle."""
+        keys = list(self.redis.scan_iter(self.key("worker", "*")))
+        states = self.redis.mget(keys) if keys else []
+        return {
+            k.decode().rsplit(":", 1)[1]: s.decode() for k, s in zip(keys, states, strict=True) if s
+        }
+
+    def queued(self) -> int:
+        return self.redis.zcard(self.key("requests"))
+
+    def items_waiting(self) -> int:
+        return self.redis.llen(self.key("items"))
+
+    def idle(self) -> bool:
+        """Seeded, nothing queued, and no live worker busy."""
+        run = self.run()
+        return (
+            run.get("seeded") == "1"
+            and self.queued() == 0
+            and "busy" not in self.workers().values()
+        )
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+# Items travel as JSON (never pickle: a writer must not run what Redis hands it).
+
+_CLASSES = {cls.__name__: cls for cls in (Article, Shelf, Pending, ImageOutcome, Report)}
+
+
+def encode(item: Any) -> bytes:
+    return json.dumps(_plain(item), ensure_ascii=False).encode("utf-8")
+
+
+def decode(data: bytes) -> Any:
+    return _typed(json.loads(data))
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value):
+        return {
+            "~": type(value).__name__,
+            **{f.name: _plain(getattr(value, f.name)) for f in fields(value)},
+        }
+    if isinstance(value, datetime):
+        return {"~dt": value.isoformat()}
+    if isinstance(value, tuple):
+        return {"~t": [_plain(v) for v in value]}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _typed(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_typed(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "~dt" in value:
+        return datetime.fromisoformat(value["~dt"])
+    if "~t" in value:
+        return tuple(_typed(v) for v in value["~t"])
+    if "~" in value:
+        cls = _CLASSES[value["~"]]  # only our item classes: anything else is a KeyError
+        return cls(**{k: _typed(v) for k, v in value.items() if k != "~"})
+    return {k: _typed(v) for k, v in value.items()}

@@ -1,0 +1,114 @@
+"""A scaled-out crawl's worker inside Scrapy: scrapy-redis's shared queue and dupefilter,
+items pushed to Redis, and an exit once the whole cluster is idle (a scrapy-redis spider
+otherwise never stops, which would break cron)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy_redis.dupefilter import RFPDupeFilter
+from twisted.internet import task
+
+from .cluster import HEARTBEAT, IDLE_TIME, Report
+from .items import Article, Pending
+
+log = logging.getLogger("crawler")
+
+
+class SourceDupeFilter(RFPDupeFilter):
+    """scrapy-redis's shared fingerprints, per source (as SourceFingerprinter in one process)."""
+
+    def request_fingerprint(self, request) -> str:
+        base = super().request_fingerprint(request)
+        source = request.meta.get("source")
+        return base if source is None else f"{base}:{source}"
+
+
+class ClusterItems:
+    """Every item to the writer through Redis; this machine writes nothing."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        if not crawler.settings.getbool("CLUSTER_WORKER"):
+            raise NotConfigured
+        return cls(crawler)
+
+    def process_item(self, item):
+        if isinstance(item, Article | Pending):
+            self.crawler.spider.cluster.push(item)
+        return item
+
+
+class ClusterWorker:
+    """Beats while alive (busy or idle), keeps the spider open while any worker is busy or
+    requests are queued, and reports each source's outcome to the writer at the end."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.idle_since: float | None = None
+        self.loop: task.LoopingCall | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        if not crawler.settings.getbool("CLUSTER_WORKER"):
+            raise NotConfigured
+        extension = cls(crawler)
+        crawler.signals.connect(extension.engine_started, signals.engine_started)
+        crawler.signals.connect(extension.spider_idle, signals.spider_idle)
+        crawler.signals.connect(extension.spider_closed, signals.spider_closed)
+        return extension
+
+    @property
+    def spider(self):
+        return self.crawler.spider
+
+    def engine_started(self) -> None:
+        # An idle engine looks at its scheduler every heartbeat (5 s by default): a shorter
+        # one lets an idle worker take its share of newly queued requests promptly.
+        self.crawler.engine._SLOT_HEARTBEAT_INTERVAL = HEARTBEAT
+        self.loop = task.LoopingCall(self.beat)
+        self.loop.start(HEARTBEAT)
+
+    def beat(self) -> None:
+        try:
+            busy = not self.crawler.engine.spider_is_idle()
+        except RuntimeError:  # the engine is not running its spider yet, or any more
+            busy = False
+        self.spider.cluster.beat(self.spider.worker, busy=busy)
+
+    def spider_idle(self) -> None:
+        cluster = self.spider.cluster
+        cluster.beat(self.spider.worker, busy=False)
+        if cluster.idle():
+            now = time.monotonic()
+            if self.idle_since is None:
+                self.idle_since = now
+            elif now - self.idle_since >= IDLE_TIME:
+                return  # idle everywhere, twice: the spider closes
+        else:
+            self.idle_since = None
+        raise DontCloseSpider
+
+    def spider_closed(self, reason: str) -> None:
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()
+        spider = self.spider
+        for run in spider.runs.values():
+            spider.cluster.push(
+                Report(
+                    worker=spider.worker,
+                    source=run.name,
+                    counts=dict(run.counts),
+                    error=run.error,
+                    failed=[[f.item_id, f.url, f.payload, f.reason] for f in run.failed_items],
+                    skipped=list(run.skipped),
+                    validators=run.new_validators if reason == "finished" else None,
+                )
+            )
+        spider.cluster.leave(spider.worker)

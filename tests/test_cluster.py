@@ -1,0 +1,161 @@
+"""A crawl shared by two workers and one writer through Redis (scrapy-redis) gives the same
+archive as one process, fetches every page once, and survives a killed worker.
+
+Needs redis-server (`.ci/run` installs it); outside CI a machine without it skips.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from crawler.store.verify import verify
+
+from replay import ReplayServer
+from runner import FAST, ROOT, crawl
+from sina_replay import ROLL, md_files, serve_pages, sina_config, synthetic_articles
+
+ARTICLES = 300
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path):
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is needed for the scale-out tests in CI")
+        pytest.skip("redis-server not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def start(server: ReplayServer, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **server.proxy_env()}
+    return subprocess.Popen(
+        [sys.executable, "-m", "crawler", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def cluster_run(server: ReplayServer, redis_url: str, config: Path, archive: Path, workers=2):
+    """The writer and `workers` workers, started together as cron would on each machine."""
+    writer = start(
+        server, "write", "--redis", redis_url, "-c", str(config), "--archive", str(archive)
+    )
+    crawlers = [
+        start(server, "crawl", "--redis", redis_url, "-c", str(config), *FAST)
+        for _ in range(workers)
+    ]
+    return writer, crawlers
+
+
+def finished(process: subprocess.Popen, timeout: float = 120) -> tuple[int, str, str]:
+    out, err = process.communicate(timeout=timeout)  # each one exits by itself
+    return process.returncode, out, err
+
+
+@pytest.fixture
+def mirror(replay: ReplayServer, tmp_path: Path):
+    articles = synthetic_articles(ARTICLES)
+    pages = serve_pages(replay, articles)
+    config = sina_config(tmp_path / "config", pages=pages + 1, limit=1000)
+    single = crawl(replay, tmp_path / "single", config=config)
+    assert single.returncode == 0, single.stderr
+    assert f"{ARTICLES} new" in single.stdout
+    replay.requests.clear()
+    return articles, config, md_files(tmp_path / "single")
+
+
+def test_two_workers_and_a_writer_make_the_single_process_archive(
+    replay: ReplayServer, redis_url: str, tmp_path: Path, mirror
+):
+    articles, config, expected = mirror
+    writer, workers = cluster_run(replay, redis_url, config, tmp_path / "shared")
+    for worker in workers:
+        code, _, err = finished(worker)
+        assert code == 0, err
+        assert "Traceback" not in err
+    code, out, err = finished(writer)
+    assert code == 0, err
+    assert f"{ARTICLES} new, 0 updated, 0 unchanged, 0 failed" in out
+    assert md_files(tmp_path / "shared") == expected  # byte for byte
+    assert verify(tmp_path / "shared") == []
+    seen = Counter(replay.requests)
+    assert {a.url: seen[a.url] for a in articles} == {a.url: 1 for a in articles}
+    assert all(count == 1 for url, count in seen.items() if url.startswith(ROLL[:30])), seen
+
+    replay.requests.clear()
+    writer, workers = cluster_run(replay, redis_url, config, tmp_path / "shared")
+    assert all(finished(w)[0] == 0 for w in workers)
+    code, out, err = finished(writer)
+    assert code == 0, err
+    assert "0 new, 0 updated, 50 unchanged" in out  # the first roll page: all archived
+    assert replay.requests == [ROLL.format(lid=1686, page=1)]  # nothing archived refetched
+
+
+def test_a_worker_killed_midway_loses_nothing(
+    replay: ReplayServer, redis_url: str, tmp_path: Path, mirror
+):
+    articles, config, expected = mirror
+    replay.latency = 0.1  # slow enough to kill a worker in the middle
+    archive = tmp_path / "shared"
+    writer, (doomed, survivor) = cluster_run(replay, redis_url, config, archive)
+    deadline = time.monotonic() + 60
+    while sum(1 for url in replay.requests if "doc-i" in url) < ARTICLES // 4:
+        assert time.monotonic() < deadline, "the crawl did not get going"
+        time.sleep(0.05)
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(timeout=10)
+    code, _, err = finished(survivor)
+    assert code == 0, err
+    code, out, err = finished(writer)
+    assert code == 1  # honest: a worker was lost
+    assert "stopped without reporting (killed?)" in err
+    assert verify(archive) == []
+
+    replay.latency = 0.0
+    writer, workers = cluster_run(replay, redis_url, config, archive)
+    assert all(finished(w)[0] == 0 for w in workers)
+    code, out, err = finished(writer)
+    assert code == 0, err
+    assert md_files(archive) == expected  # still identical: nothing lost, nothing twice
+    assert verify(archive) == []
+
+
+def test_a_worker_without_a_writer_says_so(redis_url: str, tmp_path: Path, replay: ReplayServer):
+    config = sina_config(tmp_path)
+    worker = start(replay, "crawl", "--redis", redis_url, "-c", str(config), "--wait", "0.5")
+    code, _, err = finished(worker)
+    assert code == 1
+    assert err.strip().splitlines()[-1].startswith("crawler: error: no run is open on redis://")
+    bad = start(replay, "crawl", "--redis", "redis://127.0.0.1:1/0", "-c", str(config))
+    code, _, err = finished(bad)
+    assert code == 1 and "crawler: error: cannot use Redis at redis://127.0.0.1:1/0" in err
