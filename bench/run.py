@@ -13,6 +13,8 @@ import argparse
 import json
 import os
 import random
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -148,6 +150,59 @@ def full_crawl(server: ReplayServer, mirror: Mirror, env: dict, runs: int) -> di
     }
 
 
+def scale_out(mirror: Mirror, env: dict, runs: int) -> dict | None:
+    """The same full crawl by 1 and by 2 workers with one writer, through a loopback Redis
+    (wall time from start to the writer's exit). None when redis-server is not installed."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return None
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    redis = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    time.sleep(0.5)
+    command = [sys.executable, "-m", "crawler"]
+    pages = ["--pages", str((mirror.count + 49) // 50), "--limit", str(mirror.count)]
+    result = {}
+    try:
+        for workers in (1, 2):
+            times = []
+            for _ in range(runs):
+                archive = Path(tempfile.mkdtemp()) / "archive"
+                started = time.perf_counter()
+                writer = subprocess.Popen(
+                    [*command, "write", "--redis", url, "--archive", str(archive)],
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                crawlers = [
+                    subprocess.Popen(
+                        [*command, "crawl", "--redis", url, "--quiet", *pages, *SETTINGS],
+                        env=env,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                    for _ in range(workers)
+                ]
+                out, err = writer.communicate()
+                times.append(time.perf_counter() - started)
+                assert writer.returncode == 0 and f"{mirror.count} new" in out, err[-2000:]
+                for crawler in crawlers:
+                    crawler.wait()
+            result[f"workers_{workers}_s"] = min(times)
+    finally:
+        redis.terminate()
+        redis.wait()
+    result["speedup"] = result["workers_1_s"] / result["workers_2_s"]
+    return result
+
+
 def recrawl(server: ReplayServer, archive: Path, count: int, env: dict, runs: int) -> dict:
     times, requests = [], 0
     for _ in range(runs):
@@ -230,6 +285,8 @@ def main() -> None:
     results["full_big"] = full_crawl(server, Mirror(big), env, 1)
     big_archive = Path(results["full_big"]["archive"])
     results["recrawl_big"] = recrawl(server, big_archive, big, env, runs)
+    server.resolver = Mirror(small).resolve
+    results["scale_out"] = scale_out(Mirror(small), env, runs)
     results["per_article_ms"] = per_article(Mirror(small))
     results["review"] = review_latency(big_archive, env)
     server.shutdown()
@@ -292,6 +349,18 @@ def report(r: dict) -> None:
             r["review"]["list_s"] <= 1,
         ),
     ]
+    if scale := r.get("scale_out"):
+        rows.append(
+            (
+                f"scale-out, N={r['n']}: 1 worker / 2 workers (+ writer)",
+                f"{scale['workers_1_s']:.1f} s / {scale['workers_2_s']:.1f} s = "
+                f"{scale['speedup']:.2f}× faster",
+                "-",
+                True,
+            )
+        )
+    else:
+        rows.append(("scale-out: redis-server not installed", "-", "-", True))
     width = max(len(row[0]) for row in rows)
     for name, figure, target, ok in rows:
         print(f"{name:<{width}}  {figure:>28}  {target:<16} {'ok' if ok else 'MISSED'}")

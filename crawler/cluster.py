@@ -30,7 +30,7 @@ from typing import Any
 import redis
 
 from .errors import ClusterError
-from .items import Article, ImageOutcome, Pending, Shelf
+from .items import Article, ImageOutcome, Pending, Settled, Shelf
 
 HEARTBEAT = 1.0  # seconds between a worker's beats
 WORKER_TTL = 10  # a worker unheard of for this long is gone (killed, or its machine is)
@@ -187,7 +187,7 @@ def worker_id() -> str:
 
 # Items travel as JSON (never pickle: a writer must not run what Redis hands it).
 
-_CLASSES = {cls.__name__: cls for cls in (Article, Shelf, Pending, ImageOutcome, Report)}
+_CLASSES = {cls.__name__: cls for cls in (Article, Shelf, Pending, Settled, ImageOutcome, Report)}
 
 
 def encode(item: Any) -> bytes:

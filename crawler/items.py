@@ -75,3 +75,11 @@ class Pending:
 
     source: str
     entries: tuple[tuple[str, str, dict], ...]  # (item id, url, payload)
+
+
+@dataclass(frozen=True)
+class Settled:
+    """Entries of an earlier Pending that need no retry any more (a roll page now read)."""
+
+    source: str
+    item_ids: tuple[str, ...]

@@ -15,7 +15,7 @@ from scrapy.settings import Settings
 from .cluster import Catalog, Cluster, Report, worker_id
 from .config import Source
 from .errors import ClusterError, CrawlError
-from .items import Article, ImageRetry, Pending
+from .items import Article, ImageRetry, Pending, Settled
 from .spiders.archive import ArchiveSpider
 from .spiders.base import FailedItem, SourceRun, describe
 from .spiders.fetch import FetchTarget, UrlFetch
@@ -173,6 +173,7 @@ def run_worker(
 def run_writer(root: Path, sources: list[Source], cluster: Cluster, *, wait: float) -> CrawlReport:
     """The one writer of a scaled-out crawl: open the run, write what the workers send, and
     keep the outcome once they are all gone and the item list is drained."""
+    _quiet_scrapy(crawl_settings(root, CrawlOptions()))  # the same log lines as a crawl's
     runs: dict[str, SourceRun] = {}
     archive_error = incomplete = None
     interrupted = False
@@ -248,8 +249,8 @@ def _take(
             run.new_validators = item.validators
         return None
     try:
-        if isinstance(item, Pending):
-            writer.index.note_pending(item.source, item.entries)
+        if isinstance(item, Pending | Settled):
+            writer.note(item)
             return None
         result = writer.write(item)
     except (OSError, sqlite3.Error, ArchiveError) as exc:

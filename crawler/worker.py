@@ -13,7 +13,7 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from twisted.internet import task
 
 from .cluster import HEARTBEAT, IDLE_TIME, Report
-from .items import Article, Pending
+from .items import Article, Pending, Settled
 
 log = logging.getLogger("crawler")
 
@@ -40,7 +40,7 @@ class ClusterItems:
         return cls(crawler)
 
     def process_item(self, item):
-        if isinstance(item, Article | Pending):
+        if isinstance(item, Article | Pending | Settled):
             self.crawler.spider.cluster.push(item)
         return item
 

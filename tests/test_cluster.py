@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import redis
 
 from crawler.store.verify import verify
 
@@ -29,6 +30,11 @@ ARTICLES = 300
 
 @pytest.fixture
 def redis_url(tmp_path: Path):
+    """An empty Redis: CI's (CRAWLER_TEST_REDIS, started by .ci/run), else one of our own."""
+    if url := os.environ.get("CRAWLER_TEST_REDIS"):
+        redis.Redis.from_url(url).flushdb()
+        yield url
+        return
     binary = shutil.which("redis-server")
     if binary is None:
         if os.environ.get("CI"):

@@ -21,7 +21,10 @@ from sina_replay import (
     real_articles,
     reference_articles,
     roll_body,
+    serve_pages,
     serve_sina,
+    sina_config,
+    synthetic_articles,
     video_article,
 )
 
@@ -151,6 +154,31 @@ def test_article_faults_are_reported_and_retried(replay: ReplayServer, tmp_path:
     assert missing.url in replay.requests
     assert (tmp_path / missing.expected_path).read_text(encoding="utf-8") == missing.expected_text
     assert verify(tmp_path) == []
+
+
+def test_a_roll_page_a_crawl_never_read_is_read_next_run(replay: ReplayServer, tmp_path: Path):
+    articles = synthetic_articles(120)
+    pages = serve_pages(replay, articles)  # 50, 50 and 20 articles
+    page_two = ROLL.format(lid=1686, page=2)
+    replay.add(
+        page_two,
+        Reply(503),
+        Reply(503),
+        Reply(503),
+        Reply(200, roll_body([a.roll for a in articles[50:100]])),
+    )
+    config = sina_config(tmp_path / "config", pages=pages + 1, limit=1000)
+    first = crawl(replay, tmp_path / "archive", config=config)
+    assert first.returncode == 1  # the backfill broke off at page 2
+    assert f"{SINA_NAME}: 50 new" in first.stdout and "HTTP 503" in first.stdout
+    # Page 1 holds nothing new now; the page the last run never read makes this one go on.
+    second = crawl(replay, tmp_path / "archive", config=config)
+    assert second.returncode == 0, second.stderr
+    assert f"{SINA_NAME}: 70 new, 0 updated, 50 unchanged" in second.stdout
+    replay.requests.clear()
+    third = crawl(replay, tmp_path / "archive", config=config)
+    assert third.returncode == 0
+    assert replay.requests == [ROLL.format(lid=1686, page=1)]  # nothing left behind
 
 
 def _two_sources(tmp_path: Path) -> Path:

@@ -10,7 +10,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
-from ..items import Article, ImageRetry, Pending
+from ..items import Article, ImageRetry, Pending, Settled
 from ..store import ArchiveError, ArchiveWriter
 from ..store.template import render_article
 
@@ -41,9 +41,9 @@ class ArchivePipeline:
 
     def process_item(self, item):
         spider = self.crawler.spider
-        if isinstance(item, Pending):
+        if isinstance(item, Pending | Settled):
             if not self.preview and not spider.archive_error:
-                self.writer.index.note_pending(item.source, item.entries)
+                self._keep(self.writer.note, item)
             return item
         if isinstance(item, ImageRetry):
             if not self.preview and not spider.archive_error:

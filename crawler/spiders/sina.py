@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import scrapy
 from scrapy.http import Response
@@ -10,13 +11,21 @@ from twisted.python.failure import Failure
 
 from ..extract.sina_article import sina_article
 from ..extract.sina_roll import ROLL_REFERER, RollError, RollItem, parse_roll, roll_url
-from ..items import Pending
+from ..items import Pending, Settled
 from .base import Navigator, describe
+
+ROLL_PAGE = "roll_page"  # a pending entry that is a roll page, not an article
+
+
+def _page_id(page: int) -> str:
+    return f"{ROLL_PAGE}:{page}"
 
 
 class SinaRoll(Navigator):
     def start(self) -> Iterable[scrapy.Request]:
         for payload in self.run.retry_payloads:
+            if ROLL_PAGE in payload:
+                continue  # a roll page a crawl never read: the resumed walk reaches it
             item = RollItem(**{**payload, "keywords": tuple(payload.get("keywords", ()))})
             if request := self.article_request(item):
                 yield request
@@ -33,28 +42,31 @@ class SinaRoll(Navigator):
             priority=10,
         )
 
-    def parse_roll(self, response: Response, page: int) -> Iterable[scrapy.Request]:
+    def parse_roll(self, response: Response, page: int) -> Iterable[Any]:
         try:
             items = parse_roll(response.body)
         except RollError as exc:
             self.run.fail(f"{response.url}: {exc}")
             return
+        if page > 1:
+            yield Settled(self.run.name, (_page_id(page),))
         fresh = sum(1 for item in items if self.run.refresh or item.id not in self.run.archived)
         requests = [r for r in map(self.article_request, items) if r is not None]
-        if requests:
-            yield Pending(
-                self.run.name,
-                tuple(
-                    (r.cb_kwargs["roll"].id, r.url, dict(r.cb_kwargs["roll"].__dict__))
-                    for r in requests
-                ),
-            )
-        yield from requests
-        # An all-archived page ends a backfill, unless the last run left items behind (it was
-        # killed or failed): then older pages may still hold gaps.
+        # An all-archived page ends a backfill, unless an earlier run left items or pages
+        # behind (it was killed, or failed): then older pages may still hold gaps.
         resume = bool(self.run.retry_payloads)
         if items and (fresh or resume) and page < self.run.pages and not self.run.limit_reached:
-            yield self.roll_request(page + 1)
+            requests.append(self.roll_request(page + 1))
+        # Recorded before they are made: a crawl stopped now asks for them again next run.
+        pending = tuple(
+            (_page_id(r.cb_kwargs["page"]), r.url, {ROLL_PAGE: r.cb_kwargs["page"]})
+            if "page" in r.cb_kwargs
+            else (r.cb_kwargs["roll"].id, r.url, dict(r.cb_kwargs["roll"].__dict__))
+            for r in requests
+        )
+        if pending:
+            yield Pending(self.run.name, pending)
+        yield from requests
 
     def article_request(self, item: RollItem) -> scrapy.Request | None:
         if not self.run.take(item.id):

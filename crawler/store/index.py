@@ -269,8 +269,14 @@ class ProvenanceIndex:
         ).fetchall()
 
     def drop_retry(self, source: str, item_id: str) -> None:
+        self.drop_retries(source, (item_id,))
+
+    def drop_retries(self, source: str, item_ids) -> None:
         with self.transaction():
-            self._db.execute("DELETE FROM retries WHERE source=? AND item_id=?", (source, item_id))
+            self._db.executemany(
+                "DELETE FROM retries WHERE source=? AND item_id=?",
+                [(source, item_id) for item_id in item_ids],
+            )
 
     def validators(self, source: str, url: str) -> dict[str, str]:
         """The ETag and Last-Modified a feed last answered with (if its URL is unchanged)."""

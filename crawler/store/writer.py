@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..items import Article, ImageOutcome, ImageRetry, Shelf
+from ..items import Article, ImageOutcome, ImageRetry, Pending, Settled, Shelf
 from .atomic import fsync_dir, is_temp_file, make_dirs, write_atomic
 from .images import IMAGES_DIR
 from .index import HIDDEN_DIR, ProvenanceIndex, Record
@@ -91,6 +91,14 @@ class ArchiveWriter:
             text=plain_text(post.body),
         )
         return WriteResult(path, status)
+
+    def note(self, item: Pending | Settled) -> None:
+        """Requests about to be made (Pending), or made good (Settled): what a next run
+        must ask for again if this one stops first."""
+        if isinstance(item, Pending):
+            self.index.note_pending(item.source, item.entries)
+        else:
+            self.index.drop_retries(item.source, item.item_ids)
 
     def relink(self, retry: ImageRetry) -> WriteResult | None:
         """Record the outcome of an item's images asked for again; with `rewrite_images`,
