@@ -19,6 +19,7 @@ Keys live under one prefix (default `crawler`): `requests` (scrapy-redis's prior
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import time
@@ -31,6 +32,8 @@ import redis
 
 from .errors import ClusterError
 from .items import Article, ImageOutcome, Pending, Settled, Shelf
+
+log = logging.getLogger("crawler")
 
 HEARTBEAT = 1.0  # seconds between a worker's beats
 WORKER_TTL = 10  # a worker unheard of for this long is gone (killed, or its machine is)
@@ -102,7 +105,13 @@ class Cluster:
 
     def pop_item(self, timeout: float) -> Any | None:
         popped = self.redis.blpop([self.key("items")], timeout=timeout)
-        return decode(popped[1]) if popped else None
+        if not popped:
+            return None
+        try:
+            return decode(popped[1])
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("an item in %s is not one of ours, dropped: %r", self.key("items"), exc)
+            return None
 
     def members(self) -> set[str]:
         return {m.decode() for m in self.redis.smembers(self.key("members"))}

@@ -11,7 +11,7 @@ from markdownify import markdownify
 
 from .store.catalog import Listing, Stats
 from .store.index import Record
-from .store.template import parse
+from .store.template import MARKDOWN, ArchiveFile, parse
 
 _HIDDEN = re.compile(r"<!--.*?(?:-->|$)|<(script|style)\b.*?(?:</\1\s*>|$)", re.S | re.I)
 
@@ -40,6 +40,12 @@ def readable_body(body_html: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+def _readable(parsed: ArchiveFile) -> str:
+    if parsed.body_format == MARKDOWN:
+        return parsed.body.replace("&#123;", "{").replace("&#125;", "}").strip()
+    return readable_body(parsed.body)
+
+
 def show(record: Record, root: Path) -> str:
     text = (root / record.path).read_text(encoding="utf-8")
     parsed = parse(text)
@@ -65,7 +71,7 @@ def show(record: Record, root: Path) -> str:
         + ("  (date guessed)" if record.date_guessed else ""),
         f"sha256:     {record.sha256}",
         "",
-        readable_body(parsed.body) if parsed else "(the file is not in the archive format)",
+        _readable(parsed) if parsed else "(the file is not in the archive format)",
     ]
     return "\n".join(lines)
 

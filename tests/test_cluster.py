@@ -14,15 +14,18 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import redis
 
+from crawler.cluster import decode, encode
+from crawler.items import Article, ImageOutcome, Pending, Shelf
 from crawler.store.verify import verify
 
 from replay import ReplayServer
-from runner import FAST, ROOT, crawl
+from runner import FAST, ROOT, crawl, run_cli
 from sina_replay import ROLL, md_files, serve_pages, sina_config, synthetic_articles
 
 ARTICLES = 300
@@ -165,3 +168,29 @@ def test_a_worker_without_a_writer_says_so(redis_url: str, tmp_path: Path, repla
     bad = start(replay, "crawl", "--redis", "redis://127.0.0.1:1/0", "-c", str(config))
     code, _, err = finished(bad)
     assert code == 1 and "crawler: error: cannot use Redis at redis://127.0.0.1:1/0" in err
+
+
+def test_images_are_refused_by_a_worker_with_one_line(redis_url: str, tmp_path: Path):
+    config = sina_config(tmp_path, images="keep")
+    result = run_cli(None, "crawl", "--redis", redis_url, "-c", str(config))
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "crawler: error: 新浪财经－国內: 'images: keep' is not supported by a scaled-out crawl yet"
+    )
+
+
+def test_items_survive_the_trip_through_redis():
+    article = Article(
+        id="1",
+        url="https://finance.sina.com.cn/a/doc-i1.shtml",
+        title="标题",
+        body="<p>正文</p>",
+        shelf=Shelf("金融", "新浪财经", "新浪财经－国內", clean=True),
+        date=datetime(2021, 9, 27, 23, 54, 59, tzinfo=UTC),
+        keywords=("a", "b"),
+        fetched_at=datetime(2026, 11, 27, 6, 0, tzinfo=UTC),
+        images=(ImageOutcome("https://n.sinaimg.cn/a.jpg", error="HTTP 404"),),
+    )
+    assert decode(encode(article)) == article
+    pending = Pending("甲", (("1", "https://x.test/1", {"id": "1", "keywords": ["a"]}),))
+    assert decode(encode(pending)) == pending

@@ -11,7 +11,7 @@ from crawler.store.template import parse
 from crawler.store.verify import check_file, verify
 
 from replay import ReplayServer
-from runner import crawl
+from runner import crawl, run_cli
 from sina_replay import md_files, real_articles, reference_articles, serve_sina, sina_config
 
 GOLDEN = Path(__file__).parent / "fixtures" / "sina-golden-md"
@@ -71,3 +71,7 @@ def test_sina_pages_in_markdown_match_golden_files(replay: ReplayServer, tmp_pat
             golden.write_bytes(data)
         assert data == golden.read_bytes(), path
     assert verify(tmp_path / "md") == []
+    path = next(p for p in as_markdown if p.endswith("1-7月 西安市经济延续稳定恢复态势.md"))
+    shown = run_cli(None, "archive", "show", path, "--archive", str(tmp_path / "md"))
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.rstrip().endswith("海量资讯、精准解读，尽在新浪财经APP\n\n责任编辑：徐小曼")
