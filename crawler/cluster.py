@@ -13,6 +13,7 @@
 Keys live under one prefix (default `crawler`): `requests` (scrapy-redis's priority queue),
 `dupefilter`, `items` (a list of JSON items), `run` (a hash: id, state, seeded), `members`
 (the workers of the run), `worker:<id>` (busy/idle, expires when a worker stops beating),
+`writer` (expires when the writer stops beating),
 `archived:<source>` (a set) and `catalog:<source>` (a hash).
 """
 
@@ -37,6 +38,7 @@ log = logging.getLogger("crawler")
 
 HEARTBEAT = 1.0  # seconds between a worker's beats
 WORKER_TTL = 10  # a worker unheard of for this long is gone (killed, or its machine is)
+WRITER_TTL = 3  # a run whose writer is unheard of for this long takes no new workers
 IDLE_TIME = 2.0  # everything idle this long (seen twice): the workers stop
 
 
@@ -80,7 +82,7 @@ class Cluster:
     def open_run(self, catalogs: dict[str, Catalog]) -> str:
         """Start a run: an empty queue, dupefilter and item list, every catalog published."""
         run_id = uuid.uuid4().hex
-        stale = [self.key(k) for k in ("requests", "dupefilter", "items", "members", "seeder")]
+        stale = [self.key(k) for k in ("requests", "dupefilter", "members", "seeder")]
         stale += list(self.redis.scan_iter(self.key("archived", "*")))
         stale += list(self.redis.scan_iter(self.key("catalog", "*")))
         pipe = self.redis.pipeline()
@@ -97,18 +99,34 @@ class Cluster:
                 },
             )
         pipe.hset(self.key("run"), mapping={"id": run_id, "state": "open", "seeded": 0})
+        pipe.set(self.key("writer"), run_id, ex=WRITER_TTL)
         pipe.execute()
         return run_id
+
+    def retire_run(self) -> None:
+        """Close whatever run is open: its writer is gone (a new one holds the archive)."""
+        pipe = self.redis.pipeline()
+        pipe.hset(self.key("run"), "state", "closed")
+        pipe.delete(self.key("writer"))
+        pipe.execute()
+
+    def writer_beat(self, run_id: str) -> None:
+        self.redis.set(self.key("writer"), run_id, ex=WRITER_TTL)
 
     def close_run(self) -> None:
         self.redis.hset(self.key("run"), "state", "closed")
 
-    def pop_item(self, timeout: float) -> Any | None:
-        popped = self.redis.blpop([self.key("items")], timeout=timeout)
-        if not popped:
+    def pop_item(self, timeout: float = 0) -> Any | None:
+        """The next item, waiting up to `timeout` seconds for one (0: not waiting)."""
+        if timeout:
+            popped = self.redis.blpop([self.key("items")], timeout=timeout)
+            data = popped[1] if popped else None
+        else:
+            data = self.redis.lpop(self.key("items"))
+        if data is None:
             return None
         try:
-            return decode(popped[1])
+            return decode(data)
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("an item in %s is not one of ours, dropped: %r", self.key("items"), exc)
             return None
@@ -122,7 +140,8 @@ class Cluster:
         deadline = time.monotonic() + timeout
         while True:
             run = self.run()
-            if run.get("state") == "open":
+            writer = self.redis.get(self.key("writer"))
+            if run.get("state") == "open" and writer and writer.decode() == run["id"]:
                 return run["id"]
             if time.monotonic() >= deadline:
                 raise ClusterError(

@@ -128,7 +128,7 @@ def run_worker(
             raise ClusterError(
                 f"{source.name}: 'images: keep' is not supported by a scaled-out crawl yet"
             )
-    cluster.wait_for_run(wait)
+    run_id = cluster.wait_for_run(wait)
     runs = []
     for source in sources:
         catalog = cluster.catalog(source.name)
@@ -165,7 +165,13 @@ def run_worker(
         on_seeded=cluster.mark_seeded if seed else None,
         cluster=cluster,
         worker=worker,
+        run_id=run_id,
     )
+    if spider.crawler.stats.get_value("finish_reason") == "run_replaced":
+        raise ClusterError(
+            "a new writer opened another run while this worker was in the last one: what it "
+            "fetched is written by the new writer; nothing is lost"
+        )
     reason = spider.crawler.stats.get_value("finish_reason")
     return CrawlReport(runs, interrupted=reason == "shutdown")
 
@@ -179,9 +185,11 @@ def run_writer(root: Path, sources: list[Source], cluster: Cluster, *, wait: flo
     interrupted = False
     with ArchiveWriter(root) as writer:
         writer.remove_stale_temp_files()
+        cluster.retire_run()  # we hold the archive's lock: the last writer is gone
+        archive_error = _drain_leftovers(writer, cluster)
         for source in sources:
             runs[source.name] = _source_run(writer.index, source, CrawlOptions())
-        cluster.open_run(
+        run_id = cluster.open_run(
             {
                 name: Catalog(run.archived, run.retry_payloads, run.validators)
                 for name, run in runs.items()
@@ -192,6 +200,7 @@ def run_writer(root: Path, sources: list[Source], cluster: Cluster, *, wait: flo
         gone_since = None
         try:
             while archive_error is None:
+                cluster.writer_beat(run_id)
                 item = cluster.pop_item(timeout=0.5)
                 if item is not None:
                     archive_error = _take(writer, runs, reporters, item)
@@ -230,6 +239,18 @@ def run_writer(root: Path, sources: list[Source], cluster: Cluster, *, wait: flo
     return CrawlReport(crawled, archive_error, interrupted, incomplete)
 
 
+def _drain_leftovers(writer: ArchiveWriter, cluster: Cluster) -> str | None:
+    """Items a writer killed mid-run never wrote: written now, before the next run opens
+    (the workers' reports went with that run)."""
+    while (item := cluster.pop_item()) is not None:
+        if not isinstance(item, Report):
+            try:
+                _store(writer, item)
+            except (OSError, sqlite3.Error, ArchiveError) as exc:
+                return f"cannot write to the archive: {exc}"
+    return None
+
+
 def _take(
     writer: ArchiveWriter, runs: dict[str, SourceRun], reporters: set[str], item
 ) -> str | None:
@@ -249,15 +270,21 @@ def _take(
             run.new_validators = item.validators
         return None
     try:
-        if isinstance(item, Pending | Settled):
-            writer.note(item)
-            return None
-        result = writer.write(item)
+        result = _store(writer, item)
     except (OSError, sqlite3.Error, ArchiveError) as exc:
         log.error("cannot write to the archive: %s", exc)
         return f"cannot write to the archive: {exc}"
-    run.count(result.status)
+    if result is not None:
+        run.count(result.status)
     return None
+
+
+def _store(writer: ArchiveWriter, item: Article | Pending | Settled):
+    """Write an article (its WriteResult), or note a Pending or Settled (None)."""
+    if isinstance(item, Pending | Settled):
+        writer.note(item)
+        return None
+    return writer.write(item)
 
 
 @dataclass

@@ -8,7 +8,7 @@ import logging
 import time
 
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.exceptions import CloseSpider, DontCloseSpider, NotConfigured
 from scrapy_redis.dupefilter import RFPDupeFilter
 from twisted.internet import task
 
@@ -85,6 +85,8 @@ class ClusterWorker:
     def spider_idle(self) -> None:
         cluster = self.spider.cluster
         cluster.beat(self.spider.worker, busy=False)
+        if cluster.run().get("id") != self.spider.run_id:  # a new writer started over
+            raise CloseSpider("run_replaced")
         if cluster.idle():
             now = time.monotonic()
             if self.idle_since is None:
@@ -99,6 +101,9 @@ class ClusterWorker:
         if self.loop is not None and self.loop.running:
             self.loop.stop()
         spider = self.spider
+        if reason == "run_replaced":  # its reports belong to a run no writer keeps any more
+            spider.cluster.leave(spider.worker)
+            return
         for run in spider.runs.values():
             spider.cluster.push(
                 Report(

@@ -159,6 +159,31 @@ def test_a_worker_killed_midway_loses_nothing(
     assert verify(archive) == []
 
 
+def test_a_writer_killed_midway_loses_nothing(
+    replay: ReplayServer, redis_url: str, tmp_path: Path, mirror
+):
+    articles, config, expected = mirror
+    replay.latency = 0.05
+    archive = tmp_path / "shared"
+    writer, workers = cluster_run(replay, redis_url, config, archive)
+    deadline = time.monotonic() + 60
+    while sum(1 for url in replay.requests if "doc-i" in url) < ARTICLES // 4:
+        assert time.monotonic() < deadline, "the crawl did not get going"
+        time.sleep(0.05)
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(timeout=10)
+    for worker in workers:  # they finish the queue; their items wait in Redis
+        code, _, err = finished(worker)
+        assert code == 0, err
+    replay.latency = 0.0
+    writer, workers = cluster_run(replay, redis_url, config, archive)
+    assert all(finished(w)[0] == 0 for w in workers)
+    code, out, err = finished(writer)
+    assert code == 0, err
+    assert md_files(archive) == expected  # the next writer wrote what the dead one left
+    assert verify(archive) == []
+
+
 def test_a_worker_without_a_writer_says_so(redis_url: str, tmp_path: Path, replay: ReplayServer):
     config = sina_config(tmp_path)
     worker = start(replay, "crawl", "--redis", redis_url, "-c", str(config), "--wait", "0.5")
