@@ -19,6 +19,7 @@ Keys live under one prefix (default `crawler`): `requests` (scrapy-redis's prior
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -64,6 +65,28 @@ class Catalog:
     validators: dict[str, str]
 
 
+def _lost_redis(method):
+    """Redis failing mid-run is one ClusterError (one line for the user), never a traceback."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except redis.RedisError as exc:
+            raise ClusterError(f"lost Redis at {self.url}: {exc}") from None
+
+    return wrapper
+
+
+def _guarded(cls):
+    """Every public method of `cls` through _lost_redis."""
+    for attr, value in list(vars(cls).items()):
+        if callable(value) and not attr.startswith("_"):
+            setattr(cls, attr, _lost_redis(value))
+    return cls
+
+
+@_guarded
 class Cluster:
     def __init__(self, url: str, prefix: str = "crawler"):
         self.url = url

@@ -150,7 +150,7 @@ def run_worker(
         None,
         options,
         extra_settings={
-            "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+            "SCHEDULER": "crawler.worker.SharedScheduler",
             "SCHEDULER_PERSIST": True,  # the writer clears the queue when it opens a run
             "SCHEDULER_QUEUE_KEY": cluster.key("requests"),
             "SCHEDULER_DUPEFILTER_KEY": cluster.key("dupefilter"),
@@ -167,6 +167,8 @@ def run_worker(
         worker=worker,
         run_id=run_id,
     )
+    if getattr(spider, "cluster_error", None):
+        raise ClusterError(spider.cluster_error)
     if spider.crawler.stats.get_value("finish_reason") == "run_replaced":
         raise ClusterError(
             "a new writer opened another run while this worker was in the last one: what it "
@@ -224,8 +226,13 @@ def run_writer(root: Path, sources: list[Source], cluster: Cluster, *, wait: flo
                     break
         except KeyboardInterrupt:
             interrupted = True
-        cluster.close_run()
-        lost = sorted(cluster.members() - reporters)
+        except ClusterError as exc:  # Redis is gone: what was written stays
+            incomplete = str(exc)
+        try:
+            cluster.close_run()
+            lost = sorted(cluster.members() - reporters)
+        except ClusterError as exc:
+            incomplete, lost = incomplete or str(exc), []
         if lost and not incomplete:
             incomplete = (
                 f"worker(s) {', '.join(lost)} stopped without reporting (killed?): what they "

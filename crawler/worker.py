@@ -7,15 +7,56 @@ from __future__ import annotations
 import logging
 import time
 
+import redis
 from scrapy import signals
 from scrapy.exceptions import CloseSpider, DontCloseSpider, NotConfigured
 from scrapy_redis.dupefilter import RFPDupeFilter
+from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
 from .cluster import HEARTBEAT, IDLE_TIME, Report
+from .errors import ClusterError
 from .items import Article, Pending, Settled
+from .spiders.base import stop_crawl
 
 log = logging.getLogger("crawler")
+
+
+def lost(spider, error: str) -> None:
+    """Redis failed under this worker: stop it (once); run_worker reports the error."""
+    if getattr(spider, "cluster_error", None) is None:
+        spider.cluster_error = error
+        log.error("%s", error)
+        stop_crawl(spider.crawler, "redis_lost")
+
+
+class SharedScheduler(Scheduler):
+    """scrapy-redis's scheduler (the shared queue); Redis failing mid-run stops the worker
+    with one line instead of a traceback on every engine tick."""
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        scheduler = super().from_crawler(crawler)
+        # Its counters pass `spider=` to the stats collector, which Scrapy 2.13+ deprecates
+        # with a warning per run; Scrapy's own counters stay.
+        scheduler.stats = None
+        return scheduler
+
+    def enqueue_request(self, request) -> bool:
+        return self._guard(super().enqueue_request, request, default=False)
+
+    def next_request(self):
+        return self._guard(super().next_request, default=None)
+
+    def has_pending_requests(self) -> bool:
+        return self._guard(super().has_pending_requests, default=False)
+
+    def _guard(self, call, *args, default):
+        try:
+            return call(*args)
+        except redis.RedisError as exc:
+            lost(self.spider, f"lost Redis at {self.spider.cluster.url}: {exc}")
+            return default
 
 
 class SourceDupeFilter(RFPDupeFilter):
@@ -41,7 +82,10 @@ class ClusterItems:
 
     def process_item(self, item):
         if isinstance(item, Article | Pending | Settled):
-            self.crawler.spider.cluster.push(item)
+            try:
+                self.crawler.spider.cluster.push(item)
+            except ClusterError as exc:
+                lost(self.crawler.spider, str(exc))
         return item
 
 
@@ -80,9 +124,18 @@ class ClusterWorker:
             busy = not self.crawler.engine.spider_is_idle()
         except RuntimeError:  # the engine is not running its spider yet, or any more
             busy = False
-        self.spider.cluster.beat(self.spider.worker, busy=busy)
+        try:
+            self.spider.cluster.beat(self.spider.worker, busy=busy)
+        except ClusterError as exc:
+            lost(self.spider, str(exc))
 
     def spider_idle(self) -> None:
+        try:
+            self._keep_open_while_busy()
+        except ClusterError as exc:
+            lost(self.spider, str(exc))
+
+    def _keep_open_while_busy(self) -> None:
         cluster = self.spider.cluster
         cluster.beat(self.spider.worker, busy=False)
         if cluster.run().get("id") != self.spider.run_id:  # a new writer started over
@@ -100,6 +153,15 @@ class ClusterWorker:
     def spider_closed(self, reason: str) -> None:
         if self.loop is not None and self.loop.running:
             self.loop.stop()
+        spider = self.spider
+        if getattr(spider, "cluster_error", None):
+            return  # Redis is gone: nothing can be sent
+        try:
+            self._report(reason)
+        except ClusterError as exc:
+            lost(spider, str(exc))
+
+    def _report(self, reason: str) -> None:
         spider = self.spider
         if reason == "run_replaced":  # its reports belong to a run no writer keeps any more
             spider.cluster.leave(spider.worker)

@@ -6,6 +6,7 @@ Needs redis-server (`.ci/run` installs it); outside CI a machine without it skip
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -31,24 +32,25 @@ from sina_replay import ROLL, md_files, serve_pages, sina_config, synthetic_arti
 ARTICLES = 300
 
 
-@pytest.fixture
-def redis_url(tmp_path: Path):
-    """An empty Redis: CI's (CRAWLER_TEST_REDIS, started by .ci/run), else one of our own."""
-    if url := os.environ.get("CRAWLER_TEST_REDIS"):
-        redis.Redis.from_url(url).flushdb()
-        yield url
-        return
+def redis_binary() -> str:
     binary = shutil.which("redis-server")
     if binary is None:
         if os.environ.get("CI"):
             pytest.fail("redis-server is needed for the scale-out tests in CI")
         pytest.skip("redis-server not installed")
+    return binary
+
+
+@contextlib.contextmanager
+def own_redis(folder: Path):
+    """A redis-server of this test's own on a free loopback port: (url, process)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=tmp_path,
+        [redis_binary(), "--port", str(port), "--bind", "127.0.0.1"]
+        + ["--save", "", "--appendonly", "no"],
+        cwd=folder,
         stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 10
@@ -58,9 +60,22 @@ def redis_url(tmp_path: Path):
             break
         except OSError:
             time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    server.terminate()
-    server.wait(timeout=10)
+    try:
+        yield f"redis://127.0.0.1:{port}/0", server
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path):
+    """An empty Redis: CI's (CRAWLER_TEST_REDIS, started by .ci/run), else one of our own."""
+    if url := os.environ.get("CRAWLER_TEST_REDIS"):
+        redis.Redis.from_url(url).flushdb()
+        yield url
+        return
+    with own_redis(tmp_path) as (url, _):
+        yield url
 
 
 def start(server: ReplayServer, *args: str) -> subprocess.Popen:
@@ -111,9 +126,10 @@ def test_two_workers_and_a_writer_make_the_single_process_archive(
     for worker in workers:
         code, _, err = finished(worker)
         assert code == 0, err
-        assert "Traceback" not in err
+        assert err == ""  # quiet, as cron wants it
     code, out, err = finished(writer)
     assert code == 0, err
+    assert err == ""
     assert f"{ARTICLES} new, 0 updated, 0 unchanged, 0 failed" in out
     assert md_files(tmp_path / "shared") == expected  # byte for byte
     assert verify(tmp_path / "shared") == []
@@ -181,6 +197,35 @@ def test_a_writer_killed_midway_loses_nothing(
     code, out, err = finished(writer)
     assert code == 0, err
     assert md_files(archive) == expected  # the next writer wrote what the dead one left
+    assert verify(archive) == []
+
+
+def test_redis_lost_midway_is_one_line_and_the_next_run_completes(
+    replay: ReplayServer, tmp_path: Path, mirror
+):
+    articles, config, expected = mirror
+    replay.latency = 0.05
+    archive = tmp_path / "shared"
+    with own_redis(tmp_path) as (url, server):
+        writer, (worker,) = cluster_run(replay, url, config, archive, workers=1)
+        deadline = time.monotonic() + 60
+        while sum(1 for url in replay.requests if "doc-i" in url) < ARTICLES // 4:
+            assert time.monotonic() < deadline, "the crawl did not get going"
+            time.sleep(0.05)
+        server.kill()
+        for process in (worker, writer):
+            code, _, err = finished(process, timeout=60)
+            assert code == 1
+            assert err.splitlines()[-1].startswith(f"crawler: error: lost Redis at {url}: ")
+            assert "Traceback" not in err
+    assert verify(archive) == []
+    replay.latency = 0.0
+    with own_redis(tmp_path) as (url, _):
+        writer, workers = cluster_run(replay, url, config, archive)
+        assert all(finished(w)[0] == 0 for w in workers)
+        code, _, err = finished(writer)
+        assert code == 0, err
+    assert md_files(archive) == expected
     assert verify(archive) == []
 
 

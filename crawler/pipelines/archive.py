@@ -8,9 +8,9 @@ from pathlib import Path
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
-from scrapy.utils.defer import deferred_from_coro
 
 from ..items import Article, ImageRetry, Pending, Settled
+from ..spiders.base import stop_crawl
 from ..store import ArchiveError, ArchiveWriter
 from ..store.template import render_article
 
@@ -79,14 +79,5 @@ class ArchivePipeline:
             spider = self.crawler.spider
             spider.archive_error = f"cannot write to the archive: {exc}"
             log.error("%s", spider.archive_error)
-            _stop(self.crawler, "archive_error")
+            stop_crawl(self.crawler, "archive_error")
             return None
-
-
-def _stop(crawler, reason: str) -> None:
-    """Close the spider without waiting (the item being processed must finish first)."""
-    engine = crawler.engine
-    if hasattr(engine, "close_spider_async"):  # Scrapy 2.14+
-        deferred_from_coro(engine.close_spider_async(reason=reason))
-    else:
-        engine.close_spider(crawler.spider, reason)

@@ -11,6 +11,7 @@ from typing import Any
 
 import scrapy
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.defer import deferred_from_coro
 from twisted.python.failure import Failure
 
 from ..config import Source
@@ -111,3 +112,12 @@ def describe(failure: Failure) -> str:
         name, message = wrapped.groups()
         return f"{name}: {' '.join(message.split())}".strip(": ")[:300]
     return f"{type(failure.value).__name__}: {' '.join(message.split())}".strip(": ")[:300]
+
+
+def stop_crawl(crawler, reason: str) -> None:
+    """Close the spider without waiting (the item being processed must finish first)."""
+    engine = crawler.engine
+    if hasattr(engine, "close_spider_async"):  # Scrapy 2.14+
+        deferred_from_coro(engine.close_spider_async(reason=reason))
+    else:
+        engine.close_spider(crawler.spider, reason)
