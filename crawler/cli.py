@@ -159,7 +159,7 @@ def crawl(
     )
     if redis_url:
         from .cluster import Cluster
-        from .run import run_worker
+        from .scaleout import run_worker
 
         report = run_worker(Cluster(redis_url), sources, options, wait=wait)
         if report.interrupted:
@@ -198,7 +198,7 @@ def write(config_path, archive_dir, redis_url, wait) -> None:
     """The writer of a crawl shared by several machines (`crawler crawl --redis`): opens the
     run, writes the items the workers send into the archive, and exits once they are done."""
     from .cluster import Cluster
-    from .run import run_writer
+    from .scaleout import run_writer
 
     if not redis_url:
         raise click.UsageError("--redis URL is required")

@@ -103,7 +103,8 @@ class Cluster:
     # The writer's side.
 
     def open_run(self, catalogs: dict[str, Catalog]) -> str:
-        """Start a run: an empty queue, dupefilter and item list, every catalog published."""
+        """Start a run: an empty queue and dupefilter, every source's catalog published (the
+        item list is the writer's to drain first)."""
         run_id = uuid.uuid4().hex
         stale = [self.key(k) for k in ("requests", "dupefilter", "members", "seeder")]
         stale += list(self.redis.scan_iter(self.key("archived", "*")))
@@ -126,8 +127,8 @@ class Cluster:
         pipe.execute()
         return run_id
 
-    def retire_run(self) -> None:
-        """Close whatever run is open: its writer is gone (a new one holds the archive)."""
+    def close_run(self) -> None:
+        """Close whatever run is open: no worker joins it any more."""
         pipe = self.redis.pipeline()
         pipe.hset(self.key("run"), "state", "closed")
         pipe.delete(self.key("writer"))
@@ -135,9 +136,6 @@ class Cluster:
 
     def writer_beat(self, run_id: str) -> None:
         self.redis.set(self.key("writer"), run_id, ex=WRITER_TTL)
-
-    def close_run(self) -> None:
-        self.redis.hset(self.key("run"), "state", "closed")
 
     def pop_item(self, timeout: float = 0) -> Any | None:
         """The next item, waiting up to `timeout` seconds for one (0: not waiting)."""

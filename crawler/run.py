@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,14 +10,13 @@ from pathlib import Path
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
-from .cluster import Catalog, Cluster, Report, worker_id
 from .config import Source
-from .errors import ClusterError, CrawlError
-from .items import Article, ImageRetry, Pending, Settled
+from .errors import CrawlError
+from .items import ImageRetry
 from .spiders.archive import ArchiveSpider
-from .spiders.base import FailedItem, SourceRun, describe
+from .spiders.base import SourceRun, describe
 from .spiders.fetch import FetchTarget, UrlFetch
-from .store import ArchiveError, ArchiveWriter, ProvenanceIndex
+from .store import ArchiveWriter, ProvenanceIndex
 
 OUTCOMES = ("new", "updated", "unchanged", "failed")
 MAX_ATTEMPTS = 5  # an article that failed this many runs in a row is given up
@@ -40,7 +37,7 @@ class CrawlReport:
     runs: list[SourceRun]
     archive_error: str | None = None  # the archive could not be written: the crawl stopped
     interrupted: bool = False  # stopped by a signal (Ctrl-C, SIGTERM) before the end
-    incomplete: str | None = None  # a scaled-out run that lost workers or their work
+    incomplete: str | None = None  # a scaled-out run that lost workers, Redis or its writer
 
     @property
     def failed_sources(self) -> list[SourceRun]:
@@ -66,7 +63,7 @@ def crawl_settings(
     settings.setdict(extra or {}, priority="project")
     if root is not None:
         settings.set("ARCHIVE_ROOT", str(root), priority="project")
-    settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="project")  # ours: _quiet_scrapy
+    settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="project")  # ours: quiet_logging
     if options.progress:
         settings.set("LOG_LEVEL", "INFO", priority="project")
     for name, value in options.settings.items():
@@ -78,7 +75,7 @@ def run_crawl(root: Path, sources: list[Source], options: CrawlOptions) -> Crawl
     """Crawl `sources` into `root`; the caller holds the archive's lock."""
     with ArchiveWriter(root) as writer:
         writer.remove_stale_temp_files()
-        runs = [_source_run(writer.index, source, options) for source in sources]
+        runs = [source_run(writer.index, source, options) for source in sources]
     spider = run_spider(root, options, runs=runs) if runs else None
     reason = spider.crawler.stats.get_value("finish_reason") if spider else "finished"
     if reason != "finished":  # interrupted or stopped: a 304 next time could hide an entry
@@ -87,7 +84,7 @@ def run_crawl(root: Path, sources: list[Source], options: CrawlOptions) -> Crawl
     index = ProvenanceIndex.open(root)
     try:
         for run in runs:
-            _keep_outcome(index, run)
+            keep_outcome(index, run)
     finally:
         index.close()
     if spider is None:
@@ -107,7 +104,7 @@ def run_spider(
     settings = crawl_settings(root, options, extra_settings)
     settings.set("ARCHIVE_PREVIEW", preview, priority="project")
     process = CrawlerProcess(settings)
-    _quiet_scrapy(settings)  # after Scrapy's own logging set-up, which it overrides
+    quiet_logging(settings.get("LOG_LEVEL", "WARNING"))  # after Scrapy's, which it overrides
     crawler = process.create_crawler(ArchiveSpider)
     failures = []
     process.crawl(crawler, **spider_kwargs).addErrback(failures.append)
@@ -116,182 +113,6 @@ def run_spider(
         failure = failures[0]
         raise CrawlError(f"the crawl could not run: {describe(failure)}")
     return crawler.spider
-
-
-def run_worker(
-    cluster: Cluster, sources: list[Source], options: CrawlOptions, *, wait: float
-) -> CrawlReport:
-    """One worker of a scaled-out crawl: sources from the writer's catalog, requests from the
-    shared queue, items to Redis. Returns this worker's part of the outcome."""
-    for source in sources:
-        if source.images == "keep":
-            raise ClusterError(
-                f"{source.name}: 'images: keep' is not supported by a scaled-out crawl yet"
-            )
-    run_id = cluster.wait_for_run(wait)
-    runs = []
-    for source in sources:
-        catalog = cluster.catalog(source.name)
-        runs.append(
-            SourceRun(
-                source=source,
-                archived=catalog.archived,
-                limit=options.limit or source.limit,
-                pages=options.pages or source.pages,
-                refresh=options.refresh,
-                retry_payloads=catalog.retries,
-                validators=catalog.validators,
-            )
-        )
-    worker = worker_id()
-    cluster.join(worker)
-    seed = cluster.claim_seeding(worker)
-    spider = run_spider(
-        None,
-        options,
-        extra_settings={
-            "SCHEDULER": "crawler.worker.SharedScheduler",
-            "SCHEDULER_PERSIST": True,  # the writer clears the queue when it opens a run
-            "SCHEDULER_QUEUE_KEY": cluster.key("requests"),
-            "SCHEDULER_DUPEFILTER_KEY": cluster.key("dupefilter"),
-            "DUPEFILTER_CLASS": "crawler.worker.SourceDupeFilter",
-            "REDIS_URL": cluster.url,
-            "ITEM_PIPELINES": {"crawler.worker.ClusterItems": 300},
-            "EXTENSIONS": {"crawler.worker.ClusterWorker": 500},
-            "CLUSTER_WORKER": True,
-        },
-        runs=runs,
-        seed=seed,
-        on_seeded=cluster.mark_seeded if seed else None,
-        cluster=cluster,
-        worker=worker,
-        run_id=run_id,
-    )
-    if getattr(spider, "cluster_error", None):
-        raise ClusterError(spider.cluster_error)
-    if spider.crawler.stats.get_value("finish_reason") == "run_replaced":
-        raise ClusterError(
-            "a new writer opened another run while this worker was in the last one: what it "
-            "fetched is written by the new writer; nothing is lost"
-        )
-    reason = spider.crawler.stats.get_value("finish_reason")
-    return CrawlReport(runs, interrupted=reason == "shutdown")
-
-
-def run_writer(root: Path, sources: list[Source], cluster: Cluster, *, wait: float) -> CrawlReport:
-    """The one writer of a scaled-out crawl: open the run, write what the workers send, and
-    keep the outcome once they are all gone and the item list is drained."""
-    _quiet_scrapy(crawl_settings(root, CrawlOptions()))  # the same log lines as a crawl's
-    runs: dict[str, SourceRun] = {}
-    archive_error = incomplete = None
-    interrupted = False
-    with ArchiveWriter(root) as writer:
-        writer.remove_stale_temp_files()
-        cluster.retire_run()  # we hold the archive's lock: the last writer is gone
-        archive_error = _drain_leftovers(writer, cluster)
-        for source in sources:
-            runs[source.name] = _source_run(writer.index, source, CrawlOptions())
-        run_id = cluster.open_run(
-            {
-                name: Catalog(run.archived, run.retry_payloads, run.validators)
-                for name, run in runs.items()
-            }
-        )
-        reporters: set[str] = set()
-        touched: set[str] = set()  # sources some worker crawled
-        gone_since = None
-        try:
-            while archive_error is None:
-                cluster.writer_beat(run_id)
-                item = cluster.pop_item(timeout=0.5)
-                if item is not None:
-                    archive_error = _take(writer, runs, reporters, item)
-                    touched.add(item.shelf.source if isinstance(item, Article) else item.source)
-                    continue
-                if cluster.workers():
-                    gone_since = None
-                    continue
-                if cluster.run().get("seeded") == "1" and not cluster.queued():
-                    if not cluster.items_waiting():
-                        break
-                    continue
-                gone_since = gone_since or time.monotonic()
-                if time.monotonic() - gone_since >= wait:
-                    seeded = cluster.run().get("seeded") == "1"
-                    incomplete = (
-                        f"no worker came within {wait:g} s"
-                        if not seeded
-                        else f"the workers are gone with {cluster.queued()} requests queued"
-                    )
-                    break
-        except KeyboardInterrupt:
-            interrupted = True
-        except ClusterError as exc:  # Redis is gone: what was written stays
-            incomplete = str(exc)
-        try:
-            cluster.close_run()
-            lost = sorted(cluster.members() - reporters)
-        except ClusterError as exc:
-            incomplete, lost = incomplete or str(exc), []
-        if lost and not incomplete:
-            incomplete = (
-                f"worker(s) {', '.join(lost)} stopped without reporting (killed?): what they "
-                "had in flight is asked for again next run"
-            )
-        crawled = [run for run in runs.values() if run.name in touched]
-        for run in crawled:
-            if incomplete or interrupted or archive_error:
-                run.new_validators = None  # a 304 next time could hide an entry
-            _keep_outcome(writer.index, run)
-    return CrawlReport(crawled, archive_error, interrupted, incomplete)
-
-
-def _drain_leftovers(writer: ArchiveWriter, cluster: Cluster) -> str | None:
-    """Items a writer killed mid-run never wrote: written now, before the next run opens
-    (the workers' reports went with that run)."""
-    while (item := cluster.pop_item()) is not None:
-        if not isinstance(item, Report):
-            try:
-                _store(writer, item)
-            except (OSError, sqlite3.Error, ArchiveError) as exc:
-                return f"cannot write to the archive: {exc}"
-    return None
-
-
-def _take(
-    writer: ArchiveWriter, runs: dict[str, SourceRun], reporters: set[str], item
-) -> str | None:
-    """One item from a worker into the archive; an error message if the archive refuses."""
-    source = item.shelf.source if isinstance(item, Article) else item.source
-    run = runs.get(source)
-    if run is None:
-        log.warning("%s: not a source of the writer's feeds.yaml: item dropped", source)
-        return None
-    if isinstance(item, Report):
-        reporters.add(item.worker)
-        run.counts.update(item.counts)
-        run.error = run.error or item.error
-        run.failed_items.extend(FailedItem(*failed) for failed in item.failed)
-        run.skipped.extend(item.skipped)
-        if item.validators:
-            run.new_validators = item.validators
-        return None
-    try:
-        result = _store(writer, item)
-    except (OSError, sqlite3.Error, ArchiveError) as exc:
-        log.error("cannot write to the archive: %s", exc)
-        return f"cannot write to the archive: {exc}"
-    if result is not None:
-        run.count(result.status)
-    return None
-
-
-def _store(writer: ArchiveWriter, item: Article | Pending | Settled):
-    """Write an article (its WriteResult), or note a Pending or Settled (None)."""
-    if isinstance(item, Pending | Settled):
-        writer.note(item)
-        return None
-    return writer.write(item)
 
 
 @dataclass
@@ -316,7 +137,7 @@ def run_fetch(
     return FetchReport(run, spider.written, spider.archive_error)
 
 
-def _source_run(index: ProvenanceIndex, source: Source, options: CrawlOptions) -> SourceRun:
+def source_run(index: ProvenanceIndex, source: Source, options: CrawlOptions) -> SourceRun:
     shelf = source.shelf
     image_retries = [
         ImageRetry(shelf, item_id, page_url, tuple(urls))
@@ -334,7 +155,7 @@ def _source_run(index: ProvenanceIndex, source: Source, options: CrawlOptions) -
     )
 
 
-def _keep_outcome(index: ProvenanceIndex, run: SourceRun) -> None:
+def keep_outcome(index: ProvenanceIndex, run: SourceRun) -> None:
     """Remember failed items for the next run, giving up on those that keep failing; keep a
     feed's validators only when all of it is archived (a 304 must not hide a lost entry)."""
     finished = datetime.now(UTC).isoformat(timespec="seconds")
@@ -357,9 +178,9 @@ def _keep_outcome(index: ProvenanceIndex, run: SourceRun) -> None:
             log.warning("%s: %s: failed %d runs in a row, given up", run.name, failed.url, attempts)
 
 
-def _quiet_scrapy(settings: Settings) -> None:
+def quiet_logging(level_name: str) -> None:
     """Warnings (and our progress on a terminal) only: cron mail stays short."""
-    level = logging.getLevelName(settings.get("LOG_LEVEL", "WARNING"))
+    level = logging.getLevelName(level_name)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(message)s", level=level)
     for name in ("scrapy", "twisted", "py.warnings", "filelock", "asyncio"):
         logging.getLogger(name).setLevel(max(logging.WARNING, level))

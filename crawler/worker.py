@@ -6,10 +6,16 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 
 import redis
 from scrapy import signals
-from scrapy.exceptions import CloseSpider, DontCloseSpider, NotConfigured
+from scrapy.exceptions import (
+    CloseSpider,
+    DontCloseSpider,
+    NotConfigured,
+    ScrapyDeprecationWarning,
+)
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
@@ -41,6 +47,13 @@ class SharedScheduler(Scheduler):
         # with a warning per run; Scrapy's own counters stay.
         scheduler.stats = None
         return scheduler
+
+    def open(self, spider) -> None:
+        # It announces a queue other workers filled with Spider.log(), which Scrapy 2.13+
+        # deprecates with a warning: a worker joining a seeded run is nothing to warn about.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Spider.log", ScrapyDeprecationWarning)
+            super().open(spider)
 
     def enqueue_request(self, request) -> bool:
         return self._guard(super().enqueue_request, request, default=False)

@@ -106,6 +106,24 @@ def finished(process: subprocess.Popen, timeout: float = 120) -> tuple[int, str,
     return process.returncode, out, err
 
 
+def midway(replay: ReplayServer) -> None:
+    """Wait until a quarter of the mirror's articles have been asked for."""
+    deadline = time.monotonic() + 60
+    while sum(1 for url in replay.requests if "doc-i" in url) < ARTICLES // 4:
+        assert time.monotonic() < deadline, "the crawl did not get going"
+        time.sleep(0.05)
+
+
+def run_again(replay: ReplayServer, redis_url: str, config: Path, archive: Path) -> None:
+    """A whole run of the writer and two workers, every one of them exiting 0."""
+    writer, workers = cluster_run(replay, redis_url, config, archive)
+    for worker in workers:
+        code, _, err = finished(worker)
+        assert code == 0, err
+    code, _, err = finished(writer)
+    assert code == 0, err
+
+
 @pytest.fixture
 def mirror(replay: ReplayServer, tmp_path: Path):
     articles = synthetic_articles(ARTICLES)
@@ -153,10 +171,7 @@ def test_a_worker_killed_midway_loses_nothing(
     replay.latency = 0.1  # slow enough to kill a worker in the middle
     archive = tmp_path / "shared"
     writer, (doomed, survivor) = cluster_run(replay, redis_url, config, archive)
-    deadline = time.monotonic() + 60
-    while sum(1 for url in replay.requests if "doc-i" in url) < ARTICLES // 4:
-        assert time.monotonic() < deadline, "the crawl did not get going"
-        time.sleep(0.05)
+    midway(replay)
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(timeout=10)
     code, _, err = finished(survivor)
@@ -167,10 +182,7 @@ def test_a_worker_killed_midway_loses_nothing(
     assert verify(archive) == []
 
     replay.latency = 0.0
-    writer, workers = cluster_run(replay, redis_url, config, archive)
-    assert all(finished(w)[0] == 0 for w in workers)
-    code, out, err = finished(writer)
-    assert code == 0, err
+    run_again(replay, redis_url, config, archive)
     assert md_files(archive) == expected  # still identical: nothing lost, nothing twice
     assert verify(archive) == []
 
@@ -182,20 +194,14 @@ def test_a_writer_killed_midway_loses_nothing(
     replay.latency = 0.05
     archive = tmp_path / "shared"
     writer, workers = cluster_run(replay, redis_url, config, archive)
-    deadline = time.monotonic() + 60
-    while sum(1 for url in replay.requests if "doc-i" in url) < ARTICLES // 4:
-        assert time.monotonic() < deadline, "the crawl did not get going"
-        time.sleep(0.05)
+    midway(replay)
     writer.send_signal(signal.SIGKILL)
     writer.wait(timeout=10)
     for worker in workers:  # they finish the queue; their items wait in Redis
         code, _, err = finished(worker)
         assert code == 0, err
     replay.latency = 0.0
-    writer, workers = cluster_run(replay, redis_url, config, archive)
-    assert all(finished(w)[0] == 0 for w in workers)
-    code, out, err = finished(writer)
-    assert code == 0, err
+    run_again(replay, redis_url, config, archive)
     assert md_files(archive) == expected  # the next writer wrote what the dead one left
     assert verify(archive) == []
 
@@ -208,10 +214,7 @@ def test_redis_lost_midway_is_one_line_and_the_next_run_completes(
     archive = tmp_path / "shared"
     with own_redis(tmp_path) as (url, server):
         writer, (worker,) = cluster_run(replay, url, config, archive, workers=1)
-        deadline = time.monotonic() + 60
-        while sum(1 for url in replay.requests if "doc-i" in url) < ARTICLES // 4:
-            assert time.monotonic() < deadline, "the crawl did not get going"
-            time.sleep(0.05)
+        midway(replay)
         server.kill()
         for process in (worker, writer):
             code, _, err = finished(process, timeout=60)
@@ -221,10 +224,7 @@ def test_redis_lost_midway_is_one_line_and_the_next_run_completes(
     assert verify(archive) == []
     replay.latency = 0.0
     with own_redis(tmp_path) as (url, _):
-        writer, workers = cluster_run(replay, url, config, archive)
-        assert all(finished(w)[0] == 0 for w in workers)
-        code, _, err = finished(writer)
-        assert code == 0, err
+        run_again(replay, url, config, archive)
     assert md_files(archive) == expected
     assert verify(archive) == []
 

@@ -1,0 +1,198 @@
+"""A crawl across machines: each worker runs the archive spider on a shared Redis queue, one
+writer owns the archive (see cluster.py for what they share)."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from pathlib import Path
+
+from .cluster import Catalog, Cluster, Report, worker_id
+from .config import Source
+from .errors import ClusterError
+from .items import Article, Pending, Settled
+from .run import CrawlOptions, CrawlReport, keep_outcome, quiet_logging, run_spider, source_run
+from .spiders.base import FailedItem, SourceRun
+from .store import ArchiveError, ArchiveWriter
+
+log = logging.getLogger("crawler")
+
+
+def run_worker(
+    cluster: Cluster, sources: list[Source], options: CrawlOptions, *, wait: float
+) -> CrawlReport:
+    """One worker of a scaled-out crawl: sources from the writer's catalog, requests from the
+    shared queue, items to Redis. Returns this worker's part of the outcome."""
+    for source in sources:
+        if source.images == "keep":
+            raise ClusterError(
+                f"{source.name}: 'images: keep' is not supported by a scaled-out crawl yet"
+            )
+    run_id = cluster.wait_for_run(wait)
+    runs = []
+    for source in sources:
+        catalog = cluster.catalog(source.name)
+        runs.append(
+            SourceRun(
+                source=source,
+                archived=catalog.archived,
+                limit=options.limit or source.limit,
+                pages=options.pages or source.pages,
+                refresh=options.refresh,
+                retry_payloads=catalog.retries,
+                validators=catalog.validators,
+            )
+        )
+    worker = worker_id()
+    cluster.join(worker)
+    seed = cluster.claim_seeding(worker)
+    spider = run_spider(
+        None,
+        options,
+        extra_settings={
+            "SCHEDULER": "crawler.worker.SharedScheduler",
+            "SCHEDULER_PERSIST": True,  # the writer clears the queue when it opens a run
+            "SCHEDULER_QUEUE_KEY": cluster.key("requests"),
+            "SCHEDULER_DUPEFILTER_KEY": cluster.key("dupefilter"),
+            "DUPEFILTER_CLASS": "crawler.worker.SourceDupeFilter",
+            "REDIS_URL": cluster.url,
+            "ITEM_PIPELINES": {"crawler.worker.ClusterItems": 300},
+            "EXTENSIONS": {"crawler.worker.ClusterWorker": 500},
+            "CLUSTER_WORKER": True,
+        },
+        runs=runs,
+        seed=seed,
+        on_seeded=cluster.mark_seeded if seed else None,
+        cluster=cluster,
+        worker=worker,
+        run_id=run_id,
+    )
+    if getattr(spider, "cluster_error", None):
+        raise ClusterError(spider.cluster_error)
+    reason = spider.crawler.stats.get_value("finish_reason")
+    if reason == "run_replaced":
+        raise ClusterError(
+            "a new writer opened another run while this worker was in the last one: what it "
+            "fetched is written by the new writer; nothing is lost"
+        )
+    return CrawlReport(runs, interrupted=reason == "shutdown")
+
+
+def run_writer(root: Path, sources: list[Source], cluster: Cluster, *, wait: float) -> CrawlReport:
+    """The one writer of a scaled-out crawl: open the run, write what the workers send, and
+    keep the outcome once they are all gone and the item list is drained."""
+    quiet_logging("WARNING")  # the same log lines as a crawl's
+    runs: dict[str, SourceRun] = {}
+    archive_error = incomplete = None
+    interrupted = False
+    with ArchiveWriter(root) as writer:
+        writer.remove_stale_temp_files()
+        cluster.close_run()  # we hold the archive's lock: the last writer is gone
+        archive_error = _drain_leftovers(writer, cluster)
+        for source in sources:
+            runs[source.name] = source_run(writer.index, source, CrawlOptions())
+        run_id = cluster.open_run(
+            {
+                name: Catalog(run.archived, run.retry_payloads, run.validators)
+                for name, run in runs.items()
+            }
+        )
+        reporters: set[str] = set()
+        touched: set[str] = set()  # sources some worker crawled
+        gone_since = None
+        try:
+            while archive_error is None:
+                cluster.writer_beat(run_id)
+                item = cluster.pop_item(timeout=0.5)
+                if item is not None:
+                    archive_error = _take(writer, runs, reporters, item)
+                    touched.add(_source_of(item))
+                    continue
+                if cluster.workers():
+                    gone_since = None
+                    continue
+                if cluster.run().get("seeded") == "1" and not cluster.queued():
+                    if not cluster.items_waiting():
+                        break
+                    continue
+                gone_since = gone_since or time.monotonic()
+                if time.monotonic() - gone_since >= wait:
+                    seeded = cluster.run().get("seeded") == "1"
+                    incomplete = (
+                        f"no worker came within {wait:g} s"
+                        if not seeded
+                        else f"the workers are gone with {cluster.queued()} requests queued"
+                    )
+                    break
+        except KeyboardInterrupt:
+            interrupted = True
+        except ClusterError as exc:  # Redis is gone: what was written stays
+            incomplete = str(exc)
+        try:
+            cluster.close_run()
+            lost = sorted(cluster.members() - reporters)
+        except ClusterError as exc:
+            incomplete, lost = incomplete or str(exc), []
+        if lost and not incomplete:
+            incomplete = (
+                f"worker(s) {', '.join(lost)} stopped without reporting (killed?): what they "
+                "had in flight is asked for again next run"
+            )
+        crawled = [run for run in runs.values() if run.name in touched]
+        for run in crawled:
+            if incomplete or interrupted or archive_error:
+                run.new_validators = None  # a 304 next time could hide an entry
+            keep_outcome(writer.index, run)
+    return CrawlReport(crawled, archive_error, interrupted, incomplete)
+
+
+def _drain_leftovers(writer: ArchiveWriter, cluster: Cluster) -> str | None:
+    """Items a writer killed mid-run never wrote: written now, before the next run opens
+    (the workers' reports went with that run)."""
+    while (item := cluster.pop_item()) is not None:
+        if not isinstance(item, Report):
+            try:
+                _store(writer, item)
+            except (OSError, sqlite3.Error, ArchiveError) as exc:
+                return f"cannot write to the archive: {exc}"
+    return None
+
+
+def _take(
+    writer: ArchiveWriter, runs: dict[str, SourceRun], reporters: set[str], item
+) -> str | None:
+    """One item from a worker into the archive; an error message if the archive refuses."""
+    run = runs.get(_source_of(item))
+    if run is None:
+        log.warning("%s: not a source of the writer's feeds.yaml: item dropped", _source_of(item))
+        return None
+    if isinstance(item, Report):
+        reporters.add(item.worker)
+        run.counts.update(item.counts)
+        run.error = run.error or item.error
+        run.failed_items.extend(FailedItem(*failed) for failed in item.failed)
+        run.skipped.extend(item.skipped)
+        if item.validators:
+            run.new_validators = item.validators
+        return None
+    try:
+        result = _store(writer, item)
+    except (OSError, sqlite3.Error, ArchiveError) as exc:
+        log.error("cannot write to the archive: %s", exc)
+        return f"cannot write to the archive: {exc}"
+    if result is not None:
+        run.count(result.status)
+    return None
+
+
+def _store(writer: ArchiveWriter, item: Article | Pending | Settled):
+    """Write an article (its WriteResult), or note a Pending or Settled (None)."""
+    if isinstance(item, Pending | Settled):
+        writer.note(item)
+        return None
+    return writer.write(item)
+
+
+def _source_of(item: Article | Pending | Settled | Report) -> str:
+    return item.shelf.source if isinstance(item, Article) else item.source
