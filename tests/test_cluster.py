@@ -106,10 +106,15 @@ def finished(process: subprocess.Popen, timeout: float = 120) -> tuple[int, str,
     return process.returncode, out, err
 
 
-def midway(replay: ReplayServer) -> None:
-    """Wait until a quarter of the mirror's articles have been asked for."""
-    deadline = time.monotonic() + 60
-    while sum(1 for url in replay.requests if "doc-i" in url) < ARTICLES // 4:
+def midway(replay: ReplayServer, redis_url: str, workers: int) -> None:
+    """Wait until every worker has joined the run and a quarter of the mirror's articles
+    have been asked for (so that a kill lands mid-crawl however loaded the machine is)."""
+    members = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + 90
+    while (
+        members.scard("crawler:members") < workers
+        or sum(1 for url in replay.requests if "doc-i" in url) < ARTICLES // 4
+    ):
         assert time.monotonic() < deadline, "the crawl did not get going"
         time.sleep(0.05)
 
@@ -171,7 +176,7 @@ def test_a_worker_killed_midway_loses_nothing(
     replay.latency = 0.1  # slow enough to kill a worker in the middle
     archive = tmp_path / "shared"
     writer, (doomed, survivor) = cluster_run(replay, redis_url, config, archive)
-    midway(replay)
+    midway(replay, redis_url, workers=2)
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(timeout=10)
     code, _, err = finished(survivor)
@@ -194,7 +199,7 @@ def test_a_writer_killed_midway_loses_nothing(
     replay.latency = 0.05
     archive = tmp_path / "shared"
     writer, workers = cluster_run(replay, redis_url, config, archive)
-    midway(replay)
+    midway(replay, redis_url, workers=2)
     writer.send_signal(signal.SIGKILL)
     writer.wait(timeout=10)
     for worker in workers:  # they finish the queue; their items wait in Redis
@@ -214,7 +219,7 @@ def test_redis_lost_midway_is_one_line_and_the_next_run_completes(
     archive = tmp_path / "shared"
     with own_redis(tmp_path) as (url, server):
         writer, (worker,) = cluster_run(replay, url, config, archive, workers=1)
-        midway(replay)
+        midway(replay, url, workers=1)
         server.kill()
         for process in (worker, writer):
             code, _, err = finished(process, timeout=60)
