@@ -13,11 +13,14 @@ ROOT = Path(__file__).parent.parent
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=False"]
 
 
-def run_cli(server: ReplayServer | None, *args: str) -> subprocess.CompletedProcess:
-    """`python -m crawler ARGS…`, through the replay server as proxy when one is given."""
+def run_cli(
+    server: ReplayServer | None, *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    """`python -m crawler ARGS…` (in `cwd`), through the replay server as proxy if given."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), **(server.proxy_env() if server else {})}
     return subprocess.run(
         [sys.executable, "-m", "crawler", *args],
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 from crawler.markup import Tag, tokenize
@@ -14,7 +15,7 @@ from crawler.store.lock import ArchiveLock
 from crawler.store.verify import verify
 
 from replay import ReplayServer, Reply
-from runner import crawl
+from runner import FAST, ROOT, crawl, run_cli
 from sina_replay import (
     ROLL,
     SINA_NAME,
@@ -260,3 +261,16 @@ def test_backfill_pages_and_limit(replay: ReplayServer, tmp_path: Path):
     replay.requests.clear()
     result = crawl(replay, tmp_path / "all", "--pages", "3")  # page 1 is all archived: stop
     assert replay.requests == [ROLL.format(lid=1686, page=1)]
+
+
+def test_quick_start_as_users_run_it(replay: ReplayServer, tmp_path: Path):
+    """The shipped feeds.yaml from its own folder: a relative archive path, every command."""
+    shutil.copy(ROOT / "feeds.yaml", tmp_path / "feeds.yaml")
+    serve_sina(replay, reference_articles()[:3])
+    result = run_cli(replay, "crawl", *FAST, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"{SINA_NAME}: 3 new" in result.stdout
+    for command in (["list"], ["stats"], ["verify"], ["search", "中国"]):
+        shown = run_cli(None, "archive", *command, cwd=tmp_path)
+        assert shown.returncode == 0, (command, shown.stderr)
+    assert len(run_cli(None, "archive", "list", cwd=tmp_path).stdout.splitlines()) == 3

@@ -166,7 +166,8 @@ class ProvenanceIndex:
         path = root / HIDDEN_DIR / DB_NAME
         if not path.is_file():
             return None
-        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None, timeout=30)
+        uri = f"{path.absolute().as_uri()}?mode=ro"
+        db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30)
         return cls(db)
 
     def close(self) -> None:
