@@ -195,3 +195,29 @@ def test_an_index_from_before_images_still_verifies_and_reports(tmp_path):
     stats = run_cli(None, "archive", "stats", "--archive", str(archive))
     assert stats.returncode == 0, stats.stderr
     assert "image store: 0 files, 0.0 MiB" in stats.stdout
+
+
+def test_a_markdown_body_is_relinked_when_its_image_is_stored_later(
+    replay: ReplayServer, tmp_path
+):
+    _one_item_feed(replay, '<p>图：<img src="https://img.test/a.jpg" alt="甲"></p>')
+    replay.add("https://img.test/a.jpg", Reply(503), Reply(200, image_bytes("a")))
+    archive = tmp_path / "archive"
+    source = feed_source(
+        "甲",
+        "https://feeds.test/a.xml",
+        images="keep",
+        rewrite_images=True,
+        body_format="markdown",
+    )
+    config = feeds_yaml(tmp_path, [source])
+    first = crawl(replay, archive, "-s", "RETRY_TIMES=0", config=config)
+    assert first.returncode == 0, first.stderr
+    (path,) = archive.rglob("*.md")
+    assert "图：![甲](https://img.test/a.jpg)" in path.read_text(encoding="utf-8")
+    second = crawl(replay, archive, config=config)
+    assert second.returncode == 0, second.stderr
+    copy = "/_posts/images/" + _stored_name(image_bytes("a"))
+    text = path.read_text(encoding="utf-8")
+    assert f"图：![甲]({copy})" in text and f"headimg: '{copy}'" in text
+    assert verify(archive) == []
