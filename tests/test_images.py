@@ -197,9 +197,7 @@ def test_an_index_from_before_images_still_verifies_and_reports(tmp_path):
     assert "image store: 0 files, 0.0 MiB" in stats.stdout
 
 
-def test_a_markdown_body_is_relinked_when_its_image_is_stored_later(
-    replay: ReplayServer, tmp_path
-):
+def test_a_markdown_body_is_relinked_when_its_image_is_stored_later(replay: ReplayServer, tmp_path):
     _one_item_feed(replay, '<p>图：<img src="https://img.test/a.jpg" alt="甲"></p>')
     replay.add("https://img.test/a.jpg", Reply(503), Reply(200, image_bytes("a")))
     archive = tmp_path / "archive"
