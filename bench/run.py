@@ -13,8 +13,6 @@ import argparse
 import json
 import os
 import random
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from redis_server import redis_binary, redis_server  # noqa: E402
 
 from replay import ReplayServer, Reply  # noqa: E402
 from sina_replay import ROLL, TEMPLATE, layout_d_page, roll_body  # noqa: E402
@@ -153,54 +153,47 @@ def full_crawl(server: ReplayServer, mirror: Mirror, env: dict, runs: int) -> di
 def scale_out(mirror: Mirror, env: dict, runs: int) -> dict | None:
     """The same full crawl by 1 and by 2 workers with one writer, through a loopback Redis
     (wall time from start to the writer's exit). None when redis-server is not installed."""
-    binary = shutil.which("redis-server")
+    binary = redis_binary()
     if binary is None:
         return None
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    redis = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    time.sleep(0.5)
-    command = [sys.executable, "-m", "crawler"]
-    pages = ["--pages", str((mirror.count + 49) // 50), "--limit", str(mirror.count)]
     result = {}
-    try:
+    with redis_server(binary) as (url, _):
         for workers in (1, 2):
-            times = []
-            for _ in range(runs):
-                archive = Path(tempfile.mkdtemp()) / "archive"
-                started = time.perf_counter()
-                writer = subprocess.Popen(
-                    [*command, "write", "--redis", url, "--archive", str(archive)],
-                    env=env,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                )
-                crawlers = [
-                    subprocess.Popen(
-                        [*command, "crawl", "--redis", url, "--quiet", *pages, *SETTINGS],
-                        env=env,
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                    )
-                    for _ in range(workers)
-                ]
-                out, err = writer.communicate()
-                times.append(time.perf_counter() - started)
-                assert writer.returncode == 0 and f"{mirror.count} new" in out, err[-2000:]
-                for crawler in crawlers:
-                    crawler.wait()
-            result[f"workers_{workers}_s"] = min(times)
-    finally:
-        redis.terminate()
-        redis.wait()
+            result[f"workers_{workers}_s"] = _cluster_crawl(mirror, env, runs, url, workers)
     result["speedup"] = result["workers_1_s"] / result["workers_2_s"]
     return result
+
+
+def _cluster_crawl(mirror: Mirror, env: dict, runs: int, url: str, workers: int) -> float:
+    """Best wall time of `runs` crawls of the mirror by `workers` workers and one writer."""
+    command = [sys.executable, "-m", "crawler"]
+    pages = ["--pages", str((mirror.count + 49) // 50), "--limit", str(mirror.count)]
+    times = []
+    for _ in range(runs):
+        archive = Path(tempfile.mkdtemp()) / "archive"
+        started = time.perf_counter()
+        writer = subprocess.Popen(
+            [*command, "write", "--redis", url, "--archive", str(archive)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        crawlers = [
+            subprocess.Popen(
+                [*command, "crawl", "--redis", url, "--quiet", *pages, *SETTINGS],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(workers)
+        ]
+        out, err = writer.communicate()
+        times.append(time.perf_counter() - started)
+        assert writer.returncode == 0 and f"{mirror.count} new" in out, err[-2000:]
+        for crawler in crawlers:
+            crawler.wait()
+    return min(times)
 
 
 def recrawl(server: ReplayServer, archive: Path, count: int, env: dict, runs: int) -> dict:

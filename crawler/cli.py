@@ -50,6 +50,17 @@ def archive_option(f):
     )(f)
 
 
+def overrides_option(f):
+    return click.option(
+        "-s",
+        "--set",
+        "overrides",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Override a Scrapy setting for this run (repeatable).",
+    )(f)
+
+
 def redis_option(f):
     return click.option(
         "--redis",
@@ -118,14 +129,7 @@ def cli() -> None:
 @click.option("--pages", type=click.IntRange(min=1), help="Roll pages per Sina source (backfill).")
 @click.option("--refresh", is_flag=True, help="Refetch archived items; rewrite changed files.")
 @click.option("--quiet", is_flag=True, help="Only warnings and the summary.")
-@click.option(
-    "-s",
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Override a Scrapy setting for this run (repeatable).",
-)
+@overrides_option
 @redis_option
 @click.option(
     "--wait",
@@ -229,14 +233,7 @@ def parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--site", help="SITE for a feed or page.")
 @click.option("--name", help="NAME for a feed or page.")
 @click.option("--stdout", "to_stdout", is_flag=True, help="Print the file(s); write nothing.")
-@click.option(
-    "-s",
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Override a Scrapy setting for this run (repeatable).",
-)
+@overrides_option
 def fetch(
     urls, config_path, archive_dir, source_name, category, site, name, to_stdout, overrides
 ) -> None:

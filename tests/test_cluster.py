@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis_server import redis_binary, redis_server
 
 from crawler.cluster import decode, encode
 from crawler.items import Article, ImageOutcome, Pending, Shelf
@@ -32,39 +31,16 @@ from sina_replay import ROLL, md_files, serve_pages, sina_config, synthetic_arti
 ARTICLES = 300
 
 
-def redis_binary() -> str:
-    binary = shutil.which("redis-server")
+@contextlib.contextmanager
+def own_redis(folder: Path):
+    """A redis-server of this test's own: (url, process); CI must have one, others skip."""
+    binary = redis_binary()
     if binary is None:
         if os.environ.get("CI"):
             pytest.fail("redis-server is needed for the scale-out tests in CI")
         pytest.skip("redis-server not installed")
-    return binary
-
-
-@contextlib.contextmanager
-def own_redis(folder: Path):
-    """A redis-server of this test's own on a free loopback port: (url, process)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [redis_binary(), "--port", str(port), "--bind", "127.0.0.1"]
-        + ["--save", "", "--appendonly", "no"],
-        cwd=folder,
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    try:
-        yield f"redis://127.0.0.1:{port}/0", server
-    finally:
-        server.kill()
-        server.wait(timeout=10)
+    with redis_server(binary, folder) as started:
+        yield started
 
 
 @pytest.fixture
