@@ -327,8 +327,14 @@ def list_(config_path, archive_dir, source, since, as_json) -> None:
     _, index = open_index(archive_dir, config_path)
     with closing(index):
         since_text = since.strftime("%Y-%m-%dT%H:%M:%S") if since else None
-        for item in list_items(index, source, since_text):
-            click.echo(listing_line(item, as_json=as_json))
+        items = list_items(index, source, since_text)
+    echo_lines(listing_line(item, as_json=as_json) for item in items)
+
+
+def echo_lines(lines) -> None:
+    """One write for many lines: click.echo flushes each, which costs more than the search."""
+    if text := "\n".join(lines):
+        click.echo(text)
 
 
 @archive.command()
@@ -357,7 +363,6 @@ def show(path_or_id, config_path, archive_dir) -> None:
 def search_(text, config_path, archive_dir, source, as_json) -> None:
     """Titles and bodies containing TEXT (substring, Chinese included); title hits first."""
     from .review import listing_line
-    from .store.catalog import Listing
     from .store.search import index_state, search
 
     if not text.strip():
@@ -366,9 +371,8 @@ def search_(text, config_path, archive_dir, source, as_json) -> None:
     with closing(index):
         if problem := index_state(index.db):
             raise UserError(f"{problem}: run 'crawler archive reindex'")
-        for hit in search(index.db, text, source):
-            item = Listing(hit.date, hit.source, hit.title, hit.path, hit.url)
-            click.echo(listing_line(item, as_json=as_json))
+        hits = search(index.db, text, source)
+    echo_lines(listing_line(hit, as_json=as_json) for hit in hits)
 
 
 @archive.command()

@@ -10,19 +10,7 @@ from pathlib import Path
 
 from .images import store_size
 from .index import ProvenanceIndex, Record
-
-
-@dataclass(frozen=True)
-class Listing:
-    date: str
-    source: str
-    title: str
-    path: str
-    url: str
-
-    @classmethod
-    def of(cls, record: Record) -> Listing:
-        return cls(record.date, record.source, record.title, record.path, record.url)
+from .search import Listing
 
 
 def list_items(
@@ -32,7 +20,7 @@ def list_items(
     records = (r for r in index.records() if (not source or r.source == source))
     chosen = [r for r in records if not since or r.date >= since]
     chosen.sort(key=lambda r: (r.date, r.path), reverse=True)
-    return [Listing.of(r) for r in chosen]
+    return [Listing(r.date, r.source, r.title, r.path, r.url) for r in chosen]
 
 
 def find_items(index: ProvenanceIndex, root: Path, path_or_id: str) -> list[Record]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import html
 import re
 import sqlite3
-from dataclasses import dataclass
+from operator import itemgetter
+from typing import NamedTuple
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS texts (path TEXT PRIMARY KEY, title TEXT NOT NULL, body TEXT NOT NULL);
@@ -33,6 +34,17 @@ CREATE TRIGGER IF NOT EXISTS texts_au AFTER UPDATE ON texts BEGIN
     INSERT INTO texts_fts(rowid, title, body) VALUES (new.rowid, new.title, new.body);
 END;
 """
+
+
+class Listing(NamedTuple):
+    """One line of `archive list` or `archive search` (a tuple: 20,000 of them are cheap)."""
+
+    date: str
+    source: str
+    title: str
+    path: str
+    url: str
+
 
 _INVISIBLE = re.compile(r"<!--.*?(?:-->|$)|<(script|style)\b.*?(?:</\1\s*>|$)|<[^>]*>", re.S | re.I)
 
@@ -66,41 +78,37 @@ def backfill_keys(db: sqlite3.Connection) -> None:
         )
 
 
-@dataclass(frozen=True)
-class Hit:
-    path: str
-    in_title: bool
-    date: str
-    source: str
-    title: str
-    url: str
+def search(db: sqlite3.Connection, query: str, source: str | None = None) -> list[Listing]:
+    """The items whose title or body contains `query`, title hits first, then newest.
 
-
-def search(db: sqlite3.Connection, query: str, source: str | None = None) -> list[Hit]:
-    """The items whose title or body contains `query`, title hits first, then newest."""
+    Sorted here, not by SQLite: its sorter drags every row's columns along, and a query that
+    matches the whole archive costs a third more that way."""
     where = "AND k.source = ?" if source else ""
+    columns = "k.date, k.source, k.title, k.path, k.url"
     if len(query) >= 3:
         phrase = '"' + query.replace('"', '""') + '"'
         sql = (
-            "SELECT k.path, instr(k.title, ?) > 0 AS hit, k.date, k.source, k.title, k.url "
-            "FROM texts_fts f JOIN text_keys k ON k.rowid = f.rowid "
-            f"WHERE texts_fts MATCH ? {where} ORDER BY hit DESC, k.date DESC"
+            f"SELECT {columns} FROM texts_fts f JOIN text_keys k ON k.rowid = f.rowid "
+            f"WHERE texts_fts MATCH ? {where}"
         )
-        params: list = [query, phrase]
+        params: list = [phrase]
     else:  # shorter than a trigram: a scan
         sql = (
-            "SELECT k.path, instr(k.title, ?) > 0 AS hit, k.date, k.source, k.title, k.url "
-            "FROM texts t JOIN text_keys k ON k.rowid = t.rowid "
-            f"WHERE (instr(t.title, ?) > 0 OR instr(t.body, ?) > 0) {where} "
-            "ORDER BY hit DESC, k.date DESC"
+            f"SELECT {columns} FROM texts t JOIN text_keys k ON k.rowid = t.rowid "
+            f"WHERE (instr(t.title, ?) > 0 OR instr(t.body, ?) > 0) {where}"
         )
-        params = [query, query, query]
+        params = [query, query]
     if source:
         params.append(source)
-    return [
-        Hit(path, bool(hit), date, src, title, url)
-        for path, hit, date, src, title, url in db.execute(sql, params)
-    ]
+    hits = list(map(Listing._make, db.execute(sql, params)))
+    hits.sort(key=_NEWEST, reverse=True)
+    in_title = [hit for hit in hits if query in hit.title]
+    if not in_title:
+        return hits
+    return in_title + [hit for hit in hits if query not in hit.title]
+
+
+_NEWEST = itemgetter(0)  # the date; equal dates stay in the order they were archived
 
 
 def index_state(db: sqlite3.Connection) -> str | None:
