@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from crawler.cli import cli
@@ -18,9 +19,10 @@ HELPER = Path(__file__).parent / "helpers" / "write_many.py"
 COUNT = 1500
 
 
-def writer(root: Path) -> subprocess.Popen:
+def writer(root: Path, batch: int) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
-    return subprocess.Popen([sys.executable, str(HELPER), str(root), str(COUNT)], env=env)
+    command = [sys.executable, str(HELPER), str(root), str(COUNT), str(batch)]
+    return subprocess.Popen(command, env=env)
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -31,14 +33,15 @@ def snapshot(root: Path) -> dict[str, bytes]:
     }
 
 
-def test_killed_writes_leave_a_consistent_archive(tmp_path: Path):
+@pytest.mark.parametrize("batch", [1, 16])  # one write at a time, and group commits
+def test_killed_writes_leave_a_consistent_archive(tmp_path: Path, batch: int):
     clean = tmp_path / "clean"
-    assert writer(clean).wait(timeout=120) == 0
+    assert writer(clean, batch).wait(timeout=120) == 0
     crashed = tmp_path / "crashed"
     rng = random.Random(20261127)
     interrupted = 0
     for _ in range(4):
-        proc = writer(crashed)
+        proc = writer(crashed, batch)
         time.sleep(rng.uniform(0.4, 2.0))
         proc.send_signal(signal.SIGKILL)
         interrupted += proc.wait(timeout=30) == -signal.SIGKILL
@@ -47,7 +50,7 @@ def test_killed_writes_leave_a_consistent_archive(tmp_path: Path):
             if path.endswith(".md"):
                 assert data.endswith(b"</div>\n" + b" " * 12), path
     assert interrupted, "no kill landed before the writer finished: the test proved nothing"
-    assert writer(crashed).wait(timeout=120) == 0
+    assert writer(crashed, batch).wait(timeout=120) == 0
     assert snapshot(crashed) == snapshot(clean)
     assert not [p for p in crashed.rglob("*crawler-tmp")]
     result = CliRunner().invoke(cli, ["archive", "verify", "--archive", str(crashed)])

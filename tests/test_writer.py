@@ -148,3 +148,128 @@ def test_index_can_be_read_while_written(tmp_path: Path):
         writer.write(article("2", title="另一篇"))
         assert len(list(reader.records())) == 2
         reader.close()
+
+
+def committed_records(root: Path) -> list:
+    """What another process sees in the index."""
+    reader = ProvenanceIndex.open_existing(root)
+    try:
+        return list(reader.records())
+    finally:
+        reader.close()
+
+
+def test_a_batch_is_durable_only_when_flushed_and_says_so(tmp_path: Path):
+    durable = []
+    with ArchiveWriter(tmp_path, batch=3, on_durable=durable.append) as writer:
+        first = writer.write(article("1", title="一"))
+        writer.write(article("2", title="二"))
+        assert durable == [] and not first.path.exists() and committed_records(tmp_path) == []
+        writer.write(article("3", title="三"))  # the batch is full
+        assert [r.path.name for r in durable] == ["一.md", "二.md", "三.md"]
+        assert {r.status for r in durable} == {"new"} and {r.source for r in durable} == {
+            SHELF.source
+        }
+        assert len(committed_records(tmp_path)) == 3 and first.path.exists()
+        writer.write(article("4", title="四"))
+    assert len(durable) == 4  # close flushes the rest
+    assert (
+        not list(tmp_path.rglob("*crawler-tmp")) and not (tmp_path / ".crawler/batch.json").exists()
+    )
+
+
+def test_the_same_item_twice_in_a_batch_keeps_the_last_version(tmp_path: Path):
+    durable = []
+    with ArchiveWriter(tmp_path, batch=10, on_durable=durable.append) as writer:
+        writer.write(article(body="<p>旧</p>"))
+        path = writer.write(article(body="<p>新</p>")).path
+    assert [r.status for r in durable] == ["new", "updated"]
+    assert "<p>新</p>" in path.read_text(encoding="utf-8")
+    assert [r.path for r in committed_records(tmp_path)] == ["金融/新浪财经/新浪财经－国內/标题.md"]
+
+
+def test_two_items_with_one_title_in_a_batch_get_two_files(tmp_path: Path):
+    with ArchiveWriter(tmp_path, batch=10) as writer:
+        one = writer.write(article("1")).path
+        two = writer.write(article("2")).path
+    assert one != two and one.exists() and two.exists()
+
+
+def test_pending_requests_are_durable_at_once_with_what_was_held(tmp_path: Path):
+    from crawler.items import Pending
+
+    with ArchiveWriter(tmp_path, batch=10) as writer:
+        writer.write(article("1"))
+        writer.note(Pending(SHELF.source, [("2", "https://x/2", {"id": "2"})]))
+        assert len(committed_records(tmp_path)) == 1
+        reader = ProvenanceIndex.open_existing(tmp_path)
+        assert reader.retry_payloads(SHELF.source) == [{"id": "2"}]
+        reader.close()
+
+
+def killed_between_renames_and_commit(root: Path, monkeypatch, fail_rename_at: int | None):
+    """Three articles in one batch; the writer dies after its journal, during the renames (at
+    rename number `fail_rename_at`: the first is the journal's own) or after them, before the
+    index commit."""
+    writer = ArchiveWriter(root, batch=3)
+    if fail_rename_at is None:
+        monkeypatch.setattr(
+            writer.index, "commit_batch", lambda: (_ for _ in ()).throw(KeyboardInterrupt)
+        )
+    else:
+        real, calls = os.replace, []
+
+        def replace_then_die(src, dst):
+            calls.append(src)
+            if len(calls) == fail_rename_at:
+                raise KeyboardInterrupt
+            real(src, dst)
+
+        monkeypatch.setattr(os, "replace", replace_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        for i, title in enumerate(("一", "二", "三")):
+            writer.write(article(str(i), title=title))
+    monkeypatch.undo()
+    writer.index.close()  # the process is gone: nothing committed
+
+
+@pytest.mark.parametrize("fail_rename_at", [None, 2, 4])
+def test_a_batch_killed_before_its_commit_is_finished_by_the_next_writer(
+    tmp_path: Path, monkeypatch, fail_rename_at
+):
+    from crawler.store.verify import verify
+
+    clean = tmp_path / "clean"
+    with ArchiveWriter(clean, batch=3) as writer:
+        for i, title in enumerate(("一", "二", "三")):
+            writer.write(article(str(i), title=title))
+    crashed = tmp_path / "crashed"
+    killed_between_renames_and_commit(crashed, monkeypatch, fail_rename_at)
+    assert (crashed / ".crawler" / "batch.json").exists() and committed_records(crashed) == []
+    with ArchiveWriter(crashed) as writer:
+        writer.remove_stale_temp_files()
+    assert committed_records(crashed) == committed_records(clean)
+    files = sorted(p.relative_to(crashed) for p in crashed.rglob("*.md"))
+    assert files == sorted(p.relative_to(clean) for p in clean.rglob("*.md"))
+    for name in files:
+        assert (crashed / name).read_bytes() == (clean / name).read_bytes()
+    assert (
+        not list(crashed.rglob("*crawler-tmp")) and not (crashed / ".crawler/batch.json").exists()
+    )
+    assert verify(crashed) == []
+    with ArchiveWriter(crashed) as writer:  # and the items count as archived
+        assert writer.write(article("0", title="一")).status == "unchanged"
+
+
+def test_a_batch_killed_before_its_journal_leaves_nothing_behind(tmp_path: Path, monkeypatch):
+    writer = ArchiveWriter(tmp_path, batch=3)
+    monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        for i, title in enumerate(("一", "二", "三")):
+            writer.write(article(str(i), title=title))
+    monkeypatch.undo()
+    writer.index.close()
+    with ArchiveWriter(tmp_path) as writer:
+        writer.remove_stale_temp_files()
+    assert committed_records(tmp_path) == [] and not list(tmp_path.rglob("*.md"))
+    assert not list(tmp_path.rglob("*crawler-tmp"))

@@ -8,13 +8,17 @@ from pathlib import Path
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
+from twisted.internet import task
 
 from ..items import Article, ImageRetry, Pending, Settled
 from ..spiders.base import stop_crawl
-from ..store import ArchiveError, ArchiveWriter
+from ..store import ArchiveError, ArchiveWriter, WriteResult
 from ..store.template import render_article
 
 log = logging.getLogger("crawler")
+
+BATCH = 64  # articles made durable together: one fsync pass, one index commit
+MAX_DELAY = 1.0  # seconds an article may wait for its batch
 
 
 class ArchivePipeline:
@@ -23,6 +27,7 @@ class ArchivePipeline:
         self.crawler = crawler
         self.preview = crawler.settings.getbool("ARCHIVE_PREVIEW")
         self.writer: ArchiveWriter | None = None
+        self.flusher = task.LoopingCall(self._flush_late)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -33,11 +38,17 @@ class ArchivePipeline:
 
     def open_spider(self) -> None:
         if not self.preview:
-            self.writer = ArchiveWriter(self.root)
+            self.writer = ArchiveWriter(self.root, batch=BATCH, on_durable=self._durable)
+            self.flusher.start(MAX_DELAY, now=False)
 
     def close_spider(self) -> None:
         if self.writer is not None:
-            self.writer.close()
+            self.flusher.stop()
+            self._keep(self.writer.close)
+
+    def _flush_late(self) -> None:
+        if not self.crawler.spider.archive_error:
+            self._keep(self.writer.flush, MAX_DELAY)
 
     def process_item(self, item):
         spider = self.crawler.spider
@@ -55,29 +66,29 @@ class ArchivePipeline:
             return item
         if spider.archive_error:
             return item  # the archive cannot be written: the crawl is stopping
-        result = self._keep(self.writer.write, article)
-        if result is None:
-            return item
+        self._keep(self.writer.write, article)
+        return item
+
+    def _durable(self, result: WriteResult) -> None:
+        """A write made durable: counted and shown."""
+        spider = self.crawler.spider
         self.crawler.stats.inc_value(f"archive/{result.status}")
-        if run := spider.runs.get(article.shelf.source):
+        if run := spider.runs.get(result.source):
             run.count(result.status)
         spider.written.append((result.status, str(result.path)))
         if result.status != "unchanged":
             log.info(
-                "%s: %s %s",
-                article.shelf.source,
-                result.status,
-                result.path.relative_to(self.writer.root),
+                "%s: %s %s", result.source, result.status, result.path.relative_to(self.writer.root)
             )
-        return item
 
-    def _keep(self, write, item):
+    def _keep(self, write, *args):
         """A write; when the archive cannot take it, the crawl stops (None)."""
         try:
-            return write(item)
+            return write(*args)
         except (OSError, sqlite3.Error, ArchiveError) as exc:
             spider = self.crawler.spider
-            spider.archive_error = f"cannot write to the archive: {exc}"
-            log.error("%s", spider.archive_error)
-            stop_crawl(self.crawler, "archive_error")
+            if not spider.archive_error:  # the first error says it all
+                spider.archive_error = f"cannot write to the archive: {exc}"
+                log.error("%s", spider.archive_error)
+                stop_crawl(self.crawler, "archive_error")
             return None

@@ -24,19 +24,33 @@ def write_atomic(path: Path, data: bytes, *, sync_folder: bool = True) -> None:
     The file's own fsync before the rename is what keeps it whole; the folder's fsync only
     makes the new name outlive a power cut, so a writer of many files may do it once per
     folder at the end (`sync_folder=False`)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=TEMP_SUFFIX)
+    fd, tmp = write_temp(path, data)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fchmod(f.fileno(), _FILE_MODE)
-            os.fsync(f.fileno())
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     if sync_folder:
         fsync_dir(path.parent)
+
+
+def write_temp(path: Path, data: bytes) -> tuple[int, Path]:
+    """`data` in a new temporary file beside `path`, not synced yet: its open descriptor (the
+    caller fsyncs and closes it) and its path."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=TEMP_SUFFIX)
+    try:
+        with open(fd, "wb", closefd=False) as f:
+            f.write(data)
+        os.fchmod(fd, _FILE_MODE)
+    except BaseException:
+        os.close(fd)
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return fd, Path(tmp)
 
 
 def make_dirs(path: Path) -> None:

@@ -98,7 +98,7 @@ _COLUMNS = (
 )
 
 
-def _row(record: Record) -> tuple:
+def record_row(record: Record) -> tuple:
     return (
         record.source,
         record.item_id,
@@ -115,7 +115,7 @@ def _row(record: Record) -> tuple:
     )
 
 
-def _record(row: tuple) -> Record:
+def record_from_row(row: tuple) -> Record:
     (source, item_id, url, path, title, date, guessed, author, keywords, fetched, sha, adopted) = (
         row
     )
@@ -177,11 +177,11 @@ class ProvenanceIndex:
         row = self._db.execute(
             f"SELECT {_COLUMNS} FROM items WHERE source=? AND item_id=?", (source, item_id)
         ).fetchone()
-        return _record(row) if row else None
+        return record_from_row(row) if row else None
 
     def at_path(self, path: str) -> Record | None:
         row = self._db.execute(f"SELECT {_COLUMNS} FROM items WHERE path=?", (path,)).fetchone()
-        return _record(row) if row else None
+        return record_from_row(row) if row else None
 
     def ids(self, source: str) -> set[str]:
         """The item ids a source has archived: a crawl skips these without a request."""
@@ -190,7 +190,7 @@ class ProvenanceIndex:
 
     def records(self) -> Iterator[Record]:
         for row in self._db.execute(f"SELECT {_COLUMNS} FROM items ORDER BY path"):
-            yield _record(row)
+            yield record_from_row(row)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -217,7 +217,7 @@ class ProvenanceIndex:
         )
         self._db.execute(
             f"INSERT OR REPLACE INTO items ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            _row(record),
+            record_row(record),
         )
         search.put_text(
             self._db,
@@ -385,15 +385,37 @@ class ProvenanceIndex:
                 self._put(record, text)
 
     def transaction(self) -> _Transaction:
+        """All or nothing: a transaction of its own, or a savepoint inside an open batch."""
         return _Transaction(self._db)
+
+    def begin_batch(self) -> None:
+        """Hold what follows until `commit_batch` (a writer's group commit); no-op if open."""
+        if not self._db.in_transaction:
+            self._db.execute("BEGIN IMMEDIATE")
+
+    def commit_batch(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("COMMIT")
+
+    def rollback_batch(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
 
 
 class _Transaction:
     def __init__(self, db: sqlite3.Connection):
         self._db = db
+        self._nested = False
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._nested = self._db.in_transaction
+        self._db.execute("SAVEPOINT op" if self._nested else "BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if not self._nested:
+            self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        elif exc_type:
+            self._db.execute("ROLLBACK TO op")
+            self._db.execute("RELEASE op")
+        else:
+            self._db.execute("RELEASE op")

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import astuple, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ..items import Article, ImageOutcome, ImageRetry, Pending, Settled, Shelf
-from .atomic import fsync_dir, is_temp_file, make_dirs, write_atomic
+from .atomic import fsync_dir, is_temp_file, make_dirs, write_atomic, write_temp
 from .images import IMAGES_DIR
-from .index import HIDDEN_DIR, ProvenanceIndex, Record
+from .index import HIDDEN_DIR, ProvenanceIndex, Record, record_from_row, record_row
 from .paths import collision_stem, stem_for
 from .search import plain_text
 from .template import Post, parse, post_for, relink_file, render
@@ -25,30 +29,68 @@ class ArchiveError(Exception):
 class WriteResult:
     path: Path
     status: str  # "new", "updated" or "unchanged"
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class _Staged:
+    """A file written beside its place, waiting for its batch to be made durable."""
+
+    fd: int
+    tmp: Path
+    path: Path
+    record: Record
+    text: str
+    images: tuple
 
 
 class ArchiveWriter:
-    """Writes articles below `root` as FORMAT.md says; knows nothing of Scrapy."""
+    """Writes articles below `root` as FORMAT.md says; knows nothing of Scrapy.
 
-    def __init__(self, root: Path | str, index: ProvenanceIndex | None = None):
+    With `batch` > 1, writes are made durable in groups (one fsync pass and one index commit
+    for up to `batch` articles; `flush` makes them durable sooner): `on_durable` hears of
+    each write once it is. A batch of several files is journaled before its files are renamed
+    into place, so a writer killed between the renames and the commit is finished by the next
+    one."""
+
+    def __init__(
+        self,
+        root: Path | str,
+        index: ProvenanceIndex | None = None,
+        *,
+        batch: int = 1,
+        on_durable: Callable[[WriteResult], None] | None = None,
+    ):
         root = Path(root)
         if root.exists() and not root.is_dir():
             raise ArchiveError(f"{root}: archive path exists and is not a folder")
         make_dirs(root.absolute())
         self.root = root.resolve()
         self.index = index or ProvenanceIndex.open(self.root)
+        self.batch = batch
+        self.on_durable = on_durable
+        self._staged: dict[Path, _Staged] = {}
+        self._held: list[WriteResult] = []  # written, not durable yet
+        self._batch_started = 0.0
         self._unsynced: set[Path] = set()  # folders whose new names await an fsync
         self._checked: set[Path] = set()  # folders known to lie inside the root
         self._was_dirty = self._dirty_mark.exists()  # the last writer never closed
+        self._finish_journaled_batch()
         self._dirty_mark.touch()
 
     def close(self) -> None:
-        """Make the new file names durable, then let the index go."""
-        for folder in self._unsynced:
-            fsync_dir(folder)
-        self._unsynced.clear()
-        self.index.close()
-        self._dirty_mark.unlink(missing_ok=True)
+        """Make what is held and the new file names durable, then let the index go (a writer
+        that fails here stays marked dirty: the next one cleans up after it)."""
+        try:
+            self.flush()
+            for folder in self._unsynced:
+                fsync_dir(folder)
+            self._unsynced.clear()
+        finally:
+            self._discard_staged()
+            self.index.close()
+        if not self._journal.exists():
+            self._dirty_mark.unlink(missing_ok=True)
 
     def __enter__(self) -> ArchiveWriter:
         return self
@@ -57,8 +99,10 @@ class ArchiveWriter:
         self.close()
 
     def write(self, article: Article) -> WriteResult:
+        """Write one article (durable on return when `batch` is 1, else at the next flush)."""
         fetched = article.fetched_at or datetime.now(UTC)
         source = article.shelf.source
+        self.index.begin_batch()
         if article.images:
             self.index.note_images(source, article.id, article.images, _iso(fetched))
         local = self._local_images(article.shelf, article.images)
@@ -67,42 +111,126 @@ class ArchiveWriter:
         known = self.index.get(source, article.id)
         rel = known.path if known else self._free_path(post, article.id, data)
         path = self._inside_root(rel)
+        if path in self._staged:  # the same file twice in one batch: the first goes first
+            self.flush()
+            self.index.begin_batch()
+        record = Record(
+            source=source,
+            item_id=article.id,
+            url=article.url,
+            path=rel,
+            title=post.title,
+            date=_iso(post.date),
+            date_guessed=article.date is None or article.date_guessed,
+            author=article.author,
+            keywords=tuple(article.keywords),
+            fetched_at=_iso(fetched),
+            sha256=hashlib.sha256(data).hexdigest(),
+        )
+        text = plain_text(post.body)
         if _read(path) == data:
             status = "unchanged"
         else:
             make_dirs(path.parent)
-            write_atomic(path, data, sync_folder=False)
-            self._unsynced.add(path.parent)
+            fd, tmp = write_temp(path, data)
+            self._staged[path] = _Staged(fd, tmp, path, record, text, article.images)
             status = "updated" if known else "new"
-        self.index.put(
-            Record(
-                source=source,
-                item_id=article.id,
-                url=article.url,
-                path=rel,
-                title=post.title,
-                date=_iso(post.date),
-                date_guessed=article.date is None or article.date_guessed,
-                author=article.author,
-                keywords=tuple(article.keywords),
-                fetched_at=_iso(fetched),
-                sha256=hashlib.sha256(data).hexdigest(),
-            ),
-            text=plain_text(post.body),
-        )
-        return WriteResult(path, status)
+        try:
+            self.index.put(record, text=text)
+        except BaseException:
+            if entry := self._staged.pop(path, None):
+                os.close(entry.fd)
+                entry.tmp.unlink(missing_ok=True)
+            raise
+        result = WriteResult(path, status, source)
+        if not self._held:
+            self._batch_started = time.monotonic()
+        self._held.append(result)
+        if len(self._held) >= self.batch:
+            self.flush()
+        return result
+
+    def flush(self, older_than: float = 0.0) -> None:
+        """Make the held writes durable (only if the oldest is `older_than` seconds old):
+        staged files synced, journaled when several, renamed into place, index committed."""
+        if not self._held and not self._staged:
+            self.index.commit_batch()
+            return
+        if time.monotonic() - self._batch_started < older_than:
+            return
+        staged = list(self._staged.values())
+        try:
+            for entry in staged:
+                os.fsync(entry.fd)
+            if len(staged) > 1:
+                write_atomic(self._journal, _journal(staged, self.root))
+        except BaseException:
+            self._discard_staged()
+            self.index.rollback_batch()
+            self._held.clear()
+            raise
+        for entry in staged:
+            os.close(entry.fd)
+        self._staged.clear()
+        try:
+            for entry in staged:
+                os.replace(entry.tmp, entry.path)
+                self._unsynced.add(entry.path.parent)
+        except BaseException:  # the journal (if any) has the next writer finish the batch
+            self.index.rollback_batch()
+            self._held.clear()
+            raise
+        self.index.commit_batch()
+        if len(staged) > 1:
+            self._journal.unlink()
+        held, self._held = self._held, []
+        if self.on_durable is not None:
+            for result in held:
+                self.on_durable(result)
+
+    def _finish_journaled_batch(self) -> None:
+        """A writer killed between renaming a batch's files and committing its index left the
+        journal: put what is left of the batch in place and commit it now."""
+        try:
+            entries = json.loads(self._journal.read_bytes())
+        except FileNotFoundError:
+            return
+        with self.index.transaction():
+            for entry in entries:
+                tmp, path = self.root / entry["tmp"], self.root / entry["path"]
+                if tmp.exists():
+                    os.replace(tmp, path)
+                    self._unsynced.add(path.parent)
+                record = record_from_row(entry["record"])
+                images = [ImageOutcome(*image) for image in entry["images"]]
+                if images:
+                    self.index.note_images(record.source, record.item_id, images, record.fetched_at)
+                self.index.put(record, text=entry["text"])
+        for folder in self._unsynced:
+            fsync_dir(folder)
+        self._journal.unlink()
+
+    def _discard_staged(self) -> None:
+        for entry in self._staged.values():
+            os.close(entry.fd)
+            entry.tmp.unlink(missing_ok=True)
+        self._staged.clear()
 
     def note(self, item: Pending | Settled) -> None:
-        """Requests about to be made (Pending), or made good (Settled): what a next run
-        must ask for again if this one stops first."""
+        """Requests about to be made (Pending, durable on return: with what is held), or made
+        good (Settled): what a next run must ask for again if this one stops first."""
         if isinstance(item, Pending):
             self.index.note_pending(item.source, item.entries)
+            self.flush()
         else:
             self.index.drop_retries(item.source, item.item_ids)
+            if not self._held:
+                self.index.commit_batch()
 
     def relink(self, retry: ImageRetry) -> WriteResult | None:
         """Record the outcome of an item's images asked for again; with `rewrite_images`,
         point its file to those now stored. None when it has no file to change."""
+        self.flush()
         source = retry.shelf.source
         self.index.note_images(source, retry.item_id, retry.images, _iso(datetime.now(UTC)))
         local = self._local_images(retry.shelf, [i for i in retry.images if i.path])
@@ -180,6 +308,27 @@ class ArchiveWriter:
     @property
     def _dirty_mark(self) -> Path:
         return self.root / HIDDEN_DIR / "dirty"
+
+    @property
+    def _journal(self) -> Path:
+        return self.root / HIDDEN_DIR / "batch.json"
+
+
+def _journal(staged: list[_Staged], root: Path) -> bytes:
+    """What finishes a batch whose files were renamed but whose index was not committed."""
+    return json.dumps(
+        [
+            {
+                "tmp": entry.tmp.relative_to(root).as_posix(),
+                "path": entry.record.path,
+                "record": record_row(entry.record),
+                "text": entry.text,
+                "images": [list(astuple(image)) for image in entry.images],
+            }
+            for entry in staged
+        ],
+        ensure_ascii=False,
+    ).encode("utf-8")
 
 
 def _read(path: Path) -> bytes | None:
