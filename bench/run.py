@@ -20,6 +20,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
@@ -29,6 +30,7 @@ from redis_server import redis_binary, redis_server  # noqa: E402
 from replay import ReplayServer, Reply  # noqa: E402
 from sina_replay import ROLL, TEMPLATE, layout_d_page, roll_body  # noqa: E402
 
+CONFIG = ["--config", str(ROOT / "feeds.yaml")]  # the shipped one: its Sina source
 ARTICLE = "http://finance.sina.com.cn/china/2024-01-01/doc-ibench{:07d}.shtml"
 SETTINGS = [
     "-s",
@@ -90,8 +92,22 @@ class Mirror:
         return rolls + [ARTICLE.format(i) for i in range(self.count)]
 
 
-def measured(command: list[str], env: dict) -> tuple[float, int, subprocess.CompletedProcess]:
-    """Wall seconds, peak RSS (KiB, this child alone) and the result of a command."""
+WORK = Path(tempfile.gettempdir())  # main() points this at a folder removed at the end
+
+
+def fresh(name: str) -> Path:
+    """A new empty folder for one run's files."""
+    return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=WORK))
+
+
+class Run(NamedTuple):
+    wall: float  # seconds
+    cpu: float  # user + system seconds of the child alone: steadier than wall on a busy machine
+    rss_kb: int  # peak
+    result: subprocess.CompletedProcess
+
+
+def measured(command: list[str], env: dict) -> Run:
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(command, env=env, stdout=out, stderr=err)
@@ -102,7 +118,7 @@ def measured(command: list[str], env: dict) -> tuple[float, int, subprocess.Comp
         result = subprocess.CompletedProcess(
             command, os.waitstatus_to_exitcode(status), out.read().decode(), err.read().decode()
         )
-    return wall, usage.ru_maxrss, result
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, result)
 
 
 def crawl_command(archive: Path, count: int) -> list[str]:
@@ -111,6 +127,7 @@ def crawl_command(archive: Path, count: int) -> list[str]:
         "-m",
         "crawler",
         "crawl",
+        *CONFIG,
         "--archive",
         str(archive),
         "--quiet",
@@ -124,28 +141,31 @@ def crawl_command(archive: Path, count: int) -> list[str]:
 
 def full_crawl(server: ReplayServer, mirror: Mirror, env: dict, runs: int) -> dict:
     """Best of `runs` for each side, alternating bare Scrapy and the crawler."""
-    url_file = Path(tempfile.mkdtemp()) / "urls.txt"
+    url_file = fresh("urls") / "urls.txt"
     url_file.write_text("\n".join(mirror.urls()))
-    bare_times, crawl_times, peak = [], [], 0
+    bares, crawls = [], []
     for _ in range(runs):
-        wall, _, result = measured(
+        bare = measured(
             [sys.executable, str(ROOT / "bench" / "bare.py"), str(url_file), *SETTINGS], env
         )
-        assert result.returncode == 0, result.stderr[-2000:]
-        bare_times.append(wall)
-        archive = Path(tempfile.mkdtemp()) / "archive"
-        wall, rss, result = measured(crawl_command(archive, mirror.count), env)
-        assert result.returncode == 0, result.stderr[-2000:]
-        assert f"{mirror.count} new" in result.stdout, result.stdout
-        crawl_times.append(wall)
-        peak = max(peak, rss)
-    bare, crawler = min(bare_times), min(crawl_times)
+        assert bare.result.returncode == 0, bare.result.stderr[-2000:]
+        bares.append(bare)
+        archive = fresh("crawl") / "archive"
+        crawl = measured(crawl_command(archive, mirror.count), env)
+        assert crawl.result.returncode == 0, crawl.result.stderr[-2000:]
+        assert f"{mirror.count} new" in crawl.result.stdout, crawl.result.stdout
+        crawls.append(crawl)
+    bare_s, crawler_s = min(r.wall for r in bares), min(r.wall for r in crawls)
+    bare_cpu, crawler_cpu = min(r.cpu for r in bares), min(r.cpu for r in crawls)
     return {
-        "bare_s": bare,
-        "crawler_s": crawler,
-        "ratio": crawler / bare,
-        "items_per_s": mirror.count / crawler,
-        "peak_rss_mb": peak / 1024,
+        "bare_s": bare_s,
+        "crawler_s": crawler_s,
+        "ratio": crawler_s / bare_s,
+        "bare_cpu_s": bare_cpu,
+        "crawler_cpu_s": crawler_cpu,
+        "cpu_ratio": crawler_cpu / bare_cpu,
+        "items_per_s": mirror.count / crawler_s,
+        "peak_rss_mb": max(r.rss_kb for r in crawls) / 1024,
         "archive": str(archive),
     }
 
@@ -170,10 +190,10 @@ def _cluster_crawl(mirror: Mirror, env: dict, runs: int, url: str, workers: int)
     pages = ["--pages", str((mirror.count + 49) // 50), "--limit", str(mirror.count)]
     times = []
     for _ in range(runs):
-        archive = Path(tempfile.mkdtemp()) / "archive"
+        archive = fresh("cluster") / "archive"
         started = time.perf_counter()
         writer = subprocess.Popen(
-            [*command, "write", "--redis", url, "--archive", str(archive)],
+            [*command, "write", *CONFIG, "--redis", url, "--archive", str(archive)],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -181,7 +201,7 @@ def _cluster_crawl(mirror: Mirror, env: dict, runs: int, url: str, workers: int)
         )
         crawlers = [
             subprocess.Popen(
-                [*command, "crawl", "--redis", url, "--quiet", *pages, *SETTINGS],
+                [*command, "crawl", *CONFIG, "--redis", url, "--quiet", *pages, *SETTINGS],
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -200,9 +220,9 @@ def recrawl(server: ReplayServer, archive: Path, count: int, env: dict, runs: in
     times, requests = [], 0
     for _ in range(runs):
         server.requests.clear()
-        wall, _, result = measured(crawl_command(archive, count), env)
-        assert result.returncode == 0 and "0 new" in result.stdout, result.stdout
-        times.append(wall)
+        run = measured(crawl_command(archive, count), env)
+        assert run.result.returncode == 0 and "0 new" in run.result.stdout, run.result.stdout
+        times.append(run.wall)
         requests = len(server.requests)
         rolls = sum("api/roll/get" in url for url in server.requests)
     return {"wall_s": min(times), "requests": requests, "roll_requests": rolls}
@@ -218,7 +238,7 @@ def per_article(mirror: Mirror, samples: int = 200) -> float:
     shelf = Shelf("金融", "新浪财经", "新浪财经－国內")
     pages = [(mirror.page(i), mirror.roll_item(i)) for i in range(samples)]
     times = []
-    with ArchiveWriter(Path(tempfile.mkdtemp())) as writer:
+    with ArchiveWriter(fresh("per-article")) as writer:
         for page, item in pages:
             roll = RollItem(
                 id=item["docid"], url=item["url"], title=item["title"], intime=int(item["intime"])
@@ -258,6 +278,15 @@ def main() -> None:
     args = parser.parse_args()
     small, big = (500, 2_000) if args.quick else (2_000, 20_000)
     runs = 2 if args.quick else args.runs
+    global WORK
+    with tempfile.TemporaryDirectory(prefix="crawler-bench-") as work:
+        WORK = Path(work)
+        results = bench(small, big, runs)
+    report(results)
+    args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+
+
+def bench(small: int, big: int, runs: int) -> dict:
     server = ReplayServer().start()
     env = {
         **os.environ,
@@ -283,8 +312,9 @@ def main() -> None:
     results["per_article_ms"] = per_article(Mirror(small))
     results["review"] = review_latency(big_archive, env)
     server.shutdown()
-    report(results)
-    args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    for key in ("full", "full_big"):
+        del results[key]["archive"]  # gone with the bench's folder
+    return results
 
 
 def report(r: dict) -> None:
@@ -295,6 +325,13 @@ def report(r: dict) -> None:
             f"{r['full']['bare_s']:.1f} s = {r['full']['ratio']:.2f}×",
             "≤ 1.25×",
             r["full"]["ratio"] <= 1.25,
+        ),
+        (
+            f"full crawl, N={r['n']}: CPU s, crawler / bare",
+            f"{r['full']['crawler_cpu_s']:.1f} s / "
+            f"{r['full']['bare_cpu_s']:.1f} s = {r['full']['cpu_ratio']:.2f}×",
+            "-",
+            True,
         ),
         (f"full crawl, N={r['n']}: items/s", f"{r['full']['items_per_s']:.0f}", "-", True),
         (

@@ -163,7 +163,7 @@ class ArchiveWriter:
             for entry in staged:
                 os.fsync(entry.fd)
             if len(staged) > 1:
-                write_atomic(self._journal, _journal(staged, self.root))
+                write_atomic(self._journal, journal_bytes(staged, self.root))
         except BaseException:
             self._discard_staged()
             self.index.rollback_batch()
@@ -176,9 +176,11 @@ class ArchiveWriter:
             for entry in staged:
                 os.replace(entry.tmp, entry.path)
                 self._unsynced.add(entry.path.parent)
-        except BaseException:  # the journal (if any) has the next writer finish the batch
+        except BaseException:  # a journal has the next writer finish the batch
             self.index.rollback_batch()
             self._held.clear()
+            if len(staged) == 1:  # no journal: as if never written
+                staged[0].tmp.unlink(missing_ok=True)
             raise
         self.index.commit_batch()
         if len(staged) > 1:
@@ -314,7 +316,7 @@ class ArchiveWriter:
         return self.root / HIDDEN_DIR / "batch.json"
 
 
-def _journal(staged: list[_Staged], root: Path) -> bytes:
+def journal_bytes(staged: list[_Staged], root: Path) -> bytes:
     """What finishes a batch whose files were renamed but whose index was not committed."""
     return json.dumps(
         [
