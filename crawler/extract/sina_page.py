@@ -7,6 +7,7 @@ date, media, keywords and body are; the body is the exact source text of its ele
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
 from typing import ClassVar
@@ -62,10 +63,10 @@ class SinaPage:
         self.url = url
 
     @classmethod
-    def matches(cls, html: str) -> bool:
-        return all(p.search(html) is not None for p in cls.markers) and not any(
-            p.search(html) is not None for p in cls.excludes
-        )
+    def matches(cls, present: Callable[[Selector], bool]) -> bool:
+        """Whether a page is of this family (`present` says whether it has an element); the
+        excludes go first: one found spares the markers' search."""
+        return not any(present(p) for p in cls.excludes) and all(present(p) for p in cls.markers)
 
     @cached_property
     def body_element(self) -> Element | None:
@@ -248,7 +249,14 @@ FAMILIES: tuple[type[SinaPage], ...] = (
 
 def sina_page(html: str, url: str) -> SinaPage:
     """The page object of the first family whose markers the page has."""
+    seen: dict[Selector, bool] = {}  # families share markers: each is looked for once
+
+    def present(selector: Selector) -> bool:
+        if selector not in seen:
+            seen[selector] = selector.search(html) is not None
+        return seen[selector]
+
     for family in FAMILIES:
-        if family.matches(html):
+        if family.matches(present):
             return family(html, url)
     return SinaPage(html, url)  # no known body element: a video or slide page
