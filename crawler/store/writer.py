@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..items import Article, ImageOutcome, ImageRetry, Pending, Settled, Shelf
-from .atomic import fsync_dir, is_temp_file, make_dirs, write_atomic, write_temp
+from .atomic import fsync_all, fsync_dir, is_temp_file, make_dirs, write_atomic, write_temp
 from .images import IMAGES_DIR
 from .index import HIDDEN_DIR, ProvenanceIndex, Record, record_from_row, record_row
 from .paths import collision_stem, stem_for
@@ -152,7 +152,8 @@ class ArchiveWriter:
 
     def flush(self, older_than: float = 0.0) -> None:
         """Make the held writes durable (only if the oldest is `older_than` seconds old):
-        staged files synced, journaled when several, renamed into place, index committed."""
+        staged files synced together, journaled when several, renamed into place, index
+        committed."""
         if not self._held and not self._staged:
             self.index.commit_batch()
             return
@@ -160,8 +161,7 @@ class ArchiveWriter:
             return
         staged = list(self._staged.values())
         try:
-            for entry in staged:
-                os.fsync(entry.fd)
+            fsync_all([entry.fd for entry in staged])
             if len(staged) > 1:
                 write_atomic(self._journal, journal_bytes(staged, self.root))
         except BaseException:
