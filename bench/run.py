@@ -228,26 +228,34 @@ def recrawl(server: ReplayServer, archive: Path, count: int, env: dict, runs: in
     return {"wall_s": min(times), "requests": requests, "roll_requests": rolls}
 
 
-def per_article(mirror: Mirror, samples: int = 200) -> float:
-    """Median ms of extraction + write for one article, in-process."""
+def per_article(mirror: Mirror, samples: int = 256) -> dict:
+    """Extraction + write for one article, in-process, in ms: the median with each write made
+    durable on its own (one fsync, one commit), and the mean as a crawl writes (in batches:
+    a median would hide the one write in 64 that makes its batch durable)."""
     from crawler.extract.sina_article import sina_article
     from crawler.extract.sina_roll import RollItem
     from crawler.items import Shelf
+    from crawler.pipelines.archive import BATCH
     from crawler.store import ArchiveWriter
 
     shelf = Shelf("金融", "新浪财经", "新浪财经－国內")
     pages = [(mirror.page(i), mirror.roll_item(i)) for i in range(samples)]
+    rolls = [
+        RollItem(id=item["docid"], url=item["url"], title=item["title"], intime=int(item["intime"]))
+        for _, item in pages
+    ]
     times = []
     with ArchiveWriter(fresh("per-article")) as writer:
-        for page, item in pages:
-            roll = RollItem(
-                id=item["docid"], url=item["url"], title=item["title"], intime=int(item["intime"])
-            )
+        for (page, item), roll in zip(pages, rolls, strict=True):
             started = time.perf_counter()
-            article = sina_article(page, item["url"], "text/html; charset=utf-8", shelf, roll)
-            writer.write(article)
+            writer.write(sina_article(page, item["url"], "text/html; charset=utf-8", shelf, roll))
             times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+    started = time.perf_counter()
+    with ArchiveWriter(fresh("per-article-batched"), batch=BATCH) as writer:
+        for (page, item), roll in zip(pages, rolls, strict=True):
+            writer.write(sina_article(page, item["url"], "text/html; charset=utf-8", shelf, roll))
+    batched = (time.perf_counter() - started) * 1000 / samples
+    return {"median_ms": statistics.median(times), "batched_mean_ms": batched}
 
 
 def review_latency(archive: Path, env: dict) -> dict:
@@ -309,7 +317,7 @@ def bench(small: int, big: int, runs: int) -> dict:
     results["recrawl_big"] = recrawl(server, big_archive, big, env, runs)
     server.resolver = Mirror(small).resolve
     results["scale_out"] = scale_out(Mirror(small), env, runs)
-    results["per_article_ms"] = per_article(Mirror(small))
+    results["per_article"] = per_article(Mirror(small))
     results["review"] = review_latency(big_archive, env)
     server.shutdown()
     for key in ("full", "full_big"):
@@ -362,9 +370,15 @@ def report(r: dict) -> None:
         ),
         (
             "extraction + write per article (median)",
-            f"{r['per_article_ms']:.2f} ms",
+            f"{r['per_article']['median_ms']:.2f} ms",
             "≤ 2 ms",
-            r["per_article_ms"] <= 2,
+            r["per_article"]["median_ms"] <= 2,
+        ),
+        (
+            "same, written in batches as a crawl does (mean)",
+            f"{r['per_article']['batched_mean_ms']:.2f} ms",
+            "-",
+            True,
         ),
         (
             f"archive search on {r['n_big']} items (median)",
