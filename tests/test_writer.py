@@ -207,6 +207,9 @@ def test_pending_requests_are_durable_at_once_with_what_was_held(tmp_path: Path)
         reader.close()
 
 
+THREE = ("一", "二", "三")  # titles of a three-article batch (fetched at WHEN: comparable)
+
+
 def killed_between_renames_and_commit(root: Path, monkeypatch, fail_rename_at: int | None):
     """Three articles in one batch; the writer dies after its journal, during the renames (at
     rename number `fail_rename_at`: the first is the journal's own) or after them, before the
@@ -227,8 +230,8 @@ def killed_between_renames_and_commit(root: Path, monkeypatch, fail_rename_at: i
 
         monkeypatch.setattr(os, "replace", replace_then_die)
     with pytest.raises(KeyboardInterrupt):
-        for i, title in enumerate(("一", "二", "三")):
-            writer.write(article(str(i), title=title))
+        for i, title in enumerate(THREE):
+            writer.write(article(str(i), title=title, fetched_at=WHEN))
     monkeypatch.undo()
     writer.index.close()  # the process is gone: nothing committed
 
@@ -241,8 +244,8 @@ def test_a_batch_killed_before_its_commit_is_finished_by_the_next_writer(
 
     clean = tmp_path / "clean"
     with ArchiveWriter(clean, batch=3) as writer:
-        for i, title in enumerate(("一", "二", "三")):
-            writer.write(article(str(i), title=title))
+        for i, title in enumerate(THREE):
+            writer.write(article(str(i), title=title, fetched_at=WHEN))
     crashed = tmp_path / "crashed"
     killed_between_renames_and_commit(crashed, monkeypatch, fail_rename_at)
     assert (crashed / ".crawler" / "batch.json").exists() and committed_records(crashed) == []
@@ -258,14 +261,14 @@ def test_a_batch_killed_before_its_commit_is_finished_by_the_next_writer(
     )
     assert verify(crashed) == []
     with ArchiveWriter(crashed) as writer:  # and the items count as archived
-        assert writer.write(article("0", title="一")).status == "unchanged"
+        assert writer.write(article("0", title="一", fetched_at=WHEN)).status == "unchanged"
 
 
 def test_a_batch_killed_before_its_journal_leaves_nothing_behind(tmp_path: Path, monkeypatch):
     writer = ArchiveWriter(tmp_path, batch=3)
     monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(KeyboardInterrupt))
     with pytest.raises(KeyboardInterrupt):
-        for i, title in enumerate(("一", "二", "三")):
+        for i, title in enumerate(THREE):
             writer.write(article(str(i), title=title))
     monkeypatch.undo()
     writer.index.close()
