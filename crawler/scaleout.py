@@ -4,7 +4,6 @@ writer owns the archive (see cluster.py for what they share)."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from .errors import ClusterError
 from .items import Article, Pending, Settled
 from .run import CrawlOptions, CrawlReport, keep_outcome, quiet_logging, run_spider, source_run
 from .spiders.base import FailedItem, SourceRun
-from .store import ArchiveError, ArchiveWriter
+from .store import WRITE_ERRORS, ArchiveWriter
 
 log = logging.getLogger("crawler")
 
@@ -92,6 +91,7 @@ def run_writer(root: Path, sources: list[Source], cluster: Cluster, *, wait: flo
         archive_error = _drain_leftovers(writer, cluster)
         for source in sources:
             runs[source.name] = source_run(writer.index, source, CrawlOptions())
+        writer.on_durable = lambda result: runs[result.source].count(result.status)
         run_id = cluster.open_run(
             {
                 name: Catalog(run.archived, run.retry_payloads, run.validators)
@@ -151,11 +151,8 @@ def _drain_leftovers(writer: ArchiveWriter, cluster: Cluster) -> str | None:
     """Items a writer killed mid-run never wrote: written now, before the next run opens
     (the workers' reports went with that run)."""
     while (item := cluster.pop_item()) is not None:
-        if not isinstance(item, Report):
-            try:
-                _store(writer, item)
-            except (OSError, sqlite3.Error, ArchiveError) as exc:
-                return f"cannot write to the archive: {exc}"
+        if not isinstance(item, Report) and (error := _store(writer, item)):
+            return error
     return None
 
 
@@ -176,22 +173,23 @@ def _take(
         if item.validators:
             run.new_validators = item.validators
         return None
+    error = _store(writer, item)
+    if error:
+        log.error("%s", error)
+    return error
+
+
+def _store(writer: ArchiveWriter, item: Article | Pending | Settled) -> str | None:
+    """Write an article (counted by the writer's on_durable), or note a Pending or Settled;
+    the error message if the archive refuses."""
     try:
-        result = _store(writer, item)
-    except (OSError, sqlite3.Error, ArchiveError) as exc:
-        log.error("cannot write to the archive: %s", exc)
+        if isinstance(item, Pending | Settled):
+            writer.note(item)
+        else:
+            writer.write(item)
+    except WRITE_ERRORS as exc:
         return f"cannot write to the archive: {exc}"
-    if result is not None:
-        run.count(result.status)
     return None
-
-
-def _store(writer: ArchiveWriter, item: Article | Pending | Settled):
-    """Write an article (its WriteResult), or note a Pending or Settled (None)."""
-    if isinstance(item, Pending | Settled):
-        writer.note(item)
-        return None
-    return writer.write(item)
 
 
 def _source_of(item: Article | Pending | Settled | Report) -> str:

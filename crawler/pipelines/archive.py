@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from pathlib import Path
 
 from itemadapter import ItemAdapter
@@ -12,7 +11,7 @@ from twisted.internet import task
 
 from ..items import Article, ImageRetry, Pending, Settled
 from ..spiders.base import stop_crawl
-from ..store import ArchiveError, ArchiveWriter, WriteResult
+from ..store import WRITE_ERRORS, ArchiveWriter, WriteResult
 from ..store.template import render_article
 
 log = logging.getLogger("crawler")
@@ -85,7 +84,7 @@ class ArchivePipeline:
         """A write; when the archive cannot take it, the crawl stops (None)."""
         try:
             return write(*args)
-        except (OSError, sqlite3.Error, ArchiveError) as exc:
+        except WRITE_ERRORS as exc:
             spider = self.crawler.spider
             if not spider.archive_error:  # the first error says it all
                 spider.archive_error = f"cannot write to the archive: {exc}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import astuple, dataclass, replace
@@ -23,6 +24,10 @@ from .verify import archive_files
 
 class ArchiveError(Exception):
     """The archive cannot take this write; the message names the path."""
+
+
+# What a write can fail with when the archive cannot take it (full, read-only, refused).
+WRITE_ERRORS = (OSError, sqlite3.Error, ArchiveError)
 
 
 @dataclass(frozen=True)
@@ -154,7 +159,7 @@ class ArchiveWriter:
         """Make the held writes durable (only if the oldest is `older_than` seconds old):
         staged files synced together, journaled when several, renamed into place, index
         committed."""
-        if not self._held and not self._staged:
+        if not self._held:  # every staged file is a held write
             self.index.commit_batch()
             return
         if time.monotonic() - self._batch_started < older_than:
@@ -226,8 +231,6 @@ class ArchiveWriter:
             self.flush()
         else:
             self.index.drop_retries(item.source, item.item_ids)
-            if not self._held:
-                self.index.commit_batch()
 
     def relink(self, retry: ImageRetry) -> WriteResult | None:
         """Record the outcome of an item's images asked for again; with `rewrite_images`,
