@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.store.body import active_content, first_image, prepare_body
+from crawler.store.body import first_image, prepare_body
+from crawler.store.judge import unsafe_markup
 
 PAGE = "https://finance.sina.com.cn/china/2021-09-27/doc-ikt.shtml"
 
@@ -171,13 +172,14 @@ def test_clean_removes_kaihu_qr_and_ad_boxes():
     assert edit(body, clean=True) == "<p>a</p><p>b</p>"
 
 
-def test_active_content_finds_what_edits_remove():
-    assert active_content('<p onclick="x">a</p><script>y</script><a href="javascript:z">') == [
+def test_the_judge_finds_what_edits_remove():
+    assert unsafe_markup('<p onclick="x">a</p><script>y</script><a href="javascript:z">') == [
         "onclick attribute on <p>",
         "<script> element",
         "href attribute on <a>",
+        "Markdown link to javascript:",
     ]
-    assert active_content(edit('<p onclick="x">a</p><script>y</script>')) == []
+    assert unsafe_markup(edit('<p onclick="x">a</p><script>y</script>')) == []
 
 
 def test_fast_tag_reading_agrees_with_the_careful_one():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from crawler.markup import Tag, tokenize
 from crawler.store import ProvenanceIndex
-from crawler.store.body import active_content
+from crawler.store.judge import unsafe_markup
 from crawler.store.lock import ArchiveLock
 from crawler.store.verify import verify
 
@@ -53,7 +53,7 @@ def test_crawl_archives_reference_and_real_pages(replay: ReplayServer, tmp_path:
         assert archived[article.expected_path] == article.expected_text.encode("utf-8")
     for path, data in archived.items():
         body = data.decode("utf-8").split("\n<div>   \n", 1)[1]
-        assert active_content(body) == [], path
+        assert unsafe_markup(body) == [], path
         assert "javascript:" not in body.lower() and "<iframe" not in body.lower(), path
         assert not [
             tag

@@ -15,7 +15,7 @@ import pytest
 from crawler.extract.feed import FeedError, entry_article, parse_feed
 from crawler.items import Shelf
 from crawler.store import ArchiveWriter
-from crawler.store.body import active_content
+from crawler.store.judge import unsafe_markup
 from crawler.store.verify import verify
 
 CORPUS = Path(__file__).parent / "fixtures" / "feeds"
@@ -67,7 +67,7 @@ def test_corpus_file(path: Path, tmp_path: Path):
     assert len(set(written)) == len({e.id for e in feed.entries})  # one file per entry id
     assert verify(tmp_path) == []
     for file in written:  # titles are text in YAML; the body is what a browser renders
-        assert active_content(file.read_text(encoding="utf-8").split("\n<div>   \n", 1)[1]) == []
+        assert unsafe_markup(file.read_text(encoding="utf-8").split("\n<div>   \n", 1)[1]) == []
 
 
 def rss(items: str, prologue: str = "") -> bytes:
@@ -121,7 +121,7 @@ def test_hostile_feed(name: str, tmp_path: Path):
     assert verify(tmp_path) == []
     for file in tmp_path.rglob("*.md"):
         text = file.read_text(encoding="utf-8")
-        assert "root:" not in text and active_content(text.split("<div>", 1)[1]) == []
+        assert "root:" not in text and unsafe_markup(text.split("<div>", 1)[1]) == []
         assert file.resolve().is_relative_to(tmp_path.resolve())
 
 

@@ -10,37 +10,8 @@ from urllib.parse import urljoin
 from markdownify import MarkdownConverter
 
 from ..markup import VOID, Attr, Comment, RawText, Tag, tokenize
+from .active import ACTIVE_ELEMENTS, URL_ATTRS, css_loads, is_active_attribute, is_refresh
 
-# Elements removed with everything inside them.
-ACTIVE_ELEMENTS = frozenset({"script", "iframe", "object", "embed"})
-# Attributes that hold a URL a browser may navigate to or load.
-URL_ATTRS = frozenset(
-    {
-        "href",
-        "src",
-        "action",
-        "formaction",
-        "xlink:href",
-        "data",
-        "poster",
-        "background",
-        "lowsrc",
-        "dynsrc",
-        "cite",
-        "longdesc",
-        "codebase",
-        "usemap",
-        "ping",
-        "manifest",
-        "srcdoc",
-        "values",
-        "to",
-        "from",
-        "by",
-    }
-)
-_DANGEROUS_SCHEME = re.compile(r"(?:javascript|vbscript|data:text/html)", re.I)
-_URL_NOISE = re.compile(r"[\x00-\x20]")  # browsers strip C0 and space from URL schemes
 _IMAGE_URL = re.compile(r"\.(?:gif|png|jpe?g|webp)", re.I)
 _SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]*:")
 NO_REFERRER = ' referrerpolicy="no-referrer"'
@@ -121,7 +92,7 @@ def markup_edits(body: str, page_url: str | None) -> tuple[list[Edit], list[str]
         if isinstance(tok, RawText):
             edits.extend(_disarm_raw_text(body, tok))
         elif isinstance(tok, Tag):
-            if tok.name in ACTIVE_ELEMENTS:
+            if removes_element(body, tokens, i):
                 end = tok.end if tok.closing else _element_end(tokens, i)
                 edits.append((tok.start, end, ""))
                 skip_to = end
@@ -147,7 +118,7 @@ def _disarm_raw_text(body: str, raw: RawText) -> list[Edit]:
     for i, tok in enumerate(tokens):
         if not isinstance(tok, Tag):
             continue
-        if tok.name in ACTIVE_ELEMENTS:
+        if removes_element(inner, tokens, i):
             end = tok.end if tok.closing else _element_end(tokens, i, raw=True)
             edits.append((raw.start + tok.start, raw.start + end, ""))
         else:
@@ -176,26 +147,41 @@ def _element_end(tokens: list, i: int, *, raw: bool = False) -> int:
     return start.end  # no end tag: drop the start tag, keep what follows
 
 
+def removes_element(body: str, tokens: list, i: int) -> bool:
+    """Whether the tag tokens[i] is (or closes) an element edit 1 removes whole."""
+    tag = tokens[i]
+    if tag.name in ACTIVE_ELEMENTS:
+        return True
+    if tag.closing:
+        return False
+    if tag.name == "meta":
+        return is_refresh(_decoded(tag.attr("http-equiv")))
+    if tag.name == "style" and i + 1 < len(tokens) and isinstance(tokens[i + 1], RawText):
+        content = tokens[i + 1]
+        return css_loads(body[content.start : content.end])
+    return False
+
+
 # Every attribute name that is_active_attribute can flag, as it stands after white space, a
 # slash or a closing quote: a tag without one needs no attribute parsing at all.
 _MAYBE_ACTIVE = re.compile(
-    r"[ \t\n\r\f/\"'](?:on|" + "|".join(sorted(URL_ATTRS, key=len, reverse=True)) + ")", re.I
+    r"[ \t\n\r\f/\"'](?:on|style|" + "|".join(sorted(URL_ATTRS, key=len, reverse=True)) + ")",
+    re.I,
 )
 
 
 def _attribute_edits(body: str, tag: Tag) -> list[Edit]:
     if tag.bare or not _MAYBE_ACTIVE.search(body, tag.start, tag.end):
         return []
-    return [(a.start, a.end, "") for a in tag.attrs if is_active_attribute(a)]
+    return [(a.start, a.end, "") for a in tag.attrs if active_attribute(a)]
 
 
-def is_active_attribute(attr: Attr) -> bool:
-    if attr.name.startswith("on"):
-        return True
-    if attr.name in URL_ATTRS and attr.value:
-        url = _URL_NOISE.sub("", htmllib.unescape(attr.value))
-        return bool(_DANGEROUS_SCHEME.match(url))
-    return False
+def active_attribute(attr: Attr) -> bool:
+    return is_active_attribute(attr.name, _decoded(attr))
+
+
+def _decoded(attr: Attr | None) -> str | None:
+    return None if attr is None or attr.value is None else htmllib.unescape(attr.value)
 
 
 def _image_edits(tag: Tag, page_url: str | None) -> tuple[list[Edit], str]:
@@ -229,7 +215,7 @@ def _lazy_source(tag: Tag) -> str | None:
             and not attr.name.endswith("srcset")
             and attr.value
             and _IMAGE_URL.search(attr.value)
-            and not is_active_attribute(attr)
+            and not active_attribute(attr)
         ):
             return htmllib.unescape(attr.value).strip()
     return None
@@ -320,10 +306,44 @@ def relink_images(body: str, local: Mapping[str, str]) -> str:
     return apply_edits(body, edits) if edits else body
 
 
+# What would end a Markdown link destination or title early, percent-encoded in URLs.
+_LINK_BREAKERS = re.compile(r"[\x00-\x20()<>\\\"'`\x7f]")
+
+
+def markdown_url(url: str) -> str:
+    """A URL as a Markdown link destination that cannot end before the URL does (spaces
+    around it, which the page had and Markdown ignores, stay)."""
+    core = url.strip(" ")
+    if not _LINK_BREAKERS.search(core):
+        return url
+    start = url.index(core[0]) if core else 0
+    encoded = _LINK_BREAKERS.sub(lambda m: f"%{ord(m.group()):02X}", core)
+    return url[:start] + encoded + url[start + len(core) :]
+
+
 class _Markdown(MarkdownConverter):
     def escape(self, text: str, parent_tags) -> str:
         # Text that read `&lt;script&gt;` must not turn into markup a blog would run.
         return super().escape(text, parent_tags).replace("&", "&amp;").replace("<", "&lt;")
+
+    def convert_a(self, el, text, parent_tags):
+        return super().convert_a(_with_markdown_urls(el, "href"), text, parent_tags)
+
+    def convert_img(self, el, text, parent_tags):
+        el = _with_markdown_urls(el, "src")
+        if el.get("alt"):
+            el["alt"] = re.sub(r"([\\\[\]])", r"\\\1", el["alt"])
+        return super().convert_img(el, text, parent_tags)
+
+    def convert_video(self, el, text, parent_tags):
+        return super().convert_video(_with_markdown_urls(el, "src", "poster"), text, parent_tags)
+
+
+def _with_markdown_urls(el, *names: str):
+    for name in names:
+        if el.get(name):
+            el[name] = markdown_url(el[name])
+    return el
 
 
 _MARKDOWN = _Markdown(
@@ -353,34 +373,3 @@ def _one_blank_line(markdown: str) -> str:
             blank = False
         lines.append(line)
     return "\n".join(lines)
-
-
-def active_content(body: str) -> list[str]:
-    """What in a body could run in a browser: used by verify."""
-    found: list[str] = []
-    for tok in tokenize(body):
-        if isinstance(tok, Tag):
-            if tok.name in ACTIVE_ELEMENTS and not tok.closing:
-                found.append(f"<{tok.name}> element")
-            if not tok.bare and _MAYBE_ACTIVE.search(body, tok.start, tok.end):
-                found.extend(
-                    f"{a.name} attribute on <{tok.name}>"
-                    for a in tok.attrs
-                    if is_active_attribute(a)
-                )
-        elif isinstance(tok, RawText):
-            found.extend(
-                f"<{tok.element}> holding {item}"
-                for item in active_content_in_raw(body[tok.start : tok.end])
-            )
-    return found
-
-
-def active_content_in_raw(text: str) -> list[str]:
-    return [
-        f"<{tok.name}>"
-        for tok in tokenize(text, comments=False, raw_text=False)
-        if isinstance(tok, Tag)
-        and not tok.closing
-        and (tok.name in ACTIVE_ELEMENTS or any(is_active_attribute(a) for a in tok.attrs))
-    ]

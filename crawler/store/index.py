@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS items (
     fetched_at   TEXT NOT NULL,
     sha256       TEXT NOT NULL,
     adopted      INTEGER NOT NULL DEFAULT 0,
+    sanitized    INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (source, item_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS feeds (
@@ -90,12 +91,15 @@ class Record:
     fetched_at: str  # ISO 8601, UTC
     sha256: str
     adopted: bool = False  # rebuilt from a file on disk: the source's own id is unknown
+    sanitized: bool = False  # the body was written through the allowlist sanitizer
 
 
 _COLUMNS = (
     "source, item_id, url, path, title, date, date_guessed, author, keywords, fetched_at, "
-    "sha256, adopted"
+    "sha256, adopted, sanitized"
 )
+# An index from before `sanitized`, opened read-only, reads as if no body was sanitized.
+_OLD_COLUMNS = _COLUMNS.replace(", sanitized", ", 0")
 
 
 def record_row(record: Record) -> tuple:
@@ -112,12 +116,14 @@ def record_row(record: Record) -> tuple:
         record.fetched_at,
         record.sha256,
         int(record.adopted),
+        int(record.sanitized),
     )
 
 
 def record_from_row(row: tuple) -> Record:
+    """A record from its row (a batch journal from before `sanitized` has one column less)."""
     (source, item_id, url, path, title, date, guessed, author, keywords, fetched, sha, adopted) = (
-        row
+        row[:12]
     )
     return Record(
         source,
@@ -132,6 +138,7 @@ def record_from_row(row: tuple) -> Record:
         fetched,
         sha,
         bool(adopted),
+        bool(row[12]) if len(row) > 12 else False,
     )
 
 
@@ -140,6 +147,8 @@ class ProvenanceIndex:
 
     def __init__(self, connection: sqlite3.Connection):
         self._db = connection
+        names = {row[1] for row in connection.execute("PRAGMA table_info(items)")}
+        self._columns = _COLUMNS if "sanitized" in names or not names else _OLD_COLUMNS
 
     @classmethod
     def open(cls, root: Path) -> ProvenanceIndex:
@@ -156,6 +165,8 @@ class ProvenanceIndex:
                 f"{folder / DB_NAME}: made by a newer version of the crawler (schema {version})"
             )
         db.executescript(_SCHEMA + search.SCHEMA)
+        if "sanitized" not in {row[1] for row in db.execute("PRAGMA table_info(items)")}:
+            db.execute("ALTER TABLE items ADD COLUMN sanitized INTEGER NOT NULL DEFAULT 0")
         search.backfill_keys(db)
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         return cls(db)
@@ -175,12 +186,14 @@ class ProvenanceIndex:
 
     def get(self, source: str, item_id: str) -> Record | None:
         row = self._db.execute(
-            f"SELECT {_COLUMNS} FROM items WHERE source=? AND item_id=?", (source, item_id)
+            f"SELECT {self._columns} FROM items WHERE source=? AND item_id=?", (source, item_id)
         ).fetchone()
         return record_from_row(row) if row else None
 
     def at_path(self, path: str) -> Record | None:
-        row = self._db.execute(f"SELECT {_COLUMNS} FROM items WHERE path=?", (path,)).fetchone()
+        row = self._db.execute(
+            f"SELECT {self._columns} FROM items WHERE path=?", (path,)
+        ).fetchone()
         return record_from_row(row) if row else None
 
     def ids(self, source: str) -> set[str]:
@@ -189,7 +202,7 @@ class ProvenanceIndex:
         return {item_id for (item_id,) in rows}
 
     def records(self) -> Iterator[Record]:
-        for row in self._db.execute(f"SELECT {_COLUMNS} FROM items ORDER BY path"):
+        for row in self._db.execute(f"SELECT {self._columns} FROM items ORDER BY path"):
             yield record_from_row(row)
 
     @property
@@ -216,7 +229,7 @@ class ProvenanceIndex:
             (record.path, record.source, record.item_id),
         )
         self._db.execute(
-            f"INSERT OR REPLACE INTO items ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT OR REPLACE INTO items ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             record_row(record),
         )
         search.put_text(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..items import Article
-from .body import edit_markup, escape_braces, relink_images, to_markdown
+from .body import edit_markup, escape_braces, markdown_url, markup_edits, relink_images, to_markdown
 from .fields import (
     clean_url,
     normalize_name,
@@ -18,6 +18,7 @@ from .fields import (
     rfc1123,
     single_quoted,
 )
+from .judge import neutralize_markdown_links, safe_body
 
 TRAILER = "  \n</div>\n" + " " * 12
 MARKDOWN = "markdown"
@@ -36,18 +37,29 @@ class Post:
     date: datetime
     body: str
     body_format: str = "html"
+    sanitized: bool = False  # the judge found the edited body unsafe: the allowlist wrote it
+
+
+def safe_markup(article: Article) -> tuple[str, list[str], bool]:
+    """The body after FORMAT.md's edits 1–3 and the judge: (HTML, its images' final URLs,
+    whether it had to be sanitized)."""
+    body, images = edit_markup(article.body, article.url, clean=article.shelf.clean)
+    body, sanitized = safe_body(body)
+    if sanitized:
+        images = markup_edits(body, None)[1]
+    return body, images, sanitized
 
 
 def post_for(article: Article, date: datetime, local: Mapping[str, str] | None = None) -> Post:
     """The article's post; `local` maps image URLs to their stored copies' URLs (rewrite)."""
     shelf = article.shelf
-    body, images = edit_markup(article.body, article.url, clean=shelf.clean)
+    body, images, sanitized = safe_markup(article)
     image = clean_url(images[0] if images else article.image)
     if local:
         body = relink_images(body, local)
         image = local.get(image, image)
     if shelf.body_format == MARKDOWN:
-        body = to_markdown(body)
+        body = neutralize_markdown_links(to_markdown(body))
     site = normalize_name(shelf.site)
     author = normalize_name(article.author) if shelf.author == "extracted" else ""
     return Post(
@@ -60,12 +72,13 @@ def post_for(article: Article, date: datetime, local: Mapping[str, str] | None =
         date=date,
         body=escape_braces(body),
         body_format=shelf.body_format,
+        sanitized=sanitized,
     )
 
 
 def image_urls(article: Article) -> list[str]:
     """Every image the article's post shows: those of its final body, else its picture."""
-    images = edit_markup(article.body, article.url, clean=article.shelf.clean)[1]
+    images = safe_markup(article)[1]
     return images or ([clean_url(article.image)] if article.image else [])
 
 
@@ -139,7 +152,8 @@ def relink_file(text: str, local: Mapping[str, str]) -> str:
         body = parsed.body
         for url, copy in local.items():
             for end in (")", ' "'):
-                body = body.replace(f"]({escape_braces(url)}{end}", f"]({copy}{end}")
+                target = escape_braces(markdown_url(url))
+                body = body.replace(f"]({target}{end}", f"]({markdown_url(copy)}{end}")
         tail = f"{body}\n"
     else:
         tail = f"<div>   \n{relink_images(parsed.body, local)}{TRAILER}"

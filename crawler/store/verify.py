@@ -14,11 +14,11 @@ from pathlib import Path
 import yaml
 
 from .atomic import is_temp_file
-from .body import active_content
 from .images import stored_files
 from .index import ProvenanceIndex, Record
+from .judge import unsafe_markup
 from .search import plain_text
-from .template import TRAILER, ArchiveFile, parse
+from .template import MARKDOWN, TRAILER, ArchiveFile, parse
 
 _RFC1123 = re.compile(
     r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
@@ -111,7 +111,10 @@ def check_file(data: bytes) -> list[str]:
         where = f" (line {mark.line + 3})" if mark else ""
         return [f"front matter is not valid YAML{where}: {getattr(exc, 'problem', exc)}"]
     problems = _check_front(front)
-    problems.extend(f"active content in body: {item}" for item in active_content(parsed.body))
+    markdown = parsed.body_format == MARKDOWN
+    problems.extend(
+        f"unsafe body: {item}" for item in unsafe_markup(parsed.body, markdown=markdown)
+    )
     if "{" in parsed.body or "}" in parsed.body:
         problems.append("unescaped { or } in body (Hexo reads them as template tags)")
     return problems

@@ -131,6 +131,7 @@ class ArchiveWriter:
             keywords=tuple(article.keywords),
             fetched_at=_iso(fetched),
             sha256=hashlib.sha256(data).hexdigest(),
+            sanitized=post.sanitized,
         )
         text = plain_text(post.body)
         if _read(path) == data:

@@ -1,0 +1,105 @@
+"""What in a body is active content (FORMAT.md edit 1): one set of rules for the in-place
+edits (body.py), the browser-grade judge (judge.py) and `archive verify`.
+
+Values given to these functions are decoded already (entities resolved), as a browser sees them.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Elements removed with everything inside them. `<meta http-equiv=refresh>` and a `<style>`
+# that loads something go too (is_refresh, css_loads).
+ACTIVE_ELEMENTS = frozenset(
+    {"script", "iframe", "frame", "object", "embed", "applet", "portal", "form", "base", "link"}
+)
+# Attributes that hold a URL a browser may navigate to or load (SVG's and SMIL's included).
+URL_ATTRS = frozenset(
+    {
+        "href",
+        "src",
+        "action",
+        "formaction",
+        "xlink:href",
+        "data",
+        "poster",
+        "background",
+        "lowsrc",
+        "dynsrc",
+        "cite",
+        "longdesc",
+        "codebase",
+        "usemap",
+        "ping",
+        "manifest",
+        "srcdoc",
+        "srcset",
+        "imagesrcset",
+        "values",
+        "to",
+        "from",
+        "by",
+    }
+)
+# Attributes holding a list: a dangerous URL anywhere in the list counts.
+_URL_LISTS = re.compile(r"[;,\s]+")
+_LISTS = frozenset({"srcset", "imagesrcset", "values", "ping"})
+
+_DANGEROUS_SCHEME = re.compile(r"(?:javascript|vbscript|data):", re.I)
+_RASTER_DATA = re.compile(r"data:image/(?:png|gif|jpe?g|webp)[;,]", re.I)
+_RASTER_URL = re.compile(r"[^?#]*\.(?:gif|png|jpe?g|webp)(?:[?#].*)?", re.I | re.S)
+# Browsers drop tab and newline anywhere in a URL, and C0 and space around it.
+_URL_NOISE = re.compile(r"[\x00-\x20]")
+
+
+def is_active_attribute(name: str, value: str | None) -> bool:
+    """An event handler, a URL attribute holding a script or non-raster data URL, or a style
+    attribute that loads something."""
+    if name.startswith("on"):
+        return True
+    if value is None:
+        return False
+    if name in URL_ATTRS:
+        if name in _LISTS or name in ("to", "from", "by"):
+            return any(is_dangerous_url(part) for part in _URL_LISTS.split(value))
+        return is_dangerous_url(value)
+    return name == "style" and css_loads(value)
+
+
+def is_dangerous_url(url: str) -> bool:
+    url = _URL_NOISE.sub("", url)
+    return bool(_DANGEROUS_SCHEME.match(url)) and not _RASTER_DATA.match(url)
+
+
+def is_refresh(http_equiv: str | None) -> bool:
+    return http_equiv is not None and http_equiv.strip(" \t\n\r\f").lower() == "refresh"
+
+
+_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|$)", re.S)
+_CSS_ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})[ \t\n\r\f]?|(.))", re.S)
+_CSS_ACTIVE = re.compile(r"@import|expression\s*\(|behavior\s*:|-moz-binding|image-set\s*\(")
+_CSS_URL = re.compile(r"url\s*\(\s*(?:\"([^\"]*)\"?|'([^']*)'?|([^)]*))", re.S)
+
+
+def css_loads(css: str) -> bool:
+    """Whether a style sheet or style attribute loads anything but a raster image, or runs
+    script (`@import`, `url(` to a non-image, `expression(`, `behavior`, `-moz-binding`)."""
+    if "\\" in css:
+        css = _CSS_ESCAPE.sub(_unescape_css, css)
+    css = _CSS_COMMENT.sub("", css).lower()
+    if _CSS_ACTIVE.search(css):
+        return True
+    for m in _CSS_URL.finditer(css):
+        url = _URL_NOISE.sub("", m.group(1) or m.group(2) or m.group(3) or "")
+        if not (
+            _RASTER_DATA.match(url) or (not is_dangerous_url(url) and _RASTER_URL.fullmatch(url))
+        ):
+            return True
+    return False
+
+
+def _unescape_css(m: re.Match) -> str:
+    if m.group(1):
+        code = int(m.group(1), 16)
+        return chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else "\ufffd"
+    return "" if m.group(2) == "\n" else m.group(2)

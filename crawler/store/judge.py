@@ -1,0 +1,151 @@
+"""Whether a body is safe to publish, judged as a browser reads it (FORMAT.md edit 1).
+
+The in-place edits (body.py) keep every byte of an ordinary page; whether they were enough is
+decided here by lexbor, a WHATWG-conformant HTML parser (foreign content, CDATA, raw text,
+`<body>` attributes merged into the page's), and by what Hexo's Markdown renderer
+(hexo-renderer-marked) would turn into a link. A body still found unsafe is written through
+an allowlist sanitizer (ammonia, via nh3) instead.
+"""
+
+from __future__ import annotations
+
+import re
+
+import nh3
+from markdown_it import MarkdownIt
+from selectolax.lexbor import LexborHTMLParser
+
+from ..markup import Comment, Tag, tokenize
+from .active import ACTIVE_ELEMENTS, css_loads, is_active_attribute, is_refresh
+
+# Placed after the body: a body that swallows it (an unterminated comment, attribute, or a
+# <textarea>, <xmp>, <plaintext>, <template>…) would swallow the blog's page after it too.
+_END = "crawler-end-of-body"
+_WRAP = "<!DOCTYPE html><html><head></head><body><div>{}</div><p id=" + _END + "></p>"
+
+
+def unsafe_markup(body: str, *, markdown: bool = False) -> list[str]:
+    """What a browser would find active in `body` on the blog: empty when it is safe.
+
+    Hexo renders every post as Markdown, HTML bodies too. A body whose tags and comments all
+    end on the line they start (or at least before a blank line) goes through as the same
+    HTML; one that does not is also judged as rendered (CommonMark by markdown-it: Markdown
+    ends an HTML block at a blank line and escapes what follows). A `markdown` body is judged
+    as rendered."""
+    found = _unsafe_html(_MARKDOWN.render(body) if markdown else body)
+    if not markdown and _BLANK_LINE.search(body) and _tag_across_blank_line(body):
+        found.extend(
+            f"{problem} (once rendered as Markdown)"
+            for problem in _unsafe_html(_MARKDOWN.render(f"<div>   \n{body}  \n</div>\n"))
+        )
+    found.extend(f"Markdown link to {scheme}" for scheme in markdown_link_schemes(body))
+    return found
+
+
+def _unsafe_html(html: str) -> list[str]:
+    tree = LexborHTMLParser(_WRAP.format(html))
+    found: list[str] = []
+    end_seen = False
+    for node in tree.root.traverse():
+        name = node.tag.lower()
+        attrs = node.attributes
+        if name in ACTIVE_ELEMENTS:
+            found.append(f"<{name}> element")
+        elif name == "meta" and is_refresh(attrs.get("http-equiv")):
+            found.append("<meta http-equiv=refresh> element")
+        elif name == "style" and css_loads(node.text(deep=True)):
+            found.append("<style> that loads content")
+        elif name == "p" and attrs.get("id") == _END:
+            end_seen = True
+        found.extend(
+            f"{key} attribute on <{name}>"
+            for key, value in attrs.items()
+            if is_active_attribute(key.lower(), value)
+        )
+    if not end_seen:
+        found.append("markup left open at the end of the body")
+    return found
+
+
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_MARKDOWN = MarkdownIt("commonmark", {"html": True})
+
+
+def _tag_across_blank_line(body: str) -> bool:
+    for tok in tokenize(body):
+        spans = isinstance(tok, Comment) or isinstance(tok, Tag) and not tok.bare
+        if spans and _BLANK_LINE.search(body, tok.start, tok.end):
+            return True
+    return False
+
+
+def _obfuscated(word: str) -> str:
+    """A regex for `word` as the browser decodes it from Markdown-made attributes: each letter
+    as itself or a character reference, with tabs and newlines (or their references) between."""
+    noise = r"(?:[\t\n\r]|&(?:tab|newline);|&#0*(?:9|10|13);?|&#x0*(?:9|a|d);?)*"
+    letters = [
+        f"(?:{c}|&#0*{ord(c)};?|&#0*{ord(c.upper())};?|&#x0*{ord(c):x};?|"
+        + (f"&#x0*{ord(c.upper()):x};?)")
+        for c in word
+    ]
+    return noise.join(letters) + noise + r"(?::|&colon;|&#0*58;?|&#x0*3a;?)"
+
+
+# `data:` only when a URL follows (text such as "data: 2023" is no link).
+_MARKDOWN_SCHEME = re.compile(
+    f"(?P<javascript>{_obfuscated('javascript')})|(?P<vbscript>{_obfuscated('vbscript')})"
+    f"|(?P<data>{_obfuscated('data')})(?![ \\t\\n]|image/(?:png|gif|jpe?g|webp)[;,])",
+    re.I,
+)
+# What a neutralized scheme's colon becomes: no URL scheme can contain it.
+_FULLWIDTH_COLON = "\uff1a"
+
+
+def markdown_link_schemes(text: str) -> list[str]:
+    """The script schemes in `text` that Markdown syntax (`[x](…)`, `<…>`, `[x]: …`) could
+    make a live link of: a browser reads a Markdown-made href decoded, without tabs."""
+    return [f"{m.lastgroup}:" for m in _MARKDOWN_SCHEME.finditer(text)]
+
+
+def neutralize_markdown_links(text: str) -> str:
+    """Each such scheme's colon replaced by a full-width one: the text reads the same, and no
+    link Hexo's Markdown renderer makes of it can run."""
+    if ":" not in text and "&" not in text:
+        return text
+    return _MARKDOWN_SCHEME.sub(_break_scheme, text)
+
+
+def _break_scheme(m: re.Match) -> str:
+    text = m.group()
+    colon = text.rfind(":") if text.endswith(":") else text.rfind("&")
+    return text[:colon] + _FULLWIDTH_COLON
+
+
+# Ammonia's allowlist (no script, style, forms, frames or event handlers; http(s), mailto and
+# relative URLs only), plus what our own edits add.
+_ATTRIBUTES = {
+    **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
+    "img": nh3.ALLOWED_ATTRIBUTES["img"] | {"referrerpolicy", "title"},
+    "a": nh3.ALLOWED_ATTRIBUTES["a"] | {"title"},
+}
+_URL_SCHEMES = {"http", "https", "mailto"}
+
+
+def sanitize(body: str) -> str:
+    """The body through the allowlist: what stays is text, formatting, links and images (no
+    line breaks inside attribute values, which Markdown would split)."""
+    return nh3.clean(
+        body, attributes=_ATTRIBUTES, url_schemes=_URL_SCHEMES, attribute_filter=_one_line
+    ).strip()
+
+
+def _one_line(tag: str, attribute: str, value: str) -> str:
+    return " ".join(value.split()) if "\n" in value or "\r" in value else value
+
+
+def safe_body(body: str) -> tuple[str, bool]:
+    """(`body`, False) when the judge finds it safe, else (its sanitized text, True)."""
+    body = neutralize_markdown_links(body)
+    if not unsafe_markup(body):
+        return body, False
+    return neutralize_markdown_links(sanitize(body)), True
