@@ -172,13 +172,22 @@ def test_verify_finds_missing_damaged_and_orphaned_images(replay: ReplayServer, 
     orphan = archive / "images" / _stored_name(b"orphan")
     orphan.parent.mkdir(parents=True, exist_ok=True)
     orphan.write_bytes(b"orphan")
+    planted = archive / "images" / "ab" / ("ab" * 32 + ".svg")
+    planted.parent.mkdir(parents=True, exist_ok=True)
+    planted.write_bytes(b"<svg xmlns='http://www.w3.org/2000/svg'><script>x()</script></svg>")
     problems = sorted(str(p) for p in verify(archive))
     rel = lambda p: p.relative_to(archive).as_posix()  # noqa: E731
+    not_raster = "not a raster image by its bytes (an SVG or HTML file can run script)"
     assert problems == sorted(
         [
             f"{rel(one)}: image damaged: its sha256 differs from its name",
+            f"{rel(one)}: unsafe image: {not_raster}",
             f"{rel(two)}: image of https://img.test/2.png is missing",
             f"{rel(orphan)}: image not in the provenance index (orphaned)",
+            f"{rel(orphan)}: unsafe image: {not_raster}",
+            f"{rel(planted)}: image damaged: its sha256 differs from its name",
+            f"{rel(planted)}: image not in the provenance index (orphaned)",
+            f"{rel(planted)}: unsafe image: {not_raster}",
         ]
     )
     result = run_cli(None, "archive", "verify", "--archive", str(archive))

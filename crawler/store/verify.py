@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from .atomic import is_temp_file
-from .images import stored_files
+from .images import ImageError, image_extension, stored_files
 from .index import ProvenanceIndex, Record
 from .judge import unsafe_markup
 from .search import plain_text
@@ -78,12 +78,28 @@ def _check_images(root: Path, index: ProvenanceIndex) -> list[Problem]:
             problems.append(Problem(rel, "image damaged: its sha256 differs from its name"))
         if rel not in recorded:
             problems.append(Problem(rel, "image not in the provenance index (orphaned)"))
+        if unsafe := _not_raster(path):
+            problems.append(Problem(rel, f"unsafe image: {unsafe}"))
     problems.extend(
         Problem(rel, f"image of {url} is missing")
         for rel, url in recorded.items()
         if rel not in on_disk
     )
     return problems
+
+
+def _not_raster(path: Path) -> str:
+    """Why a stored file must not be served from the blog ('' for a raster image whose name
+    says what it is)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(64)
+        ext = image_extension(head)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    except ImageError:
+        return "not a raster image by its bytes (an SVG or HTML file can run script)"
+    return "" if path.suffix == ext else f"a {ext} image named {path.suffix or 'without suffix'}"
 
 
 def _sha256_of(path: Path) -> str:
