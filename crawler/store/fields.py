@@ -43,10 +43,25 @@ def single_quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# Plain scalars js-yaml 4 (Hexo's front-matter reader, YAML 1.2 core schema plus timestamps
+# and merge keys) reads as something other than a string, where PyYAML (YAML 1.1) may read a
+# string: `1e3`, `0o17`, `+.INF`. Underscores in numbers as older js-yaml 4 releases read them.
+_JS_YAML_NOT_STRING = re.compile(
+    r"~|null|Null|NULL|true|True|TRUE|false|False|FALSE|<<"
+    r"|[-+]?(?:0b[01_]+|0x[0-9a-fA-F_]+|0o[0-7_]+)"
+    r"|[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+    r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}"
+    r"(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?"
+)
+
+
 @lru_cache(maxsize=1024)
 def plain_or_quoted(text: str, *, key: str | None = None) -> str:
-    """Plain when the plain scalar loads back as the same string where it stands (cached:
-    a source's names repeat in every file)."""
+    """Plain when the plain scalar loads back as the same string where it stands, for PyYAML
+    and for js-yaml alike (cached: a source's names repeat in every file)."""
+    if _JS_YAML_NOT_STRING.fullmatch(text):
+        return single_quoted(text)
     if text and not _CONTROL.search(text) and "\n" not in text:
         doc = f"{key}: {text}" if key else f"- {text}"
         expected = {key: text} if key else [text]
