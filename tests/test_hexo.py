@@ -7,45 +7,17 @@ machine without npm skips it; in CI (CI=true) a missing npm is a failure.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-import pytest
 import yaml
 
 from replay import ReplayServer, serve_images
 from runner import crawl
 from sina_replay import real_articles, reference_articles, serve_sina, sina_config
-
-HEXO = Path(__file__).parent / "hexo"
-
-
-@pytest.fixture(scope="session")
-def hexo_site(tmp_path_factory) -> Path:
-    if not shutil.which("npm") or not shutil.which("node"):
-        if os.environ.get("CI"):
-            pytest.fail("npm and node are needed for the Hexo test in CI")
-        pytest.skip("npm/node not installed")
-    site = tmp_path_factory.mktemp("hexo-site")
-    shutil.copy(HEXO / "package.json", site / "package.json")
-    shutil.copy(HEXO / "load.js", site / "load.js")  # resolves `hexo` from the site
-    # The image store (<archive>/images) is served once the site includes it (README).
-    (site / "_config.yml").write_text(
-        'title: archive check\ninclude:\n  - "_posts/images/**"\n', encoding="utf-8"
-    )
-    install = subprocess.run(
-        ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=site,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert install.returncode == 0, install.stderr
-    return site
 
 
 def hexo_models(site: Path) -> dict[str, list[dict]]:

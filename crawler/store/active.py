@@ -52,13 +52,20 @@ _RASTER_URL = re.compile(r"[^?#]*\.(?:gif|png|jpe?g|webp)(?:[?#].*)?", re.I | re
 _URL_NOISE = re.compile(r"[\x00-\x20]")
 
 
+# Themes build markup from an image's alt text: Hexo's default theme (landscape) inserts it as
+# HTML in a caption and between double quotes in a link (its script.js); so does fancybox.
+_MARKUP_IN_TEXT = re.compile(r'[<>"]')
+
+
 def is_active_attribute(name: str, value: str | None) -> bool:
-    """An event handler, a URL attribute holding a script or non-raster data URL, or a style
-    attribute that loads something."""
+    """An event handler, a URL attribute holding a script or non-raster data URL, a style
+    attribute that loads something, or alt text that a theme would turn into markup."""
     if name.startswith("on"):
         return True
     if value is None:
         return False
+    if name == "alt":
+        return bool(_MARKUP_IN_TEXT.search(value))
     if name in URL_ATTRS:
         if name in _LISTS or name in ("to", "from", "by"):
             return any(is_dangerous_url(part) for part in _URL_LISTS.split(value))

@@ -165,7 +165,7 @@ def removes_element(body: str, tokens: list, i: int) -> bool:
 # Every attribute name that is_active_attribute can flag, as it stands after white space, a
 # slash or a closing quote: a tag without one needs no attribute parsing at all.
 _MAYBE_ACTIVE = re.compile(
-    r"[ \t\n\r\f/\"'](?:on|style|" + "|".join(sorted(URL_ATTRS, key=len, reverse=True)) + ")",
+    r"[ \t\n\r\f/\"'](?:on|style|alt|" + "|".join(sorted(URL_ATTRS, key=len, reverse=True)) + ")",
     re.I,
 )
 

@@ -139,7 +139,9 @@ def sanitize(body: str) -> str:
     ).strip()
 
 
-def _one_line(tag: str, attribute: str, value: str) -> str:
+def _one_line(tag: str, attribute: str, value: str) -> str | None:
+    if is_active_attribute(attribute, value):
+        return None  # alt text a theme would turn into markup
     return " ".join(value.split()) if "\n" in value or "\r" in value else value
 
 
