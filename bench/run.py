@@ -258,6 +258,49 @@ def per_article(mirror: Mirror, samples: int = 256) -> dict:
     return {"median_ms": statistics.median(times), "batched_mean_ms": batched}
 
 
+def judge_cost(mirror: Mirror, samples: int = 256) -> dict:
+    """The browser-grade judge (FORMAT.md edit 1) per article, in ms: lexbor's reading of the
+    edited body and the Markdown-link scan, on the mirror's 70–250 KB pages (median) and on the
+    real Sina pages of the test fixtures (median and worst)."""
+    from crawler.extract.sina_article import sina_article
+    from crawler.items import Shelf
+    from crawler.store.body import edit_markup
+    from crawler.store.judge import safe_body
+
+    shelf = Shelf("金融", "新浪财经", "新浪财经－国內")
+
+    def timed(bodies: list[str]) -> list[float]:
+        times = []
+        for body in bodies:
+            best = float("inf")
+            for _ in range(5):
+                started = time.perf_counter()
+                safe_body(body)
+                best = min(best, (time.perf_counter() - started) * 1000)
+            times.append(best)
+        return times
+
+    def edited(page: bytes, url: str) -> str | None:
+        article = sina_article(page, url, "text/html", shelf, None)
+        return edit_markup(article.body, url)[0] if article and article.body else None
+
+    mirror_bodies = [edited(mirror.page(i), ARTICLE.format(i)) for i in range(samples)]
+    pages = ROOT / "tests" / "fixtures" / "sina-pages"
+    manifest = json.loads((pages / "manifest.json").read_text(encoding="utf-8"))
+    real = []
+    for entry in manifest if isinstance(manifest, list) else manifest.values():
+        path, url = pages / entry["file"], entry.get("url")
+        if url and path.suffix == ".html":
+            real.append(edited(path.read_bytes(), url))
+    mirror_ms, real_ms = timed([b for b in mirror_bodies if b]), timed([b for b in real if b])
+    return {
+        "mirror_median_ms": statistics.median(mirror_ms),
+        "real_median_ms": statistics.median(real_ms),
+        "real_max_ms": max(real_ms),
+        "real_pages": len(real_ms),
+    }
+
+
 def review_latency(archive: Path, env: dict) -> dict:
     """Median in-process latency of a search and of a listing (the commands' own work)."""
     from crawler.store import ProvenanceIndex
@@ -283,7 +326,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument("--judge", action="store_true", help="only the safety judge's cost")
     args = parser.parse_args()
+    if args.judge:
+        print(json.dumps(judge_cost(Mirror(2_000)), indent=1))
+        return
     small, big = (500, 2_000) if args.quick else (2_000, 20_000)
     runs = 2 if args.quick else args.runs
     global WORK
@@ -318,6 +365,7 @@ def bench(small: int, big: int, runs: int) -> dict:
     server.resolver = Mirror(small).resolve
     results["scale_out"] = scale_out(Mirror(small), env, runs)
     results["per_article"] = per_article(Mirror(small))
+    results["judge"] = judge_cost(Mirror(small))
     results["review"] = review_latency(big_archive, env)
     server.shutdown()
     for key in ("full", "full_big"):
@@ -377,6 +425,18 @@ def report(r: dict) -> None:
         (
             "same, written in batches as a crawl does (mean)",
             f"{r['per_article']['batched_mean_ms']:.2f} ms",
+            "-",
+            True,
+        ),
+        (
+            "safety judge per article, 70–250 KB mirror pages (median)",
+            f"{r['judge']['mirror_median_ms']:.2f} ms",
+            "≤ 0.3 ms",
+            r["judge"]["mirror_median_ms"] <= 0.3,
+        ),
+        (
+            f"same, {r['judge']['real_pages']} real Sina pages: median / worst",
+            f"{r['judge']['real_median_ms']:.2f} / {r['judge']['real_max_ms']:.2f} ms",
             "-",
             True,
         ),

@@ -9,6 +9,7 @@ an allowlist sanitizer (ammonia, via nh3) instead.
 
 from __future__ import annotations
 
+import html as htmllib
 import re
 
 import nh3
@@ -101,16 +102,30 @@ _MARKDOWN_SCHEME = re.compile(
 _FULLWIDTH_COLON = "\uff1a"
 
 
+_DECODED_SCHEME = re.compile(r"javascript:|vbscript:|data:", re.I)
+_NOISE = str.maketrans("", "", "\t\n\r")
+
+
+def _may_hold_scheme(text: str) -> bool:
+    """A quick test that is true whenever _MARKDOWN_SCHEME can match something a browser would
+    decode to a script scheme: the text decoded, without tabs and newlines, names one."""
+    if "&" in text:
+        text = htmllib.unescape(text)
+    return bool(_DECODED_SCHEME.search(text.translate(_NOISE)))
+
+
 def markdown_link_schemes(text: str) -> list[str]:
     """The script schemes in `text` that Markdown syntax (`[x](…)`, `<…>`, `[x]: …`) could
     make a live link of: a browser reads a Markdown-made href decoded, without tabs."""
+    if not _may_hold_scheme(text):
+        return []
     return [f"{m.lastgroup}:" for m in _MARKDOWN_SCHEME.finditer(text)]
 
 
 def neutralize_markdown_links(text: str) -> str:
     """Each such scheme's colon replaced by a full-width one: the text reads the same, and no
     link Hexo's Markdown renderer makes of it can run."""
-    if ":" not in text and "&" not in text:
+    if not _may_hold_scheme(text):
         return text
     return _MARKDOWN_SCHEME.sub(_break_scheme, text)
 
