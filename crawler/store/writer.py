@@ -303,6 +303,12 @@ class ArchiveWriter:
         Only a writer that did not close leaves temporary files: the walk over the whole
         archive happens only after one (the `dirty` mark in the hidden folder says so)."""
         removed: list[Path] = []
+        # The hidden folder's own (journal) temp files: a writer killed while writing one may
+        # not have marked itself dirty yet. One small folder, swept every time.
+        for path in (self.root / HIDDEN_DIR).glob(".*"):
+            if is_temp_file(path.name):
+                path.unlink(missing_ok=True)
+                removed.append(path)
         if not self._was_dirty:
             return removed
         for _, path in archive_files(self.root):
