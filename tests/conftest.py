@@ -41,19 +41,24 @@ def seed_body() -> str:
 def hexo_site(tmp_path_factory) -> Path:
     """A Hexo 7 site (tests/hexo), its packages installed from the npm registry once per
     session. Outside CI a machine without npm skips the tests that need it."""
-    if not shutil.which("npm") or not shutil.which("node"):
-        if os.environ.get("CI"):
-            pytest.fail("npm and node are needed for the Hexo test in CI")
-        pytest.skip("npm/node not installed")
+    needs("npm", "node", why="the Hexo tests")
     site = tmp_path_factory.mktemp("hexo-site")
     for name in ("package.json", "_config.yml", "load.js"):  # load.js resolves `hexo` here
         shutil.copy(HEXO / name, site / name)
-    install = subprocess.run(
-        ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=site,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert install.returncode == 0, install.stderr
+    run_in_site(site, "npm", "install", "--no-audit", "--no-fund", "--loglevel=error")
     return site
+
+
+def needs(*tools: str, why: str) -> None:
+    """Skip without these programs; in CI (CI=true) their absence is a failure."""
+    missing = [tool for tool in tools if not shutil.which(tool)]
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"{', '.join(missing)} needed for {why} in CI")
+        pytest.skip(f"{', '.join(missing)} not installed")
+
+
+def run_in_site(site: Path, *command: str) -> None:
+    """A Node.js command in the Hexo site, which must succeed."""
+    result = subprocess.run(command, cwd=site, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
