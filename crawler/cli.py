@@ -6,12 +6,11 @@ import sqlite3
 import sys
 from contextlib import closing
 from pathlib import Path
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import click
 
-from .config import Config, ConfigError, load_config
+from .config import Config, ConfigError, load_config, url_problem
 from .errors import ClusterError, CrawlError
 from .items import Shelf
 from .store import ArchiveError
@@ -214,14 +213,20 @@ def write(config_path, archive_dir, redis_url, wait) -> None:
     finish(report)
 
 
-def parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
+def parse_overrides(pairs: tuple[str, ...]) -> dict[str, object]:
+    """`-s NAME=VALUE` and the CRAWLER_* environment, each value checked (exit 2 if bad)."""
+    from .run import tuning
+
     settings = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
             raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="-s")
         settings[name.strip()] = value
-    return settings
+    try:
+        return tuning(settings)
+    except ConfigError as exc:
+        raise UserError(str(exc), EXIT_USAGE) from None
 
 
 @cli.command()
@@ -242,8 +247,8 @@ def fetch(
     from .spiders.fetch import FetchTarget
 
     for url in urls:
-        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
-            raise UserError(f"{url}: not an http(s) URL")
+        if problem := url_problem(url):
+            raise UserError(f"fetch: {problem}", EXIT_USAGE)
     names = (category, site, name)
     if any(names) and not all(names):
         raise click.UsageError("--category, --site and --name go together")

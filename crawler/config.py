@@ -35,6 +35,7 @@ class Source:
     author: str = "site"  # "site" | "extracted"
     timezone: str = "Asia/Shanghai"
     full_text: bool = False
+    allow_private: bool = False  # links found in content may lead to loopback/private hosts
     enabled: bool = True
     body_format: str = "html"  # "html" | "markdown"
     images: str = "off"  # "keep" | "off"
@@ -97,6 +98,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "author": str,
     "timezone": str,
     "full_text": bool,
+    "allow_private": bool,
     "enabled": bool,
     "body_format": str,
     "images": (str, bool),  # YAML reads a bare `off` as false
@@ -177,8 +179,8 @@ def _parse_source(raw: object, defaults: dict, where: str) -> Source:
         url = values.get("url")
         if url is None:
             raise ConfigError(f"{where}: missing required key 'url' for a 'feed' source")
-        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
-            raise ConfigError(f"{where}: key 'url': must be an http(s) URL, not {url!r}")
+        if problem := url_problem(url):
+            raise ConfigError(f"{where}: key 'url': {problem}")
     for key in ("name", "site", "category"):
         if not values[key].strip():
             raise ConfigError(f"{where}: key {key!r}: must not be empty")
@@ -212,6 +214,28 @@ def _parse_source(raw: object, defaults: dict, where: str) -> Source:
             f"{where}: key 'timezone': unknown time zone {values['timezone']!r}"
         ) from None
     return Source(**values)
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` (typed by the user) cannot be fetched, or None: checked before any request,
+    so a bad one is a one-line error and never a crash in the middle of a crawl."""
+    shown = repr(url) if len(url) <= 200 else repr(url[:200] + "…")
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises for a port out of range or not a number
+    except ValueError as exc:
+        return f"{shown} is not a valid URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"must be an http(s) URL, not {shown}"
+    if port == 0:
+        return f"{shown} is not a valid URL (Port out of range 1-65535)"
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        return f"{shown} is not a valid URL (white space or a control character)"
+    try:
+        parts.hostname.encode("idna")
+    except UnicodeError:
+        return f"{shown} is not a valid URL (bad host name)"
+    return None
 
 
 def _check_keys(mapping: dict, where: str) -> None:

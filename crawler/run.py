@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,7 +12,7 @@ from pathlib import Path
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
-from .config import Source
+from .config import ConfigError, Source
 from .errors import CrawlError
 from .items import ImageRetry
 from .spiders.archive import ArchiveSpider
@@ -29,7 +31,7 @@ class CrawlOptions:
     pages: int | None = None
     refresh: bool = False
     progress: bool = False
-    settings: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, object] = field(default_factory=dict)  # checked: run.tuning
 
 
 @dataclass
@@ -53,6 +55,46 @@ class CrawlReport:
         total = ", ".join(f"{sum(r.counts[k] for r in self.runs)} {k}" for k in OUTCOMES)
         failed = len(self.failed_sources)
         return [*lines, f"total: {total}; {failed} of {len(self.runs)} source(s) failed"]
+
+
+# Tuning by environment (README, "Configuration"): variable → Scrapy setting.
+ENVIRONMENT = {
+    "CRAWLER_DOWNLOAD_TIMEOUT": "DOWNLOAD_TIMEOUT",
+    "CRAWLER_CONCURRENCY_PER_DOMAIN": "CONCURRENT_REQUESTS_PER_DOMAIN",
+    "CRAWLER_MAX_DELAY": "AUTOTHROTTLE_MAX_DELAY",
+}
+
+
+def tuning(overrides: Mapping[str, str], environ: Mapping[str, str] = os.environ) -> dict:
+    """The settings a run changes, from the environment then `-s`, each value read as the
+    setting's type: a ConfigError naming the place for one that is not, before any request."""
+    defaults = Settings()
+    defaults.setmodule("crawler.settings", priority="project")
+    given = [(f"{var}", name, environ[var]) for var, name in ENVIRONMENT.items() if var in environ]
+    given += [(f"-s {name}", name, value) for name, value in overrides.items()]
+    values: dict[str, object] = {}
+    for place, name, text in given:
+        default = defaults.get(name)
+        values[name] = _typed(place, text, default) if type(default) in _KINDS else text
+        if name == "LOG_LEVEL" and not isinstance(logging.getLevelName(text.upper()), int):
+            raise ConfigError(f"{place}={text!r}: not a log level (DEBUG, INFO, WARNING, ERROR)")
+    return values
+
+
+_KINDS = {bool: "true or false", int: "a number, 0 or more", float: "a number, 0 or more"}
+
+
+def _typed(place: str, text: str, default: object) -> object:
+    try:
+        if isinstance(default, bool):
+            return Settings({"value": text}).getbool("value")
+        number = float(text)
+    except ValueError:
+        number = float("nan")
+    if number != number or number in (float("inf"), float("-inf")) or number < 0:
+        kind = _KINDS[type(default)]
+        raise ConfigError(f"{place}={text!r}: must be {kind} (default {default!r})")
+    return int(number) if number.is_integer() else number
 
 
 def crawl_settings(

@@ -1,6 +1,5 @@
-"""How to crawl (feeds.yaml says what): polite, bounded, hardened. `-s NAME=VALUE` overrides."""
-
-import os
+"""How to crawl (feeds.yaml says what): polite, bounded, hardened. The environment
+(`run.ENVIRONMENT`), then `-s NAME=VALUE`, override."""
 
 from . import __version__
 
@@ -12,14 +11,14 @@ USER_AGENT = f"sina-feed-archiver/{__version__} (news archiver; +https://pypi.or
 ROBOTSTXT_OBEY = False
 
 CONCURRENT_REQUESTS = 16
-CONCURRENT_REQUESTS_PER_DOMAIN = int(os.getenv("CRAWLER_CONCURRENCY_PER_DOMAIN", "4"))
+CONCURRENT_REQUESTS_PER_DOMAIN = 4  # CRAWLER_CONCURRENCY_PER_DOMAIN
 DOWNLOAD_DELAY = 0
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.5
-AUTOTHROTTLE_MAX_DELAY = float(os.getenv("CRAWLER_MAX_DELAY", "10"))
+AUTOTHROTTLE_MAX_DELAY = 10.0  # CRAWLER_MAX_DELAY
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 
-DOWNLOAD_TIMEOUT = float(os.getenv("CRAWLER_DOWNLOAD_TIMEOUT", "30"))
+DOWNLOAD_TIMEOUT = 30.0  # CRAWLER_DOWNLOAD_TIMEOUT
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024  # also caps decompressed bodies (bombs)
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 RETRY_ENABLED = True

@@ -14,10 +14,19 @@ FAST = ["-s", "AUTOTHROTTLE_ENABLED=False"]
 
 
 def run_cli(
-    server: ReplayServer | None, *args: str, cwd: Path | None = None
+    server: ReplayServer | None,
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
-    """`python -m crawler ARGS…` (in `cwd`), through the replay server as proxy if given."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **(server.proxy_env() if server else {})}
+    """`python -m crawler ARGS…` (in `cwd`, with `env` added), through the replay server as
+    proxy if given."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        **(server.proxy_env() if server else {}),
+        **(env or {}),
+    }
     return subprocess.run(
         [sys.executable, "-m", "crawler", *args],
         cwd=cwd,

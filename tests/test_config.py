@@ -116,6 +116,22 @@ def test_defaults_apply_and_sources_win(tmp_path: Path):
             "sources:\n  - {name: a, site: s, category: c, type: sina, body_format: md}\n",
             "sources[0] (a): key 'body_format': must be 'html' or 'markdown'",
         ),
+        (
+            "sources:\n  - {name: a, site: s, category: c, url: 'https://e.org:99999/f'}\n",
+            "sources[0] (a): key 'url': 'https://e.org:99999/f' is not a valid URL (Port out of",
+        ),
+        (
+            "sources:\n  - {name: a, site: s, category: c, url: 'http://[::1/f'}\n",
+            "sources[0] (a): key 'url': 'http://[::1/f' is not a valid URL (Invalid IPv6 URL)",
+        ),
+        (
+            "sources:\n  - {name: a, site: s, category: c, url: 'http://e.org:0/'}\n",
+            "sources[0] (a): key 'url': 'http://e.org:0/' is not a valid URL (Port out of",
+        ),
+        (
+            "sources:\n  - {name: a, site: s, category: c, type: sina, allow_private: 1}\n",
+            "sources[0] (a): key 'allow_private': must be true or false",
+        ),
         ("defaults: {limt: 5}\nsources:\n" + SINA, "defaults: unknown key 'limt'"),
         ("sourcez: []\n", "unknown key 'sourcez'"),
         ("sources: []\n", "key 'sources' must be a non-empty list"),

@@ -104,16 +104,20 @@ def test_stdout_prints_and_writes_nothing(replay: ReplayServer, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("url", "message"),
+    ("url", "message", "code"),
     [
-        ("ftp://example.org/x", "not an http(s) URL"),
-        ("https://missing.test/x", "HTTP 404"),
+        ("ftp://example.org/x", "must be an http(s) URL", 2),
+        ("http://example.com:99999/", "Port out of range", 2),
+        ("http://[::1", "Invalid IPv6 URL", 2),
+        ("https://missing.test/x", "HTTP 404", 1),
     ],
 )
-def test_bad_urls_are_one_line_and_exit_1(replay: ReplayServer, tmp_path, url, message):
+def test_bad_urls_are_one_line(replay: ReplayServer, tmp_path, url, message, code):
     result = fetch(replay, tmp_path / "a", url, "-s", "RETRY_TIMES=0")
-    assert result.returncode == 1 and message in result.stderr
+    assert result.returncode == code and message in result.stderr
     assert "Traceback" not in result.stderr
+    if code == 2:  # refused before anything was fetched: the error line alone
+        assert len(result.stderr.splitlines()) == 1, result.stderr
 
 
 def test_unresolvable_host(tmp_path):
