@@ -148,7 +148,7 @@ class Cluster:
             return None
         try:
             return decode(data)
-        except (ValueError, KeyError, TypeError) as exc:
+        except Exception as exc:  # Redis is shared: whatever is there is only data
             log.warning("an item in %s is not one of ours, dropped: %r", self.key("items"), exc)
             return None
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,26 @@ class Article:
     image: str = ""  # fallback picture (enclosure, thumbnail) when the body has none
     fetched_at: datetime | None = None
     images: tuple[ImageOutcome, ...] = ()  # filled by the image pipeline (`images: keep`)
+
+    def __post_init__(self) -> None:
+        # A date the archive cannot write (year 0 or 10000 in UTC, no zone) is no date: the
+        # fetch time stands in for it, noted as guessed (FORMAT.md), whoever made the item.
+        if self.date is not None and not writable(self.date):
+            object.__setattr__(self, "date", None)
+            object.__setattr__(self, "date_guessed", True)
+        if self.fetched_at is not None and not writable(self.fetched_at):
+            object.__setattr__(self, "fetched_at", None)
+
+
+def writable(moment: datetime) -> bool:
+    """Whether `moment` has a zone and lies within the years 1–9999 in UTC."""
+    if moment.utcoffset() is None:
+        return False
+    try:
+        moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -269,6 +269,44 @@ def element_end(html: str, name: str, content_start: int) -> tuple[int, int] | N
     return None
 
 
+# Elements a browser ends by itself when the next one starts (`<p>a<p>b` are siblings).
+_IMPLIED_END = frozenset(
+    {"p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "tbody", "thead", "tfoot"}
+    | {"rb", "rt", "rtc", "rp", "colgroup", "caption"}
+)
+
+
+# Deeper nesting than any article has: parsers (lexbor, html5ever, html.parser, markdownify)
+# take quadratic time or run out of stack on it, and browsers flatten it (Chromium past 512).
+MAX_NESTING = 100
+
+
+def as_text(html: str) -> str:
+    """A body nested too deep to be parsed in good time, kept as its text in one paragraph."""
+    import html as htmllib
+
+    return f"<p>{htmllib.escape(text_content(html), quote=False)}</p>"
+
+
+def nesting_depth(html: str) -> int:
+    """How deep elements nest in `html` (at least), in one pass: parsers take quadratic time
+    on deep nesting, or run out of stack. Elements whose end a browser implies are not counted;
+    tags in raw text are (a parser without scripting nests `<noscript>`)."""
+    depth = deepest = 0
+    unclosed: dict[str, int] = {}
+    for tok in tokenize(html, raw_text=False):
+        if not isinstance(tok, Tag) or tok.name in VOID or tok.name in _IMPLIED_END:
+            continue
+        if not tok.closing:
+            unclosed[tok.name] = unclosed.get(tok.name, 0) + 1
+            depth += 1
+            deepest = max(deepest, depth)
+        elif unclosed.get(tok.name):
+            unclosed[tok.name] -= 1
+            depth -= 1
+    return deepest
+
+
 _INVISIBLE = frozenset({"script", "style", "noscript", "template", "iframe", "object"})
 _BLOCK = re.compile(r"</?(?:p|br|div|li|tr|td|h[1-6])\b", re.I)
 

@@ -13,7 +13,7 @@ from .errors import ClusterError
 from .items import Article, Pending, Settled
 from .run import CrawlOptions, CrawlReport, keep_outcome, quiet_logging, run_spider, source_run
 from .spiders.base import FailedItem, SourceRun
-from .store import WRITE_ERRORS, ArchiveWriter
+from .store import ArchiveWriter, ItemError
 
 log = logging.getLogger("crawler")
 
@@ -173,21 +173,28 @@ def _take(
         if item.validators:
             run.new_validators = item.validators
         return None
-    error = _store(writer, item)
+    error = _store(writer, item, run)
     if error:
         log.error("%s", error)
     return error
 
 
-def _store(writer: ArchiveWriter, item: Article | Pending | Settled) -> str | None:
+def _store(
+    writer: ArchiveWriter, item: Article | Pending | Settled, run: SourceRun | None = None
+) -> str | None:
     """Write an article (counted by the writer's on_durable), or note a Pending or Settled;
-    the error message if the archive refuses."""
+    the error message if the archive refuses. An item refused alone fails alone."""
     try:
         if isinstance(item, Pending | Settled):
             writer.note(item)
         else:
             writer.write(item)
-    except WRITE_ERRORS as exc:
+    except ItemError as exc:
+        if run is not None:
+            run.fail_item(item.id, item.url, None, str(exc))
+        else:
+            log.warning("%s: %s", item.shelf.source, exc)
+    except Exception as exc:  # full, read-only, or a fault of ours: stop, keep the rest
         return f"cannot write to the archive: {exc}"
     return None
 

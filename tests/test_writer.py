@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from crawler.items import Article, Shelf
-from crawler.store import ArchiveError, ArchiveWriter, ProvenanceIndex
+from crawler.store import ArchiveError, ArchiveWriter, ItemError, ProvenanceIndex
 from crawler.store.paths import collision_stem
 
 SHELF = Shelf("金融", "新浪财经", "新浪财经－国內")
@@ -117,7 +118,7 @@ def test_symlinked_folder_out_of_the_archive_is_refused(tmp_path: Path):
     root = tmp_path / "archive"
     (root / "金融").mkdir(parents=True)
     (root / "金融" / "新浪财经").symlink_to(outside)
-    with ArchiveWriter(root) as writer, pytest.raises(ArchiveError, match="outside"):
+    with ArchiveWriter(root) as writer, pytest.raises(ItemError, match="outside"):
         writer.write(article())
     assert not any(outside.iterdir())
 
@@ -276,3 +277,68 @@ def test_a_batch_killed_before_its_journal_leaves_nothing_behind(tmp_path: Path,
         writer.remove_stale_temp_files()
     assert committed_records(tmp_path) == [] and not list(tmp_path.rglob("*.md"))
     assert not list(tmp_path.rglob("*crawler-tmp"))
+
+
+def test_collision_names_never_run_out_and_fit_in_255_bytes(tmp_path: Path):
+    """Titles are a feed's: earlier entries may take every name an item would try."""
+    for title in ("标题", "长" * 80):
+        stem = title
+        taken = [stem, collision_stem(stem, "victim")] + [
+            f"{collision_stem(stem, 'victim')}_{n}" for n in range(2, 6)
+        ]
+        with ArchiveWriter(tmp_path / title[:4]) as writer:
+            for n, name in enumerate(taken):
+                writer.write(article(f"squatter{n}", title=name, body=f"<p>{n}</p>"))
+            result = writer.write(article("victim", title=title, body="<p>mine</p>"))
+        assert result.status == "new" and "mine" in result.path.read_text(encoding="utf-8")
+        files = list((tmp_path / title[:4]).rglob("*.md"))
+        assert len(files) == len(taken) + 1
+        assert all(len(f.name.encode()) <= 255 for f in files)
+
+
+def test_a_planted_folder_or_pipe_where_a_file_would_go_is_left_alone(tmp_path: Path):
+    folder = tmp_path / "金融" / "新浪财经" / "新浪财经－国內"
+    folder.mkdir(parents=True)
+    (folder / "标题.md").mkdir()
+    os.mkfifo(folder / (collision_stem("标题", "1") + ".md"))
+    with ArchiveWriter(tmp_path) as writer:
+        result = writer.write(article("1"))
+    assert result.status == "new" and result.path.name.endswith("_2.md")
+    assert (folder / "标题.md").is_dir()
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-12))),
+        datetime(1, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai")),
+        datetime(2021, 9, 27, 23, 54, 59),  # no zone
+    ],
+)
+def test_a_date_the_format_cannot_write_is_a_missing_date(tmp_path: Path, date):
+    fetched = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+    with ArchiveWriter(tmp_path) as writer:
+        result = writer.write(replace(article(), date=date, fetched_at=fetched))
+        record = writer.index.get(SHELF.source, "1")
+    assert "date: Tue, 02 Jan 2024 03:04:05 GMT\n" in result.path.read_text(encoding="utf-8")
+    assert record.date_guessed
+
+
+def test_an_item_that_cannot_be_rendered_fails_alone(tmp_path: Path, monkeypatch):
+    import crawler.store.writer as writer_module
+
+    real = writer_module.render
+
+    def render(post):
+        if "坏" in post.title:
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(post)
+
+    monkeypatch.setattr(writer_module, "render", render)
+    with ArchiveWriter(tmp_path, batch=8) as writer:
+        writer.write(article("1", title="好"))
+        with pytest.raises(ItemError, match="RecursionError"):
+            writer.write(article("2", title="坏"))
+        writer.write(article("3", title="也好"))
+        assert sorted(writer.index.ids(SHELF.source)) == ["1", "3"]
+    assert sorted(f.name for f in tmp_path.rglob("*.md")) == ["也好.md", "好.md"]

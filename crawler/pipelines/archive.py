@@ -11,7 +11,7 @@ from twisted.internet import task
 
 from ..items import Article, ImageRetry, Pending, Settled
 from ..spiders.base import stop_crawl
-from ..store import WRITE_ERRORS, ArchiveWriter, WriteResult
+from ..store import ArchiveWriter, ItemError, WriteResult
 from ..store.template import render_article
 
 log = logging.getLogger("crawler")
@@ -61,7 +61,10 @@ class ArchivePipeline:
             return item
         article = item if isinstance(item, Article) else Article(**ItemAdapter(item).asdict())
         if self.preview:  # --stdout: the file as it would be, nothing written
-            spider.written.append(("preview", render_article(article)))
+            try:
+                spider.written.append(("preview", render_article(article)))
+            except Exception as exc:
+                self._refused(article, ItemError(f"{article.url}: cannot be rendered: {exc}"))
             return item
         if spider.archive_error:
             return item  # the archive cannot be written: the crawl is stopping
@@ -81,13 +84,23 @@ class ArchivePipeline:
             )
 
     def _keep(self, write, *args):
-        """A write; when the archive cannot take it, the crawl stops (None)."""
+        """A write. An item the archive refuses fails alone (reported, asked for again next
+        run); when the archive cannot be written at all, the crawl stops (None)."""
         try:
             return write(*args)
-        except WRITE_ERRORS as exc:
+        except ItemError as exc:
+            self._refused(args[0], exc)
+        except Exception as exc:  # full, read-only, or a fault of ours: stop, keep the rest
             spider = self.crawler.spider
             if not spider.archive_error:  # the first error says it all
                 spider.archive_error = f"cannot write to the archive: {exc}"
                 log.error("%s", spider.archive_error)
                 stop_crawl(self.crawler, "archive_error")
-            return None
+        return None
+
+    def _refused(self, item, exc: ItemError) -> None:
+        run = self.crawler.spider.runs.get(item.shelf.source)
+        if isinstance(item, Article) and run is not None:
+            run.fail_item(item.id, item.url, None, str(exc))
+        else:
+            log.warning("%s: %s", item.shelf.source, exc)

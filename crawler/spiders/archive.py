@@ -43,7 +43,7 @@ class ArchiveSpider(scrapy.Spider):
         for navigator in self.navigators:
             for retry in navigator.run.image_retries:  # to the image pipeline, then the store
                 yield retry
-            for output in self._routed(navigator.start(), navigator):
+            for output in self._routed(navigator.start, navigator, None):
                 yield output
         if self.on_seeded is not None:  # the engine has queued the last one by now
             self.on_seeded()
@@ -54,28 +54,42 @@ class ArchiveSpider(scrapy.Spider):
     def dispatch(self, response, **kwargs) -> Iterable[Any]:
         navigator = self.by_source[response.meta["source"]]
         callback = getattr(navigator, response.meta["callback"])
-        return self._routed(callback(response, **kwargs), navigator)
+        return self._routed(lambda: callback(response, **kwargs), navigator, response.request)
 
     def dispatch_failure(self, failure: Failure) -> Iterable[Any]:
         request = failure.request
         navigator = self.by_source[request.meta["source"]]
-        return self._routed(getattr(navigator, request.meta["errback"])(failure), navigator)
+        errback = getattr(navigator, request.meta["errback"])
+        return self._routed(lambda: errback(failure), navigator, request)
 
-    def _routed(self, outputs: Iterable[Any] | None, navigator: Navigator) -> Iterable[Any]:
-        for output in outputs or ():
-            if isinstance(output, scrapy.Request) and "callback" not in output.meta:
-                errback = output.errback
-                output = output.replace(
-                    callback=self.dispatch,
-                    errback=self.dispatch_failure if errback else None,
-                    meta={
-                        **output.meta,
-                        "source": navigator.run.name,
-                        "callback": output.callback.__name__,
-                        "errback": errback.__name__ if errback else None,
-                    },
-                )
-            yield output
+    def _routed(
+        self,
+        outputs: Callable[[], Iterable[Any] | None],
+        navigator: Navigator,
+        request: scrapy.Request | None,
+    ) -> Iterable[Any]:
+        """The navigator's outputs, its requests routed back through the spider. Whatever
+        it raises fails what it was working on (an item, or its source), nothing else."""
+        try:
+            for output in outputs() or ():
+                if isinstance(output, scrapy.Request) and "callback" not in output.meta:
+                    output = self._route(output, navigator)
+                yield output
+        except Exception as exc:
+            navigator.crashed(request, exc)
+
+    def _route(self, request: scrapy.Request, navigator: Navigator) -> scrapy.Request:
+        errback = request.errback
+        return request.replace(
+            callback=self.dispatch,
+            errback=self.dispatch_failure if errback else None,
+            meta={
+                **request.meta,
+                "source": navigator.run.name,
+                "callback": request.callback.__name__,
+                "errback": errback.__name__ if errback else None,
+            },
+        )
 
 
 class SourceFingerprinter(RequestFingerprinter):

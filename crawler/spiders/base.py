@@ -23,7 +23,7 @@ log = logging.getLogger("crawler")
 class FailedItem:
     item_id: str
     url: str
-    payload: dict[str, Any]  # what it takes to request it again next run
+    payload: dict[str, Any] | None  # what it takes to ask again (None: as it was asked for)
     reason: str
 
 
@@ -75,7 +75,9 @@ class SourceRun:
         self.error = self.error or reason
         log.error("%s: source failed: %s", self.name, reason)
 
-    def fail_item(self, item_id: str, url: str, payload: dict[str, Any], reason: str) -> None:
+    def fail_item(
+        self, item_id: str, url: str, payload: dict[str, Any] | None, reason: str
+    ) -> None:
         self.count("failed")
         self.failed_items.append(FailedItem(item_id, url, payload, reason))
         log.warning("%s: %s: %s (will retry next run)", self.name, url, reason)
@@ -99,6 +101,18 @@ class Navigator:
     def list_failed(self, failure: Failure) -> None:
         self.run.fail(f"{failure.request.url}: {describe(failure)}")
 
+    def crashed(self, request: scrapy.Request | None, exc: Exception) -> None:
+        """What this source was doing for `request` (None: starting) raised: the source
+        fails, unless the request was for one item (see `item_crashed`)."""
+        reason = describe_error(exc)
+        if request is None or not self.item_crashed(request, reason):
+            where = request.url if request is not None else "start"
+            self.run.fail(f"{where}: {reason}")
+
+    def item_crashed(self, request: scrapy.Request, reason: str) -> bool:
+        """Fail the one item `request` was for, if it was for one."""
+        return False
+
 
 _WRAPPED = re.compile(r"Failure [\w.]*?(\w+): ([^>\]]*)")
 
@@ -112,6 +126,11 @@ def describe(failure: Failure) -> str:
         name, message = wrapped.groups()
         return f"{name}: {' '.join(message.split())}".strip(": ")[:300]
     return f"{type(failure.value).__name__}: {' '.join(message.split())}".strip(": ")[:300]
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for an exception raised while reading what a source sent."""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300].rstrip(": ")
 
 
 def stop_crawl(crawler, reason: str) -> None:

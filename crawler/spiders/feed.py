@@ -9,9 +9,10 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from ..config import url_problem
 from ..extract.feed import FeedEntry, FeedError, entry_article, parse_feed
 from ..extract.page import page_body
-from .base import Navigator, describe, log
+from .base import Navigator, describe, describe_error, log
 
 
 class FeedSource(Navigator):
@@ -52,20 +53,34 @@ class FeedSource(Navigator):
         for entry in feed.entries:
             if not self.run.take(entry.id):
                 continue
-            if self.run.source.full_text and entry.link.startswith(("http://", "https://")):
-                yield scrapy.Request(
-                    entry.link,
-                    callback=self.parse_page,
-                    errback=self.page_failed,
-                    cb_kwargs={"entry": entry},
-                )
-            else:
-                yield entry_article(entry, self.run.source.shelf, response.url, fetched)
+            try:  # one entry that cannot be read fails alone
+                output = self.entry_output(entry, response.url, fetched)
+            except Exception as exc:
+                self.run.fail_item(entry.id, entry.link or response.url, None, describe_error(exc))
+                continue
+            yield output
         if not self.run.limit_reached:  # every entry was taken: the validators may be kept
             self.run.new_validators = {
                 "etag": response.headers.get("ETag", b"").decode("latin-1"),
                 "last_modified": response.headers.get("Last-Modified", b"").decode("latin-1"),
             }
+
+    def entry_output(self, entry: FeedEntry, feed_url: str, fetched: datetime):
+        """The entry as an article, or with `full_text` the request for its page."""
+        if self.run.source.full_text and url_problem(entry.link) is None:
+            return scrapy.Request(
+                entry.link,
+                callback=self.parse_page,
+                errback=self.page_failed,
+                cb_kwargs={"entry": entry},
+            )
+        return entry_article(entry, self.run.source.shelf, feed_url, fetched)
+
+    def item_crashed(self, request: scrapy.Request, reason: str) -> bool:
+        entry: FeedEntry | None = request.cb_kwargs.get("entry")
+        if entry is not None:
+            self.run.fail_item(entry.id, entry.link, None, reason)
+        return entry is not None
 
     def parse_page(self, response: Response, entry: FeedEntry):
         """The entry with its page's body; the feed's own content when that fails."""

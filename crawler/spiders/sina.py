@@ -88,6 +88,12 @@ class SinaRoll(Navigator):
             return
         yield article
 
+    def item_crashed(self, request: scrapy.Request, reason: str) -> bool:
+        roll: RollItem | None = request.cb_kwargs.get("roll")
+        if roll is not None:
+            self.run.fail_item(roll.id, roll.url, dict(roll.__dict__), reason)
+        return roll is not None
+
     def article_failed(self, failure: Failure) -> None:
         roll: RollItem = failure.request.cb_kwargs["roll"]
         self.run.fail_item(roll.id, roll.url, dict(roll.__dict__), describe(failure))

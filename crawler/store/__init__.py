@@ -1,12 +1,12 @@
 """How the archive lies on disk: format, paths, atomic writes, provenance. No Scrapy here."""
 
 from .index import ProvenanceIndex, Record
-from .writer import WRITE_ERRORS, ArchiveError, ArchiveWriter, WriteResult
+from .writer import ArchiveError, ArchiveWriter, ItemError, WriteResult
 
 __all__ = [
-    "WRITE_ERRORS",
     "ArchiveError",
     "ArchiveWriter",
+    "ItemError",
     "ProvenanceIndex",
     "Record",
     "WriteResult",

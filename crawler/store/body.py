@@ -5,11 +5,23 @@ from __future__ import annotations
 import html as htmllib
 import re
 from collections.abc import Iterable, Mapping
+from functools import cached_property
 from urllib.parse import urljoin
 
 from markdownify import MarkdownConverter
+from selectolax.lexbor import LexborHTMLParser
 
-from ..markup import VOID, Attr, Comment, RawText, Tag, tokenize
+from ..markup import (
+    MAX_NESTING,
+    VOID,
+    Attr,
+    Comment,
+    RawText,
+    Tag,
+    as_text,
+    nesting_depth,
+    tokenize,
+)
 from .active import ACTIVE_ELEMENTS, URL_ATTRS, css_loads, is_active_attribute, is_refresh
 
 _IMAGE_URL = re.compile(r"\.(?:gif|png|jpe?g|webp)", re.I)
@@ -84,7 +96,7 @@ def markup_edits(body: str, page_url: str | None) -> tuple[list[Edit], list[str]
     final `src` of each image (in order, without repeats)."""
     edits: list[Edit] = []
     images: dict[str, None] = {}
-    tokens = list(tokenize(body))
+    tokens = _Tokens(tokenize(body))
     skip_to = -1
     for i, tok in enumerate(tokens):
         if tok.start < skip_to:
@@ -114,7 +126,7 @@ def _disarm_raw_text(body: str, raw: RawText) -> list[Edit]:
     if "<" not in inner:
         return []
     edits: list[Edit] = []
-    tokens = list(tokenize(inner, comments=False, raw_text=False))
+    tokens = _Tokens(tokenize(inner, comments=False, raw_text=False))
     for i, tok in enumerate(tokens):
         if not isinstance(tok, Tag):
             continue
@@ -128,20 +140,30 @@ def _disarm_raw_text(body: str, raw: RawText) -> list[Edit]:
     return edits
 
 
-def _element_end(tokens: list, i: int, *, raw: bool = False) -> int:
+class _Tokens(list):
+    """A fragment's tokens, each start tag's end tag found in one pass when first asked."""
+
+    @cached_property
+    def closers(self) -> dict[int, int]:
+        """Index of a start tag → the end of its matching end tag (nesting counted)."""
+        closers: dict[int, int] = {}
+        unclosed: dict[str, list[int]] = {}
+        for i, tok in enumerate(self):
+            if isinstance(tok, Tag):
+                if not tok.closing:
+                    unclosed.setdefault(tok.name, []).append(i)
+                elif opened := unclosed.get(tok.name):
+                    closers[opened.pop()] = tok.end
+        return closers
+
+
+def _element_end(tokens: _Tokens, i: int, *, raw: bool = False) -> int:
     """Where the element opened by tokens[i] ends (after its matching end tag)."""
     start = tokens[i]
     if start.name in VOID:
         return start.end
-    depth = 0
-    for tok in tokens[i + 1 :]:
-        if isinstance(tok, Tag) and tok.name == start.name:
-            if not tok.closing:
-                depth += 1
-            elif depth == 0:
-                return tok.end
-            else:
-                depth -= 1
+    if (end := tokens.closers.get(i)) is not None:
+        return end
     if start.name in ("script", "iframe") and not raw:
         return tokens[-1].end if tokens else start.end  # raw text to the end of input
     return start.end  # no end tag: drop the start tag, keep what follows
@@ -252,7 +274,7 @@ def _escape_attr(value: str, quote: str) -> str:
 def boilerplate_edits(body: str) -> list[Edit]:
     """`clean: true`: Sina's QR blocks and their styles, ad boxes, adlist and empty comments."""
     edits: list[Edit] = []
-    tokens = list(tokenize(body))
+    tokens = _Tokens(tokenize(body))
     for i, tok in enumerate(tokens):
         if isinstance(tok, Comment) and _is_boilerplate_comment(body, tok):
             edits.append((tok.start, tok.end, ""))
@@ -355,7 +377,16 @@ _MARKDOWN = _Markdown(
 
 def to_markdown(body: str) -> str:
     """`body_format: markdown`: markdownify's Markdown of the edited HTML (images, links and
-    tables kept; comments, <style> and <script> dropped; text never becomes markup)."""
+    tables kept; comments, <style> and <script> dropped; text never becomes markup).
+
+    markdownify reads with Python's html.parser, which takes quadratic time on unclosed tags
+    and quotes and nests what a browser would not: it is given the body as lexbor (a WHATWG
+    parser) serializes it, every element closed. A body nested deeper than MAX_NESTING (the
+    judge keeps those as text) never gets here."""
+    if nesting_depth(body) > MAX_NESTING:
+        body = as_text(body)
+    tree = LexborHTMLParser(body)
+    body = tree.body.inner_html if tree.body is not None else ""
     return _one_blank_line(_MARKDOWN.convert(body)).strip()
 
 

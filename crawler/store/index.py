@@ -242,14 +242,19 @@ class ProvenanceIndex:
             url=record.url,
         )
 
-    def note_failure(self, source: str, item_id: str, url: str, payload: dict, error: str) -> int:
-        """Remember an item to request again next run; returns how often it has failed."""
+    def note_failure(
+        self, source: str, item_id: str, url: str, payload: dict | None, error: str
+    ) -> int:
+        """Remember an item to request again next run (with `payload`, or as it was asked for
+        when None); returns how often it has failed."""
+        text = None if payload is None else json.dumps(payload, ensure_ascii=False)
         with self.transaction():
             self._db.execute(
-                "INSERT INTO retries VALUES (?,?,?,?,1,?) ON CONFLICT(source, item_id) DO UPDATE "
+                "INSERT INTO retries VALUES (?,?,?,COALESCE(?,'{}'),1,?) "
+                "ON CONFLICT(source, item_id) DO UPDATE "
                 "SET attempts=attempts+1, last_error=excluded.last_error, url=excluded.url, "
-                "payload=excluded.payload",
-                (source, item_id, url, json.dumps(payload, ensure_ascii=False), error),
+                "payload=COALESCE(?, payload)",
+                (source, item_id, url, text, error, text),
             )
             return self._db.execute(
                 "SELECT attempts FROM retries WHERE source=? AND item_id=?", (source, item_id)

@@ -16,7 +16,7 @@ import nh3
 from markdown_it import MarkdownIt
 from selectolax.lexbor import LexborHTMLParser
 
-from ..markup import Comment, Tag, tokenize
+from ..markup import MAX_NESTING, Comment, Tag, as_text, nesting_depth, tokenize
 from .active import ACTIVE_ELEMENTS, css_loads, is_active_attribute, is_refresh
 
 # Placed after the body: a body that swallows it (an unterminated comment, attribute, or a
@@ -161,7 +161,10 @@ def _one_line(tag: str, attribute: str, value: str) -> str | None:
 
 
 def safe_body(body: str) -> tuple[str, bool]:
-    """(`body`, False) when the judge finds it safe, else (its sanitized text, True)."""
+    """(`body`, False) when the judge finds it safe, else (its sanitized text, True). A body
+    nested deeper than MAX_NESTING is kept as its text."""
+    if nesting_depth(body) > MAX_NESTING:
+        return neutralize_markdown_links(as_text(body)), True
     body = neutralize_markdown_links(body)
     if not unsafe_markup(body):
         return body, False

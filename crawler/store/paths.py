@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import unicodedata
+from collections.abc import Iterator
 
 STEM_MAX_BYTES = 240
 _REPLACED = re.compile(r"[:/\\?*“”<>|\[\]]")
@@ -38,3 +40,15 @@ def _cut(text: str, max_bytes: int) -> str:
 def collision_stem(stem: str, item_id: str) -> str:
     """The name a second item with the same STEM gets."""
     return f"{stem}_{hashlib.sha1(item_id.encode('utf-8')).hexdigest()[:8]}"
+
+
+def collision_stems(stem: str, item_id: str) -> Iterator[str]:
+    """The names an item may take, in turn, without end: its STEM, its collision name, then
+    `<STEM>_<sha1[:8]>_<n>` for n = 2, 3, …, the STEM cut so that each name with `.md` fits
+    in 255 bytes (ids and titles are a feed's: any number of names may be taken already)."""
+    yield stem
+    first = collision_stem(stem, item_id)
+    yield first
+    for n in itertools.count(2):
+        suffix = f"{first[len(stem) :]}_{n}"
+        yield _cut(stem, STEM_MAX_BYTES + 9 - len(suffix.encode())).rstrip(" .") + suffix

@@ -171,9 +171,9 @@ def _is_rfc1123(date: str) -> bool:
         return False
     try:
         moment = parsedate_to_datetime(date)
-    except (TypeError, ValueError):
+        return format_datetime(moment.astimezone(UTC), usegmt=True) == date  # weekday, day
+    except (TypeError, ValueError, OverflowError):
         return False
-    return format_datetime(moment.astimezone(UTC), usegmt=True) == date  # weekday, day exist
 
 
 def _check_provenance(index: ProvenanceIndex, digests: dict[str, str]) -> list[Problem]:
@@ -233,7 +233,7 @@ def _adopt(rel: str, parsed: ArchiveFile | None, sha: str) -> Record:
             front = yaml.safe_load(parsed.front)
             title, date = str(front.get("title", title)), str(front.get("date", ""))
             date = parsedate_to_datetime(date).astimezone(UTC).isoformat()
-        except (yaml.YAMLError, TypeError, ValueError, AttributeError):
+        except (yaml.YAMLError, TypeError, ValueError, AttributeError, OverflowError):
             pass
     source = parts[-2] if len(parts) >= 2 else ""
     return Record(

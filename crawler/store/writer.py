@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import astuple, dataclass, replace
@@ -16,7 +18,7 @@ from ..items import Article, ImageOutcome, ImageRetry, Pending, Settled, Shelf
 from .atomic import fsync_all, fsync_dir, is_temp_file, make_dirs, write_atomic, write_temp
 from .images import IMAGES_DIR
 from .index import HIDDEN_DIR, ProvenanceIndex, Record, record_from_row, record_row
-from .paths import collision_stem, stem_for
+from .paths import collision_stems, stem_for
 from .search import plain_text
 from .template import Post, parse, post_for, relink_file, render
 from .verify import archive_files
@@ -24,6 +26,10 @@ from .verify import archive_files
 
 class ArchiveError(Exception):
     """The archive cannot take this write; the message names the path."""
+
+
+class ItemError(Exception):
+    """This item cannot be archived (its date, body, name or place); the others can."""
 
 
 # What a write can fail with when the archive cannot take it (full, read-only, refused).
@@ -104,37 +110,24 @@ class ArchiveWriter:
         self.close()
 
     def write(self, article: Article) -> WriteResult:
-        """Write one article (durable on return when `batch` is 1, else at the next flush)."""
+        """Write one article (durable on return when `batch` is 1, else at the next flush).
+        An ItemError leaves the archive and the batch as they were."""
         fetched = article.fetched_at or datetime.now(UTC)
         source = article.shelf.source
+        try:
+            record, data, text, known = self._prepare(article, fetched)
+        except (ItemError, *WRITE_ERRORS):
+            raise
+        except Exception as exc:  # this item's content (a bug it finds): the others go on
+            raise ItemError(f"{article.url}: cannot be rendered: {_one_line(exc)}") from exc
+        path = self._inside_root(record.path)
+        if path in self._staged:  # the same file twice in one batch: the first goes first
+            self.flush()
+        unchanged = _read(path) == data
         self.index.begin_batch()
         if article.images:
             self.index.note_images(source, article.id, article.images, _iso(fetched))
-        local = self._local_images(article.shelf, article.images)
-        post = post_for(article, article.date or fetched, local)
-        data = render(post).encode("utf-8")
-        known = self.index.get(source, article.id)
-        rel = known.path if known else self._free_path(post, article.id, data)
-        path = self._inside_root(rel)
-        if path in self._staged:  # the same file twice in one batch: the first goes first
-            self.flush()
-            self.index.begin_batch()
-        record = Record(
-            source=source,
-            item_id=article.id,
-            url=article.url,
-            path=rel,
-            title=post.title,
-            date=_iso(post.date),
-            date_guessed=article.date is None or article.date_guessed,
-            author=article.author,
-            keywords=tuple(article.keywords),
-            fetched_at=_iso(fetched),
-            sha256=hashlib.sha256(data).hexdigest(),
-            sanitized=post.sanitized,
-        )
-        text = plain_text(post.body)
-        if _read(path) == data:
+        if unchanged:
             status = "unchanged"
         else:
             make_dirs(path.parent)
@@ -155,6 +148,30 @@ class ArchiveWriter:
         if len(self._held) >= self.batch:
             self.flush()
         return result
+
+    def _prepare(self, article: Article, fetched: datetime) -> tuple[Record, bytes, str, bool]:
+        """The item's record, file bytes and plain text, and whether it is archived already:
+        everything that can fail because of what the item holds, before anything changes."""
+        local = self._local_images(article.shelf, article.images)
+        post = post_for(article, article.date or fetched, local)
+        data = render(post).encode("utf-8")
+        known = self.index.get(article.shelf.source, article.id)
+        rel = known.path if known else self._free_path(post, article.shelf.source, article.id, data)
+        record = Record(
+            source=article.shelf.source,
+            item_id=article.id,
+            url=article.url,
+            path=rel,
+            title=post.title,
+            date=_iso(post.date),
+            date_guessed=article.date is None or article.date_guessed,
+            author=article.author,
+            keywords=tuple(article.keywords),
+            fetched_at=_iso(fetched),
+            sha256=hashlib.sha256(data).hexdigest(),
+            sanitized=post.sanitized,
+        )
+        return record, data, plain_text(post.body), known is not None
 
     def flush(self, older_than: float = 0.0) -> None:
         """Make the held writes durable (only if the oldest is `older_than` seconds old):
@@ -261,40 +278,48 @@ class ArchiveWriter:
         return WriteResult(path, "updated")
 
     def _local_images(self, shelf: Shelf, images: list[ImageOutcome] | tuple) -> dict[str, str]:
-        """URL → where Hexo serves its stored copy, for a source that rewrites images."""
+        """URL → where Hexo serves its stored copy, for a source that rewrites images: stored
+        now (the item's own outcomes), or by an earlier item."""
         if not shelf.rewrites_images or not images:
             return {}
         stored = self.index.stored_images(image.url for image in images)
+        stored.update((image.url, image.path) for image in images if image.path)
         prefix = f"{IMAGES_DIR}/"
         return {url: shelf.image_url + path.removeprefix(prefix) for url, path in stored.items()}
 
-    def _free_path(self, post: Post, item_id: str, data: bytes) -> str:
-        """The item's STEM path, else its collision name: never another item's file."""
+    def _free_path(self, post: Post, source: str, item_id: str, data: bytes) -> str:
+        """The item's STEM path, else its collision names in turn: never another item's file,
+        never a file or folder nobody's record owns (a person's, or planted)."""
         folder = "/".join(stem_for(name) for name in (post.category, post.site, post.name))
+        post_folder = folder.rsplit("/", 1)[-1]  # what reindex calls an adopted file's source
         stem = stem_for(post.title)
-        for candidate in (stem, collision_stem(stem, item_id), f"{stem}_{_sha1(item_id)}"):
+        self._inside_root(f"{folder}/{stem}.md")  # the folder leads nowhere else
+        for candidate in collision_stems(stem, item_id):
             rel = f"{folder}/{candidate}.md"
             owner = self.index.at_path(rel)
             if owner is None:
-                on_disk = _read(self._inside_root(rel))
                 # A file with no record is ours only if it already holds these bytes (a crash
-                # between rename and commit); any other file there is kept untouched.
+                # between rename and commit); anything else there is kept untouched.
+                try:
+                    on_disk = _read(self.root / rel)
+                except ItemError:
+                    continue
                 if on_disk is None or on_disk == data:
                     return rel
-            elif owner.adopted:
+            elif owner.adopted and _claims(owner, post, (source, post_folder)):
                 return rel  # a file reindexed from disk, claimed by its real item
-        raise ArchiveError(f"{folder}/{stem}.md: no free file name for item {item_id!r}")
+        raise AssertionError("collision_stems never runs out")  # pragma: no cover
 
     def _inside_root(self, rel: str) -> Path:
         path = self.root / rel
         folder = path.parent
         if folder not in self._checked:  # symbolic links are looked for once per folder
             if not folder.resolve().is_relative_to(self.root):
-                raise ArchiveError(f"{path}: leads outside the archive (symbolic link?)")
+                raise ItemError(f"{path}: leads outside the archive (symbolic link?)")
             if folder.exists():
                 self._checked.add(folder)
         if path.is_symlink():
-            raise ArchiveError(f"{path}: leads outside the archive (symbolic link?)")
+            raise ItemError(f"{path}: leads outside the archive (symbolic link?)")
         return path
 
     def remove_stale_temp_files(self) -> list[Path]:
@@ -344,10 +369,34 @@ def journal_bytes(staged: list[_Staged], root: Path) -> bytes:
 
 
 def _read(path: Path) -> bytes | None:
+    """The file's bytes; None if there is none. Anything there that is not a plain file (a
+    folder, a pipe) is an ItemError: it is never read, written or replaced."""
     try:
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EISDIR, errno.ENOTDIR):
+            raise ItemError(f"{path}: not a plain file, left alone") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ItemError(f"{path}: not a plain file, left alone")
+    with open(fd, "rb") as f:
+        return f.read()
+
+
+def _claims(adopted: Record, post: Post, sources: tuple[str, ...]) -> bool:
+    """Whether a file reindex adopted is this post's: same source, title and date."""
+    return (
+        adopted.source in sources
+        and adopted.title == post.title
+        and adopted.date == _iso(post.date)
+    )
+
+
+def _one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300].rstrip(": ")
 
 
 def _iso(moment: datetime) -> str:
