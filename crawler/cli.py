@@ -274,11 +274,12 @@ def fetch(
     )
     targets = [FetchTarget(url, sina_shelf, shelf, zone) for url in urls]
     options = CrawlOptions(settings=parse_overrides(overrides))
+    allow_private = bool(source_name) and source.allow_private
     if to_stdout:
-        report = run_fetch(root, targets, options, preview=True)
+        report = run_fetch(root, targets, options, preview=True, allow_private=allow_private)
     else:
         with writable_archive(root):
-            report = run_fetch(root, targets, options)
+            report = run_fetch(root, targets, options, allow_private=allow_private)
     for status, value in report.written:
         if status == "preview":
             sys.stdout.buffer.write(value + b"\n")

@@ -165,10 +165,17 @@ class FetchReport:
 
 
 def run_fetch(
-    root: Path, targets: list[FetchTarget], options: CrawlOptions, *, preview: bool = False
+    root: Path,
+    targets: list[FetchTarget],
+    options: CrawlOptions,
+    *,
+    preview: bool = False,
+    allow_private: bool = False,
 ) -> FetchReport:
-    """Fetch each URL once into `root` (or, previewing, only render it)."""
-    run = SourceRun(Source(name="fetch", site="-", category="-", type="fetch"), limit=10**9)
+    """Fetch each URL once into `root` (or, previewing, only render it); links found in what
+    they hold may lead to private hosts only with `allow_private`."""
+    source = Source(name="fetch", site="-", category="-", type="fetch", allow_private=allow_private)
+    run = SourceRun(source, limit=10**9)
     spider = run_spider(
         root,
         options,

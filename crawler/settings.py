@@ -30,6 +30,10 @@ TELNETCONSOLE_ENABLED = False
 COOKIES_ENABLED = False
 DOWNLOAD_HANDLERS = {"file": None, "s3": None, "ftp": None, "data": None}
 # HttpProxyMiddleware stays on: http_proxy, https_proxy and no_proxy are honoured.
+# After it (750): a request that goes through a proxy has its host checked as written only.
+DOWNLOADER_MIDDLEWARES = {"crawler.network.PrivateAddressGuard": 760}
+# A Referer only to the same origin: a feed's URL (and its token) never reaches another host.
+REFERRER_POLICY = "same-origin"
 
 # Per source: an article two sources list is archived by each (see spiders/archive.py).
 REQUEST_FINGERPRINTER_CLASS = "crawler.spiders.archive.SourceFingerprinter"

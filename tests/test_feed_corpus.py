@@ -125,9 +125,22 @@ def test_hostile_feed(name: str, tmp_path: Path):
         assert file.resolve().is_relative_to(tmp_path.resolve())
 
 
-def test_entity_declarations_are_refused_before_parsing():
+@pytest.mark.parametrize(
+    "prologue",
+    [
+        f'<!DOCTYPE r [<!ENTITY a "{"x" * 50000}">]>',
+        # A `<x` before the root element that is not the root: in an instruction, a literal,
+        # a comment of the internal subset.
+        '<?xml-stylesheet href="<x"?><!DOCTYPE r [<!ENTITY a "x">]>',
+        '<!DOCTYPE r SYSTEM "<x" [<!ENTITY a "x">]>',
+        "<!DOCTYPE r PUBLIC '<x' 'y' [<!ENTITY a \"x\">]>",
+        '<!DOCTYPE r [<!-- <x --><!ENTITY a "x">]>',
+        '<!DOCTYPE r [<!ELEMENT r ANY><?pi <x?><!eNtItY a "x">]>',
+    ],
+)
+def test_entity_declarations_are_refused_before_parsing(prologue):
     with pytest.raises(FeedError, match="ENTITY"):
-        parse_feed(HOSTILE["quadratic"], URL, {}, SHANGHAI)
+        parse_feed(rss(item("&a;"), prologue), URL, {}, SHANGHAI)
 
 
 def test_twenty_thousand_items(tmp_path: Path):

@@ -135,3 +135,115 @@ def test_two_megabytes_of_unclosed_tags_render_in_linear_time(body_format):
         article = Article("1", "https://e.test/", "t", body, shelf, date=datetime.now(UTC))
         file = render_article(article)
         assert file.startswith(b"\n---\ntitle: 't'\n") and b"<script" not in file
+
+
+# ---- 6. links found in content never reach loopback or private hosts
+
+SECRET = "SECRET-TOKEN-5f3a"
+SECRET_PAGE = Reply(
+    200,
+    f"<html><body><article><h1>admin</h1><p>{SECRET} {'管理页面。' * 40}</p></article>"
+    "</body></html>".encode(),
+    {"Content-Type": "text/html; charset=utf-8"},
+)
+PRIVATE_LINKS = [
+    "http://127.0.0.1:9/admin",
+    "http://localhost:9/admin",
+    "http://2130706433:9/admin",
+    "http://0x7f.1:9/admin",
+    "http://127.1:9/admin",
+    "http://[::1]:9/admin",
+    "http://[::ffff:127.0.0.1]:9/admin",
+    "http://10.0.0.5/admin",
+    "http://169.254.169.254/latest/meta-data/",
+    "https://redirect.test/to-loopback",  # answers 302 to http://127.0.0.1:9/admin
+]
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["localhost", "LOCALHOST.", "a.localhost", "127.1", "2130706433", "0x7f000001", "0177.0.0.1"]
+    + ["[::1]", "::ffff:127.0.0.1", "::ffff:7f00:1", "10.1.2.3", "192.168.1.1", "172.16.0.1"]
+    + ["169.254.169.254", "fe80::1%eth0", "fc00::1", "0.0.0.0", "::", "100.64.0.1"]
+    + ["64:ff9b::7f00:1", "2002:7f00:1::1"],
+)
+def test_every_spelling_of_a_private_host_is_known(host):
+    from crawler.network import literal_private
+
+    assert literal_private(host) is not None
+
+
+@pytest.mark.parametrize("host", ["finance.sina.com.cn", "8.8.8.8", "2001:4860:4860::8888"])
+def test_public_hosts_pass(host):
+    from crawler.network import literal_private
+
+    assert literal_private(host) is None
+
+
+def private_link_feed(replay: ReplayServer, url: str) -> None:
+    items = [
+        rss_item(f"内链{n}", f"p{n}", "<p>摘要</p>", link=link)
+        for n, link in enumerate(PRIVATE_LINKS)
+    ]
+    items.append(rss_item("外链", "public", "<p>摘要</p>", link="https://news.test/1"))
+    items.append(rss_item("图", "img", '<p>图</p><img src="http://127.0.0.1:9/a.png">'))
+    serve_feed(replay, url, items)
+    for link in PRIVATE_LINKS:
+        replay.add(link, SECRET_PAGE)
+    replay.add("https://redirect.test/to-loopback", Reply(302, b"", {"Location": PRIVATE_LINKS[0]}))
+    replay.add("http://127.0.0.1:9/a.png", Reply(200, SECRET.encode() * 9, {}))
+    replay.add("https://news.test/1", Reply(200, b"<p>public</p>", {}))
+
+
+def test_full_text_links_images_and_redirects_to_private_hosts_are_refused(
+    replay: ReplayServer, tmp_path: Path
+):
+    feed_url = "https://feeds.test/private.xml?token=FEED-TOKEN"
+    private_link_feed(replay, feed_url)
+    source = feed_source("内网", feed_url, full_text=True, images="keep")
+    result = crawl(replay, tmp_path / "a", config=feeds_yaml(tmp_path, [source]))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    files = list((tmp_path / "a").rglob("*.md"))
+    assert len(files) == len(PRIVATE_LINKS) + 2  # each kept with its feed content
+    assert all(SECRET not in f.read_text(encoding="utf-8") for f in files)
+    stored = [f for f in (tmp_path / "a").rglob("*") if f.is_file()]
+    assert not any(SECRET.encode() in f.read_bytes() for f in stored)
+    assert set(replay.requests) == {feed_url, "https://news.test/1", PRIVATE_LINKS[-1]}
+    assert "127.0.0.1 is a loopback address: not fetched" in result.stderr
+    # No Referer carries the feed's URL (and its token) to another host.
+    assert replay.referers["https://news.test/1"] == [None]
+
+
+def test_a_source_may_allow_private_hosts(replay: ReplayServer, tmp_path: Path):
+    feed_url = "https://feeds.test/private.xml"
+    private_link_feed(replay, feed_url)
+    source = feed_source("内网", feed_url, full_text=True, allow_private=True)
+    result = crawl(replay, tmp_path / "a", config=feeds_yaml(tmp_path, [source]))
+    assert result.returncode == 0, result.stderr
+    assert PRIVATE_LINKS[0] in replay.requests
+    assert any(SECRET in f.read_text(encoding="utf-8") for f in (tmp_path / "a").rglob("*.md"))
+
+
+def test_without_a_proxy_names_are_resolved_and_checked(replay: ReplayServer, tmp_path: Path):
+    """The machine's own name resolves to a loopback or private address here."""
+    import socket
+
+    from crawler.network import literal_private
+
+    name = socket.gethostname()
+    if literal_private(socket.gethostbyname(name)) is None:
+        pytest.skip(f"{name} resolves to a public address on this machine")
+    port = replay.server_address[1]
+    feed_url = f"{replay.url}/feed.xml"  # typed: trusted
+    secret_url = f"http://{name}:{port}/admin"
+    serve_feed(replay, feed_url, [rss_item("内链", "1", "<p>摘要</p>", link=secret_url)])
+    replay.add(secret_url, SECRET_PAGE)
+    source = feed_source("内网", feed_url, full_text=True)
+    config = feeds_yaml(tmp_path, [source])
+    no_proxy = {"http_proxy": "", "https_proxy": "", "no_proxy": ""}
+    result = run_cli(None, "crawl", "-c", str(config), "--archive", str(tmp_path), env=no_proxy)
+    assert result.returncode == 0, result.stderr
+    assert secret_url not in replay.requests and feed_url in replay.requests
+    assert f"{name} is a loopback address (127" in result.stderr or "private" in result.stderr
+    assert all(SECRET not in f.read_text(encoding="utf-8") for f in tmp_path.rglob("*.md"))

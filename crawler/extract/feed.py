@@ -24,7 +24,6 @@ from ..items import Article, Shelf
 MAX_TITLE = 2_000  # characters
 MAX_BODY = 2_000_000  # characters
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
-_ROOT_START = re.compile(rb"<(?![?!])")
 _HTML_SPACE = " \t\n\r\f"
 _CHARREF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
 
@@ -91,16 +90,49 @@ def _repair_charrefs(body: bytes) -> bytes:
 
 
 def _prologue_end(body: bytes) -> int:
-    """Where the root element starts (everything before is prologue: XML decl, DOCTYPE)."""
-    pos = 0
-    while m := _ROOT_START.search(body, pos):
-        start = m.start()
-        if body.startswith(b"<!--", start):
-            end = body.find(b"-->", start)
-            pos = len(body) if end < 0 else end + 3
+    """Where the root element starts: everything before is prologue (XML declaration,
+    processing instructions, comments, the DOCTYPE with its internal subset), read as XML
+    reads it, so that no `<` inside a literal or an instruction ends it early."""
+    pos, n = 0, len(body)
+    while pos < n:
+        lt = body.find(b"<", pos)
+        if lt < 0:
+            return n
+        if body.startswith(b"<?", lt):
+            end = body.find(b"?>", lt + 2)
+            pos = n if end < 0 else end + 2
+        elif body.startswith(b"<!--", lt):
+            end = body.find(b"-->", lt + 4)
+            pos = n if end < 0 else end + 3
+        elif body.startswith(b"<!", lt):
+            pos = _declaration_end(body, lt + 2)
+        else:
+            return lt
+    return n
+
+
+def _declaration_end(body: bytes, pos: int) -> int:
+    """Just after the `>` that ends a declaration (`<!DOCTYPE … [ … ]>`): quoted literals and
+    the bracketed internal subset, with its own declarations and comments, are skipped."""
+    depth, n = 0, len(body)
+    while pos < n:
+        c = body[pos : pos + 1]
+        if c in (b'"', b"'"):
+            end = body.find(c, pos + 1)
+            pos = n if end < 0 else end + 1
             continue
-        return start
-    return len(body)
+        if body.startswith(b"<!--", pos):
+            end = body.find(b"-->", pos + 4)
+            pos = n if end < 0 else end + 3
+            continue
+        if c == b"[":
+            depth += 1
+        elif c == b"]":
+            depth = max(depth - 1, 0)
+        elif c == b">" and depth == 0:
+            return pos + 1
+        pos += 1
+    return n
 
 
 def _entry(entry: dict, feed_url: str, zone: ZoneInfo) -> FeedEntry:

@@ -21,6 +21,7 @@ from scrapy.pipelines.media import MediaPipeline
 from twisted.python.failure import Failure
 
 from ..items import Article, ImageOutcome, ImageRetry
+from ..network import ALLOW_PRIVATE
 from ..spiders.base import describe
 from ..store import ProvenanceIndex
 from ..store.images import ImageError, ImageStore
@@ -82,13 +83,14 @@ class ImageKeeper(MediaPipeline):
         urls, page = self._wanted(item)
         if urls:
             self.asked[id(item)] = urls
+        run = self.crawler.spider.runs.get(item.shelf.source) if urls else None
+        meta = {
+            "download_maxsize": self.maxsize,
+            "download_warnsize": self.maxsize,
+            ALLOW_PRIVATE: bool(run and run.source.allow_private),
+        }
         return [
-            Request(
-                url,
-                headers=referer_for(url, page),
-                meta={"download_maxsize": self.maxsize, "download_warnsize": self.maxsize},
-                callback=NO_CALLBACK,
-            )
+            Request(url, headers=referer_for(url, page), meta=meta, callback=NO_CALLBACK)
             for url in urls
         ]
 

@@ -10,6 +10,7 @@ import scrapy
 from scrapy.utils.request import RequestFingerprinter
 from twisted.python.failure import Failure
 
+from ..network import ALLOW_PRIVATE
 from .base import Navigator, SourceRun
 from .feed import FeedSource
 from .sina import SinaRoll
@@ -88,6 +89,7 @@ class ArchiveSpider(scrapy.Spider):
                 "source": navigator.run.name,
                 "callback": request.callback.__name__,
                 "errback": errback.__name__ if errback else None,
+                ALLOW_PRIVATE: navigator.run.source.allow_private,
             },
         )
 

@@ -12,6 +12,7 @@ from twisted.python.failure import Failure
 from ..config import url_problem
 from ..extract.feed import FeedEntry, FeedError, entry_article, parse_feed
 from ..extract.page import page_body
+from ..network import TYPED
 from .base import Navigator, describe, describe_error, log
 
 
@@ -31,7 +32,7 @@ class FeedSource(Navigator):
             errback=self.list_failed,
             dont_filter=True,
             priority=10,
-            meta={"handle_httpstatus_list": [304]},
+            meta={"handle_httpstatus_list": [304], TYPED: self.run.source.url},
         )
 
     def parse_feed(self, response: Response):
@@ -73,6 +74,9 @@ class FeedSource(Navigator):
                 callback=self.parse_page,
                 errback=self.page_failed,
                 cb_kwargs={"entry": entry},
+                # Entries are told apart by id (`take`): two that link, or redirect, to one
+                # page must each get an answer, not lose one to the duplicate filter.
+                dont_filter=True,
             )
         return entry_article(entry, self.run.source.shelf, feed_url, fetched)
 

@@ -14,6 +14,7 @@ from ..extract.feed import FeedError, entry_article, parse_feed
 from ..extract.page import generic_article, is_sina, looks_like_feed
 from ..extract.sina_article import sina_article
 from ..items import Shelf
+from ..network import TYPED
 from .base import Navigator, SourceRun
 
 
@@ -36,7 +37,11 @@ class UrlFetch(Navigator):
 
     def start(self) -> Iterable[scrapy.Request]:
         yield scrapy.Request(
-            self.target.url, callback=self.parse, errback=self.list_failed, dont_filter=True
+            self.target.url,
+            callback=self.parse,
+            errback=self.list_failed,
+            dont_filter=True,
+            meta={TYPED: self.target.url},
         )
 
     def parse(self, response: Response):

@@ -12,6 +12,7 @@ from twisted.python.failure import Failure
 from ..extract.sina_article import sina_article
 from ..extract.sina_roll import ROLL_REFERER, RollError, RollItem, parse_roll, roll_url
 from ..items import Pending, Settled
+from ..network import TYPED
 from .base import Navigator, describe
 
 ROLL_PAGE = "roll_page"  # a pending entry that is a roll page, not an article
@@ -32,8 +33,10 @@ class SinaRoll(Navigator):
         yield self.roll_request(1)
 
     def roll_request(self, page: int) -> scrapy.Request:
+        url = roll_url(self.run.source.lid, page)  # made from feeds.yaml: typed
         return scrapy.Request(
-            roll_url(self.run.source.lid, page),
+            url,
+            meta={TYPED: url},
             headers={"Referer": ROLL_REFERER},
             callback=self.parse_roll,
             errback=self.list_failed,
