@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -12,6 +13,7 @@ import pytest
 
 from crawler.items import Article, Shelf
 from crawler.store import ArchiveError, ArchiveWriter, ItemError, ProvenanceIndex
+from crawler.store.index import record_row
 from crawler.store.paths import collision_stem
 
 SHELF = Shelf("金融", "新浪财经", "新浪财经－国內")
@@ -342,3 +344,101 @@ def test_an_item_that_cannot_be_rendered_fails_alone(tmp_path: Path, monkeypatch
         writer.write(article("3", title="也好"))
         assert sorted(writer.index.ids(SHELF.source)) == ["1", "3"]
     assert sorted(f.name for f in tmp_path.rglob("*.md")) == ["也好.md", "好.md"]
+
+
+# ---- nothing planted in the archive is trusted
+
+
+def test_a_planted_journal_is_set_aside_untouched(tmp_path: Path):
+    """A batch journal naming paths outside the archive, or a file that is no temporary file
+    of ours, would have moved or overwritten files on replay."""
+    root, home = tmp_path / "archive", tmp_path / "home"
+    home.mkdir()
+    (home / "victim.md").write_text("precious")
+    (home / ".x.crawler-tmp").write_text("planted")
+    with ArchiveWriter(root) as writer:
+        writer.write(article())
+        record = writer.index.get(SHELF.source, "1")
+    for tmp, path in [
+        ("../home/.x.crawler-tmp", "../home/victim.md"),
+        (f"{record.path}", "../home/victim.md"),
+        ("../home/victim.md", record.path),
+    ]:
+        forged = replace(record, path=path)
+        entry = {"tmp": tmp, "path": path, "record": record_row(forged), "text": "", "images": []}
+        journal = root / ".crawler" / "batch.json"
+        journal.write_text(json.dumps([entry]))
+        with ArchiveWriter(root) as writer:
+            assert writer.write(article("2", title="另一篇")).status in ("new", "unchanged")
+        assert not journal.exists() and (root / ".crawler" / "batch.json.refused").exists()
+        assert (home / "victim.md").read_text() == "precious"
+        assert (home / ".x.crawler-tmp").read_text() == "planted"
+
+
+def test_a_planted_lock_symlink_never_truncates_its_target(tmp_path: Path):
+    from crawler.store.lock import ArchiveLock
+
+    target = tmp_path / "precious.txt"
+    target.write_text("precious")
+    (tmp_path / "archive" / ".crawler").mkdir(parents=True)
+    (tmp_path / "archive" / ".crawler" / "lock").symlink_to(target)
+    with ArchiveLock(tmp_path / "archive"):
+        assert not (tmp_path / "archive" / ".crawler" / "lock").is_symlink()
+    assert target.read_text() == "precious"
+
+
+@pytest.mark.parametrize("planted", ["images", "images/ab"])
+def test_no_image_folder_is_created_through_a_symlink(tmp_path: Path, planted: str):
+    from crawler.store.images import ImageStore
+
+    root, outside = tmp_path / "archive", tmp_path / "outside"
+    outside.mkdir()
+    (root / planted).parent.mkdir(parents=True, exist_ok=True)
+    (root / planted).symlink_to(outside)
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    with pytest.raises(OSError, match="outside the archive"):
+        for n in range(300):  # some digest lands in images/ab/
+            ImageStore(root).put(png + bytes([n]), "image/png", "https://e.test/a.png")
+    assert list(outside.rglob("*")) == []
+
+
+def test_an_adopted_file_is_claimed_only_by_its_own_item(tmp_path: Path):
+    """`reindex` adopts files it finds; a new item with the same title must not take one a
+    person wrote (other date), while the item that wrote it gets it back."""
+    from crawler.store.verify import rebuild_provenance
+
+    with ArchiveWriter(tmp_path) as writer:
+        own = writer.write(article("1"))
+    folder = own.path.parent
+    hand = folder / "手写.md"
+    hand.write_text(
+        own.path.read_text(encoding="utf-8")
+        .replace("标题", "手写")
+        .replace("Mon, 27 Sep 2021", "Tue, 28 Sep 2021"),
+        encoding="utf-8",
+    )
+    for index_file in (tmp_path / ".crawler").glob("archive.sqlite3*"):
+        index_file.unlink()  # lost: reindex rebuilds it from the files
+    assert rebuild_provenance(tmp_path) == (0, 2, 0)
+    with ArchiveWriter(tmp_path) as writer:
+        again = writer.write(article("1"))
+        other = writer.write(article("2", title="手写", body="<p>别的</p>"))
+    assert again.path == own.path and again.status == "unchanged"
+    assert other.path != hand and other.status == "new"
+    assert "2021" in hand.read_text(encoding="utf-8") and "别的" not in hand.read_text("utf-8")
+
+
+def test_folders_are_synced_before_the_index_commits(tmp_path: Path, monkeypatch):
+    import crawler.store.writer as writer_module
+
+    events = []
+    monkeypatch.setattr(writer_module, "fsync_dir", lambda folder: events.append(("sync", folder)))
+    with ArchiveWriter(tmp_path, batch=2) as writer:
+        commit = writer.index.commit_batch
+        monkeypatch.setattr(
+            writer.index, "commit_batch", lambda: (events.append("commit"), commit())
+        )
+        result = writer.write(article("1"))
+        events.clear()
+        writer.write(article("2", title="二"))
+    assert events.index(("sync", result.path.parent)) < events.index("commit")

@@ -20,12 +20,9 @@ def _umask() -> int:
 _FILE_MODE = 0o666 & ~_umask()
 
 
-def write_atomic(path: Path, data: bytes, *, sync_folder: bool = True) -> None:
-    """Temporary file in the same folder, flush + fsync, rename, fsync the folder.
-
-    The file's own fsync before the rename is what keeps it whole; the folder's fsync only
-    makes the new name outlive a power cut, so a writer of many files may do it once per
-    folder at the end (`sync_folder=False`)."""
+def write_atomic(path: Path, data: bytes) -> None:
+    """Temporary file in the same folder, flush + fsync, rename, fsync the folder (the file's
+    own fsync keeps it whole; the folder's makes the new name outlive a power cut)."""
     fd, tmp = write_temp(path, data)
     try:
         try:
@@ -36,8 +33,7 @@ def write_atomic(path: Path, data: bytes, *, sync_folder: bool = True) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    if sync_folder:
-        fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def write_temp(path: Path, data: bytes) -> tuple[int, Path]:
@@ -69,13 +65,16 @@ def _syncers() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=8, thread_name_prefix="fsync")
 
 
-def make_dirs(path: Path) -> None:
-    """Create `path` and its missing parents, each made durable in its own parent."""
+def make_dirs(path: Path, inside: Path | None = None) -> None:
+    """Create `path` and its missing parents, each made durable in its own parent; with
+    `inside`, never through a symbolic link that leads out of it (an OSError names it)."""
     missing = []
-    while not path.exists():
+    while not path.exists() and not path.is_symlink():
         missing.append(path)
         path = path.parent
     for folder in reversed(missing):
+        if inside is not None and not folder.parent.resolve().is_relative_to(inside):
+            raise OSError(f"{folder}: leads outside the archive (symbolic link?)")
         folder.mkdir(exist_ok=True)
         fsync_dir(folder.parent)
 

@@ -68,7 +68,7 @@ class ImageStore:
         rel = image_path(sha, ext)
         path = self.root / rel
         if not self.holds(rel):
-            make_dirs(path.parent)
+            make_dirs(path.parent, inside=self.root)
             if not path.parent.resolve().is_relative_to(self.root) or path.is_symlink():
                 raise OSError(f"{path}: leads outside the archive (symbolic link?)")
             write_atomic(path, data)
@@ -76,7 +76,8 @@ class ImageStore:
 
     def holds(self, rel: str) -> bool:
         """Whether the stored file is there (its name is its digest: a whole file is right)."""
-        return (self.root / rel).is_file()
+        path = self.root / rel
+        return path.is_file() and not path.is_symlink()
 
 
 def stored_files(root: Path) -> Iterator[tuple[str, Path, str | None]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 import stat
@@ -12,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import astuple, dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from ..items import Article, ImageOutcome, ImageRetry, Pending, Settled, Shelf
 from .atomic import fsync_all, fsync_dir, is_temp_file, make_dirs, write_atomic, write_temp
@@ -22,6 +23,8 @@ from .paths import collision_stems, stem_for
 from .search import plain_text
 from .template import Post, parse, post_for, relink_file, render
 from .verify import archive_files
+
+log = logging.getLogger("crawler")
 
 
 class ArchiveError(Exception):
@@ -83,7 +86,6 @@ class ArchiveWriter:
         self._staged: dict[Path, _Staged] = {}
         self._held: list[WriteResult] = []  # written, not durable yet
         self._batch_started = 0.0
-        self._unsynced: set[Path] = set()  # folders whose new names await an fsync
         self._checked: set[Path] = set()  # folders known to lie inside the root
         self._was_dirty = self._dirty_mark.exists()  # the last writer never closed
         self._finish_journaled_batch()
@@ -94,9 +96,6 @@ class ArchiveWriter:
         that fails here stays marked dirty: the next one cleans up after it)."""
         try:
             self.flush()
-            for folder in self._unsynced:
-                fsync_dir(folder)
-            self._unsynced.clear()
         finally:
             self._discard_staged()
             self.index.close()
@@ -130,7 +129,7 @@ class ArchiveWriter:
         if unchanged:
             status = "unchanged"
         else:
-            make_dirs(path.parent)
+            make_dirs(path.parent, inside=self.root)
             fd, tmp = write_temp(path, data)
             self._staged[path] = _Staged(fd, tmp, path, record, text, article.images)
             status = "updated" if known else "new"
@@ -198,7 +197,9 @@ class ArchiveWriter:
         try:
             for entry in staged:
                 os.replace(entry.tmp, entry.path)
-                self._unsynced.add(entry.path.parent)
+            # The new names outlive a power cut before the index says they are there.
+            for folder in {entry.path.parent for entry in staged}:
+                fsync_dir(folder)
         except BaseException:  # a journal has the next writer finish the batch
             self.index.rollback_batch()
             self._held.clear()
@@ -215,25 +216,59 @@ class ArchiveWriter:
 
     def _finish_journaled_batch(self) -> None:
         """A writer killed between renaming a batch's files and committing its index left the
-        journal: put what is left of the batch in place and commit it now."""
+        journal: put what is left of the batch in place and commit it now. A journal that is
+        not one this writer could have written (paths outside the archive, not a temporary
+        file beside its post) is set aside untouched, with a warning."""
         try:
-            entries = json.loads(self._journal.read_bytes())
+            data = self._journal.read_bytes()
         except FileNotFoundError:
             return
+        try:
+            entries = self._journal_entries(data)
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            refused = self._journal.with_name(self._journal.name + ".refused")
+            os.replace(self._journal, refused)
+            log.warning(
+                "%s: not a journal of ours (%s): set aside as %s", self._journal, exc, refused
+            )
+            return
+        renamed: set[Path] = set()
         with self.index.transaction():
-            for entry in entries:
-                tmp, path = self.root / entry["tmp"], self.root / entry["path"]
-                if tmp.exists():
+            for tmp, path, record, text, images in entries:
+                if tmp.is_file() and not tmp.is_symlink():
                     os.replace(tmp, path)
-                    self._unsynced.add(path.parent)
-                record = record_from_row(entry["record"])
-                images = [ImageOutcome(*image) for image in entry["images"]]
+                    renamed.add(path.parent)
                 if images:
                     self.index.note_images(record.source, record.item_id, images, record.fetched_at)
-                self.index.put(record, text=entry["text"])
-        for folder in self._unsynced:
-            fsync_dir(folder)
+                self.index.put(record, text=text)
+            for folder in renamed:  # before the index commits
+                fsync_dir(folder)
         self._journal.unlink()
+
+    def _journal_entries(self, data: bytes) -> list[tuple[Path, Path, Record, str, list]]:
+        """The batch journal's entries, each checked: a ValueError for anything amiss."""
+        entries = []
+        for entry in json.loads(data):
+            rel, tmp_rel = entry["path"], entry["tmp"]
+            record = record_from_row(entry["record"])
+            if not isinstance(rel, str) or not isinstance(tmp_rel, str) or record.path != rel:
+                raise ValueError("an entry's paths do not agree")
+            path, tmp = self.root / rel, self.root / tmp_rel
+            parts = PurePosixPath(rel).parts
+            if (
+                PurePosixPath(rel).is_absolute()
+                or ".." in parts
+                or not rel.endswith(".md")
+                or parts[0] == HIDDEN_DIR
+                or tmp.parent != path.parent
+                or not is_temp_file(tmp.name)
+                or not path.parent.resolve().is_relative_to(self.root)
+                or path.is_symlink()
+            ):
+                raise ValueError(f"path {rel!r} is not a post of this archive")
+            images = [ImageOutcome(*map(str, image)) for image in entry["images"]]
+            entries.append((tmp, path, record, str(entry["text"]), images))
+        return entries
 
     def _discard_staged(self) -> None:
         for entry in self._staged.values():
@@ -269,8 +304,7 @@ class ArchiveWriter:
         if relinked == text:
             return WriteResult(path, "unchanged")
         new = relinked.encode("utf-8")
-        write_atomic(path, new, sync_folder=False)
-        self._unsynced.add(path.parent)
+        write_atomic(path, new)
         self.index.put(
             replace(record, sha256=hashlib.sha256(new).hexdigest()),
             text=plain_text(parse(relinked).body),
