@@ -16,13 +16,17 @@ def redis_binary() -> str | None:
 
 
 @contextlib.contextmanager
-def redis_server(binary: str, folder: Path | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """(url, process) of a fresh redis-server that keeps nothing on disk; killed at the end."""
+def redis_server(
+    binary: str, folder: Path | None = None, *extra: str
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """(url, process) of a fresh redis-server that keeps nothing on disk (`extra`: more
+    configuration, as `--name value` arguments); killed at the end."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        + list(extra),
         cwd=folder,
         stdout=subprocess.DEVNULL,
     )

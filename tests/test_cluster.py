@@ -7,6 +7,7 @@ Needs redis-server (`.ci/run` installs it); outside CI a machine without it skip
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -32,14 +33,14 @@ ARTICLES = 300
 
 
 @contextlib.contextmanager
-def own_redis(folder: Path):
+def own_redis(folder: Path, *extra: str):
     """A redis-server of this test's own: (url, process); CI must have one, others skip."""
     binary = redis_binary()
     if binary is None:
         if os.environ.get("CI"):
             pytest.fail("redis-server is needed for the scale-out tests in CI")
         pytest.skip("redis-server not installed")
-    with redis_server(binary, folder) as started:
+    with redis_server(binary, folder, *extra) as started:
         yield started
 
 
@@ -245,3 +246,33 @@ def test_items_survive_the_trip_through_redis():
     assert decode(encode(article)) == article
     pending = Pending("甲", (("1", "https://x.test/1", {"id": "1", "keywords": ["a"]}),))
     assert decode(encode(pending)) == pending
+
+
+def test_a_redis_with_an_acl_user_is_reached_with_the_credentials_in_its_url(
+    replay: ReplayServer, tmp_path: Path
+):
+    """Workers unpickle requests from Redis: the README has it require a password or an ACL
+    user. `redis://user:password@host/db` reaches it; no credentials is one line, exit 1."""
+    serve_pages(replay, synthetic_articles(5))
+    config = sina_config(tmp_path / "config", pages=2, limit=1000)
+    acl = ("--user", "default", "off", "--user", "crawler", "on", ">s3cret", "~*", "&*", "+@all")
+    with own_redis(tmp_path, *acl) as (url, _):
+        bare = start(replay, "write", "--redis", url, "-c", str(config), "--archive", "x")
+        code, _, err = finished(bare)
+        assert code == 1 and err.startswith("crawler: error: ") and len(err.splitlines()) == 1
+        assert "Traceback" not in err
+        with_user = url.replace("redis://", "redis://crawler:s3cret@")
+        run_again(replay, with_user, config, tmp_path / "archive")
+    assert len(md_files(tmp_path / "archive")) == 5
+
+
+def test_an_item_dated_out_of_range_in_redis_is_written_with_its_fetch_time():
+    """An item a worker (or anyone who can write to Redis) sent with a date the archive
+    cannot write is an undated item, not a writer that dies on it every run."""
+    article = Article(
+        id="1", url="https://e.test/1", title="t", body="<p>b</p>", shelf=Shelf("c", "s", "n")
+    )
+    data = json.loads(encode(article))
+    data["date"] = {"~dt": "9999-12-31T23:00:00-12:00"}
+    decoded = decode(json.dumps(data).encode())
+    assert decoded.date is None and decoded.date_guessed
