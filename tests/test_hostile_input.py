@@ -125,6 +125,7 @@ def test_two_megabytes_of_unclosed_tags_render_in_linear_time(body_format):
 
     from crawler.extract.feed import MAX_BODY
     from crawler.items import Article, Shelf
+    from crawler.store.search import plain_text
     from crawler.store.template import render_article
 
     shelf = Shelf("c", "s", "n", body_format=body_format)
@@ -135,6 +136,7 @@ def test_two_megabytes_of_unclosed_tags_render_in_linear_time(body_format):
         article = Article("1", "https://e.test/", "t", body, shelf, date=datetime.now(UTC))
         file = render_article(article)
         assert file.startswith(b"\n---\ntitle: 't'\n") and b"<script" not in file
+        plain_text(body)  # the search index's text of it
 
 
 # ---- 6. links found in content never reach loopback or private hosts
@@ -247,3 +249,63 @@ def test_without_a_proxy_names_are_resolved_and_checked(replay: ReplayServer, tm
     assert secret_url not in replay.requests and feed_url in replay.requests
     assert f"{name} is a loopback address (127" in result.stderr or "private" in result.stderr
     assert all(SECRET not in f.read_text(encoding="utf-8") for f in tmp_path.rglob("*.md"))
+
+
+# ---- all together: one hostile feed beside the Sina roll
+
+
+def test_a_hostile_feed_never_stops_empties_or_damages_the_sina_source(
+    replay: ReplayServer, tmp_path: Path
+):
+    from crawler.store.paths import collision_stem
+
+    from sina_replay import SINA_NAME, md_files, serve_pages, synthetic_articles
+
+    articles = synthetic_articles(60)
+    serve_pages(replay, articles)
+    feed_url = "https://feeds.test/hostile.xml?token=FEED-TOKEN"
+    victim = collision_stem("同名", "victim")
+    items = [rss_item("同名", f"same{n}", f"<p>第{n}条</p>") for n in range(200)]
+    items += [
+        rss_item(title, f"squat{n}", "<p>占位</p>")
+        for n, title in enumerate([victim] + [f"{victim}_{n}" for n in range(2, 6)])
+    ]
+    items.append(rss_item("同名", "victim", "<p>受害者</p>"))
+    items.append(rss_item("远未来", "future", "<p>x</p>", date="Fri, 31 Dec 9999 23:00:00 -1200"))
+    items.append(rss_item("公元一年", "year1", "<p>x</p>", date="0001-01-01 00:00:00"))
+    for n, unit in enumerate(["<object>", "<div>", "<a href='", "<?", "<ul><li><b>"]):
+        items.append(rss_item(f"炸弹{n}", f"bomb{n}", (unit + "x") * (1_500_000 // len(unit))))
+    items += [
+        rss_item(f"内链{n}", f"private{n}", "<p>摘要</p>", link=link)
+        for n, link in enumerate(PRIVATE_LINKS)
+    ]
+    private_link_feed(replay, "https://feeds.test/unused.xml")  # the secret pages
+    serve_feed(replay, feed_url, items)
+    sina = {"name": SINA_NAME, "site": "新浪财经", "category": "金融", "type": "sina"}
+    hostile = feed_source("敌意", feed_url, full_text=True)
+    sources = [{**sina, "pages": 3, "limit": 1000}, {**hostile, "limit": 1000}]
+
+    # A port out of range in a third source: nothing at all is fetched.
+    bad = feed_source("坏端口", "https://feeds.test:99999/x.xml")
+    result = crawl(replay, tmp_path / "a", config=feeds_yaml(tmp_path, [*sources, bad]))
+    assert result.returncode == 2 and "Port out of range" in result.stderr
+    assert replay.requests == [] and not (tmp_path / "a").exists()
+
+    result = crawl(replay, tmp_path / "a", config=feeds_yaml(tmp_path, sources))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{SINA_NAME}: 60 new, 0 updated, 0 unchanged, 0 failed"
+    assert lines[1] == f"敌意: {len(items)} new, 0 updated, 0 unchanged, 0 failed"
+    archive = tmp_path / "a"
+    sina_files = [p for p in md_files(archive) if p.startswith("金融/")]
+    assert len(sina_files) == 60
+    hostile_files = list((archive / "测试" / "站点" / "敌意").glob("*.md"))
+    assert len(hostile_files) == len(items)
+    # Every name the victim would try was taken first: it gets the next one.
+    assert "受害者" in (archive / "测试/站点/敌意" / f"{victim}_6.md").read_text(encoding="utf-8")
+    assert all(len(p.name.encode()) <= 255 for p in hostile_files)
+    assert all(SECRET not in p.read_text(encoding="utf-8") for p in hostile_files)
+    assert not any(link in replay.requests for link in PRIVATE_LINKS[:-1])
+    verified = run_cli(None, "archive", "verify", "--archive", str(archive))
+    assert verified.returncode == 0, verified.stdout[-2000:]

@@ -140,14 +140,16 @@ def text_of(html: str, pattern: Selector, *, raw: bool = False) -> str:
         return ""
     inner = element.inner(html)
     if raw:
-        return " ".join(re.sub(r"<[^>]*>", " ", inner).split())
+        return " ".join(re.sub(r"<[^<>]*>", " ", inner).split())
     return text_content(inner)
 
 
 def meta(html: str, name: str) -> str | None:
     """The content of `<meta name|property="name" content="…">`, entities decoded."""
     for m in re.finditer(
-        r"<meta\s[^>]*?(?:name|property)\s*=\s*[\"']" + re.escape(name) + r"[\"'][^>]*>", html, re.I
+        r"<meta\s[^<>]*?(?:name|property)\s*=\s*[\"']" + re.escape(name) + r"[\"'][^<>]*>",
+        html,
+        re.I,
     ):
         content = re.search(r"\bcontent\s*=\s*(?:\"([^\"]*)\"|'([^']*)')", m.group(0), re.I)
         if content:
@@ -155,12 +157,15 @@ def meta(html: str, name: str) -> str | None:
     return None
 
 
+# A link's text ends at its end tag, or where the next link starts (as a browser reads it):
+# no match rescans the rest of the page from every unclosed `<a>`. Tags stop at a `<`.
+_LINK = re.compile(r"<a\b[^<>]*>(.*?)(?:</a\s*>|(?=<a\b)|$)", re.I | re.S)
+
+
 def link_texts(html: str, element: Element | None) -> tuple[str, ...]:
     """The texts of the <a> elements inside an element (keyword lists)."""
     if element is None:
         return ()
     inner = element.inner(html)
-    found = (
-        text_content(m.group(1)) for m in re.finditer(r"<a\b[^>]*>(.*?)</a\s*>", inner, re.I | re.S)
-    )
+    found = (text_content(m.group(1)) for m in re.finditer(_LINK, inner))
     return tuple(dict.fromkeys(t for t in found if t))

@@ -194,7 +194,7 @@ class TablePage(SinaPage):
     family = "A"
     markers = (
         Selector(
-            "", pattern=re.compile(r"<(?:th|td)\b[^>]*\bclass\s*=\s*[\"']?(?:f24|title14)\b", re.I)
+            "", pattern=re.compile(r"<(?:th|td)\b[^<>]*\bclass\s*=\s*[\"']?(?:f24|title14)\b", re.I)
         ),
     )
     title_at = (selector("th", cls="f24"), selector("td", cls="title14"))

@@ -46,7 +46,11 @@ class Listing(NamedTuple):
     url: str
 
 
-_INVISIBLE = re.compile(r"<!--.*?(?:-->|$)|<(script|style)\b.*?(?:</\1\s*>|$)|<[^>]*>", re.S | re.I)
+# Every alternative ends at the end of input when nothing closes it: one pass, never a rescan
+# from each `<` of an unclosed run (`<a href='x<a href='x…`).
+_INVISIBLE = re.compile(
+    r"<!--.*?(?:-->|$)|<(script|style)\b.*?(?:</\1\s*>|$)|<[^>]*(?:>|$)", re.S | re.I
+)
 
 
 def plain_text(body_html: str) -> str:
