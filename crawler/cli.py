@@ -73,7 +73,8 @@ def load(config_path: Path) -> Config:
     try:
         return load_config(config_path)
     except ConfigError as exc:
-        raise UserError(str(exc), EXIT_USAGE) from None
+        hint = " (run where it is, or give it with -c FEEDS)" if not config_path.exists() else ""
+        raise UserError(f"{exc}{hint}", EXIT_USAGE) from None
 
 
 def archive_root(archive_dir: Path | None, config_path: Path) -> Path:
@@ -84,15 +85,25 @@ def archive_root(archive_dir: Path | None, config_path: Path) -> Path:
         root = Path("archive")
     else:
         root = load(config_path).archive
+    check_archive_path(root)
+    return root
+
+
+def check_archive_path(root: Path) -> None:
+    """The archive is a folder, or can become one: never a file, nor below one (exit 2)."""
     if root.exists() and not root.is_dir():
         raise UserError(f"{root}: archive path exists and is not a folder", EXIT_USAGE)
-    return root
+    above = next((p for p in root.absolute().parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise UserError(f"{root}: archive path lies below {above}, a file", EXIT_USAGE)
 
 
 def existing_archive(archive_dir: Path | None, config_path: Path) -> Path:
     root = archive_root(archive_dir, config_path)
     if not root.is_dir():
-        raise UserError(f"{root}: no such archive folder")
+        raise UserError(
+            f"{root.absolute()}: no such archive folder (give it with --archive, or -c FEEDS)"
+        )
     return root
 
 
@@ -108,8 +119,7 @@ def locked(root: Path) -> ArchiveLock:
 
 def writable_archive(root: Path) -> ArchiveLock:
     """Create the archive folder if need be and take its lock."""
-    if root.exists() and not root.is_dir():
-        raise UserError(f"{root}: archive path exists and is not a folder", EXIT_USAGE)
+    check_archive_path(root)
     root.mkdir(parents=True, exist_ok=True)
     return locked(root)
 
@@ -198,7 +208,9 @@ def finish(report) -> None:
     help="Seconds to wait for workers to come (or for gone ones to come back).",
 )
 def write(config_path, archive_dir, redis_url, wait) -> None:
-    """The writer of a crawl shared by several machines (`crawler crawl --redis`): opens the
+    """Write what the workers of a crawl shared through Redis fetch.
+
+    The writer of a crawl shared by several machines (`crawler crawl --redis`): opens the
     run, writes the items the workers send into the archive, and exits once they are done."""
     from .cluster import Cluster
     from .scaleout import run_writer
@@ -322,7 +334,8 @@ def open_index(archive_dir: Path | None, config_path: Path):
 @click.option(
     "--since",
     type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
-    help="Only items dated on or after this day (UTC).",
+    metavar="DATE",
+    help="Only items dated on or after DATE (YYYY-MM-DD[THH:MM:SS], UTC).",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def list_(config_path, archive_dir, source, since, as_json) -> None:
@@ -332,6 +345,7 @@ def list_(config_path, archive_dir, source, since, as_json) -> None:
 
     _, index = open_index(archive_dir, config_path)
     with closing(index):
+        check_source(index, source)
         since_text = since.strftime("%Y-%m-%dT%H:%M:%S") if since else None
         items = list_items(index, source, since_text)
     echo_lines(listing_line(item, as_json=as_json) for item in items)
@@ -348,7 +362,11 @@ def echo_lines(lines) -> None:
 @config_option
 @archive_option
 def show(path_or_id, config_path, archive_dir) -> None:
-    """An item's front matter, URL, provenance and text."""
+    """An item's front matter, URL, provenance and text.
+
+    PATH_OR_ID is the post's path (relative to the archive or the current folder) or the
+    item's id: a Sina doc id (hqfskcn2160999) or a feed entry's guid, as `list --json` and
+    `show` print it."""
     from .review import show as show_item
     from .store.catalog import find_items
 
@@ -361,31 +379,54 @@ def show(path_or_id, config_path, archive_dir) -> None:
 
 
 @archive.command(name="search")
-@click.argument("text")
+@click.argument("words", nargs=-1, required=True)
 @config_option
 @archive_option
 @click.option("--source", help="Only this source.")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N hits.")
+@click.option("--count", "count_only", is_flag=True, help="Print the number of hits only.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def search_(text, config_path, archive_dir, source, as_json) -> None:
-    """Titles and bodies containing TEXT (substring, Chinese included); title hits first."""
+def search_(words, config_path, archive_dir, source, limit, count_only, as_json) -> None:
+    """Items holding every one of WORDS, title hits first.
+
+    Titles and bodies are searched for each word as a substring (Chinese included; ASCII in
+    any case); an item must hold them all. No hit: a line on stderr and exit 1, as grep."""
     from .review import listing_line
     from .store.search import index_state, search
 
-    if not text.strip():
-        raise click.UsageError("TEXT must not be empty")
+    words = [word for word in words if word.strip()]
+    if not words:
+        raise click.UsageError("give at least one word to search for")
     _, index = open_index(archive_dir, config_path)
     with closing(index):
+        check_source(index, source)
         if problem := index_state(index.db):
             raise UserError(f"{problem}: run 'crawler archive reindex'")
-        hits = search(index.db, text, source)
-    echo_lines(listing_line(hit, as_json=as_json) for hit in hits)
+        hits = search(index.db, words, source)
+    if count_only:
+        click.echo(len(hits))
+    else:
+        echo_lines(listing_line(hit, as_json=as_json) for hit in hits[:limit])
+    if not hits:
+        click.echo(f"no item holds {' and '.join(map(repr, words))}", err=True)
+        sys.exit(EXIT_SOURCE_FAILED)
+
+
+def check_source(index, source: str | None) -> None:
+    """`--source` must name a source the archive holds: exit 2 with the known names."""
+    if source is None:
+        return
+    known = index.sources()
+    if source not in known:
+        names = ", ".join(sorted(known)) or "none yet"
+        raise UserError(f"--source {source}: no such source in the archive (known: {names})", 2)
 
 
 @archive.command()
 @config_option
 @archive_option
 def stats(config_path, archive_dir) -> None:
-    """Items per source and per day, sizes, last crawls, items waiting for a retry."""
+    """Items per source and per day, sizes, last crawls, retries."""
     from .review import stats_lines
     from .store.catalog import stats as archive_stats
 
@@ -399,7 +440,10 @@ def stats(config_path, archive_dir) -> None:
 @config_option
 @archive_option
 def verify(config_path, archive_dir) -> None:
-    """Check every file against FORMAT.md and the provenance index."""
+    """Check every file against the archive format and the index.
+
+    Each post must be what the crawler writes (front matter, quoting, date, body edits) and
+    match its provenance record; stored images must be whole. Exit 1 if any problem."""
     from .store.verify import verify as verify_archive
 
     root = existing_archive(archive_dir, config_path)
@@ -428,6 +472,9 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: every failure is one line on stderr and an exit code, never a traceback."""
     try:
         code = cli.main(args=argv, prog_name="crawler", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:  # bare `crawler`, `crawler archive`
+        click.echo(exc.ctx.get_help())
+        code = EXIT_OK
     except click.exceptions.UsageError as exc:
         hint = f" (try '{exc.ctx.command_path} --help')" if exc.ctx else ""
         click.echo(f"crawler: error: {exc.format_message()}{hint}", err=True)

@@ -148,7 +148,7 @@ def parse_config(data: object, path: Path) -> Config:
         raise ConfigError(f"{path}: key 'sources' must be a non-empty list of sources")
     sources: list[Source] = []
     for index, raw in enumerate(raw_sources):
-        source = _parse_source(raw, defaults, f"{path}: sources[{index}]")
+        source = _parse_source(raw, defaults, f"{path}: sources[{index}]", f"{path}: defaults")
         if any(s.name == source.name for s in sources):
             raise ConfigError(
                 f"{path}: sources[{index}] ({source.name}): key 'name': duplicate name"
@@ -157,7 +157,7 @@ def parse_config(data: object, path: Path) -> Config:
     return Config(path=path, archive=(path.parent / archive), sources=tuple(sources))
 
 
-def _parse_source(raw: object, defaults: dict, where: str) -> Source:
+def _parse_source(raw: object, defaults: dict, where: str, defaults_where: str) -> Source:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: a source must be a mapping of keys")
     name = raw.get("name")
@@ -165,45 +165,50 @@ def _parse_source(raw: object, defaults: dict, where: str) -> Source:
         where = f"{where} ({name})"
     _check_keys(raw, where)
     values = {**defaults, **raw}
+
+    def at(key: str) -> str:
+        """Where a key's value was written: the source, or `defaults`."""
+        return where if key in raw or key not in defaults else defaults_where
+
     for key in _REQUIRED:
         if key not in values:
             raise ConfigError(f"{where}: missing required key {key!r}")
     kind = values.get("type", "feed")
     if kind not in ("sina", "feed"):
-        raise ConfigError(f"{where}: key 'type': must be 'sina' or 'feed', not {kind!r}")
+        raise ConfigError(f"{at('type')}: key 'type': must be 'sina' or 'feed', not {kind!r}")
     if kind == "sina" and "url" in raw:
         raise ConfigError(
-            f"{where}: key 'url': a 'sina' source takes no url (it reads the roll API)"
+            f"{at('url')}: key 'url': a 'sina' source takes no url (it reads the roll API)"
         )
     if kind == "feed":
         url = values.get("url")
         if url is None:
             raise ConfigError(f"{where}: missing required key 'url' for a 'feed' source")
         if problem := url_problem(url):
-            raise ConfigError(f"{where}: key 'url': {problem}")
+            raise ConfigError(f"{at('url')}: key 'url': {problem}")
     for key in ("name", "site", "category"):
         if not values[key].strip():
-            raise ConfigError(f"{where}: key {key!r}: must not be empty")
+            raise ConfigError(f"{at(key)}: key {key!r}: must not be empty")
     for key in ("lid", "pages", "limit"):
         if key in values and values[key] < 1:
-            raise ConfigError(f"{where}: key {key!r}: must be 1 or more, not {values[key]}")
+            raise ConfigError(f"{at(key)}: key {key!r}: must be 1 or more, not {values[key]}")
     if values.get("author", "site") not in ("site", "extracted"):
-        raise ConfigError(f"{where}: key 'author': must be 'site' or 'extracted'")
+        raise ConfigError(f"{at('author')}: key 'author': must be 'site' or 'extracted'")
     if values.get("body_format", "html") not in ("html", "markdown"):
-        raise ConfigError(f"{where}: key 'body_format': must be 'html' or 'markdown'")
+        raise ConfigError(f"{at('body_format')}: key 'body_format': must be 'html' or 'markdown'")
     images = values.get("images", "off")
     if images is False:
         values["images"] = images = "off"
     if images not in ("keep", "off"):
-        raise ConfigError(f"{where}: key 'images': must be 'keep' or 'off'")
+        raise ConfigError(f"{at('images')}: key 'images': must be 'keep' or 'off'")
     if values.get("rewrite_images") and images != "keep":
-        raise ConfigError(f"{where}: key 'rewrite_images': needs 'images: keep'")
+        raise ConfigError(f"{at('rewrite_images')}: key 'rewrite_images': needs 'images: keep'")
     images_url = values.get("images_url", DEFAULT_IMAGES_URL)
     if not images_url.startswith(("/", "http://", "https://")) or any(
         c in images_url for c in "\"'<> \t\n"
     ):
         raise ConfigError(
-            f"{where}: key 'images_url': must be a URL path starting with '/' (or an "
+            f"{at('images_url')}: key 'images_url': must be a URL path starting with '/' (or an "
             f"http(s) URL), not {images_url!r}"
         )
     values["images_url"] = images_url.rstrip("/") + "/"
@@ -211,7 +216,7 @@ def _parse_source(raw: object, defaults: dict, where: str) -> Source:
         ZoneInfo(values.get("timezone", "Asia/Shanghai"))
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(
-            f"{where}: key 'timezone': unknown time zone {values['timezone']!r}"
+            f"{at('timezone')}: key 'timezone': unknown time zone {values['timezone']!r}"
         ) from None
     return Source(**values)
 

@@ -76,13 +76,27 @@ def show(record: Record, root: Path) -> str:
     return "\n".join(lines)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def size_text(size: int) -> str:
+    """Bytes as a reader wants them: `812 B`, `45.3 KiB`, `12.8 MiB`, `1.2 GiB`."""
+    for unit in ("B", "KiB", "MiB"):
+        if size < 1024:
+            return f"{size} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
+
+
 def stats_lines(stats: Stats, *, days: int = 14) -> list[str]:
     lines = ["items per source:"]
     for source, count in sorted(stats.per_source.items()):
-        size = stats.bytes_per_source[source] / 1024 / 1024
-        lines.append(f"  {source}: {count} items, {size:.1f} MiB")
-    total = sum(stats.bytes_per_source.values()) / 1024 / 1024
-    lines.append(f"  total: {sum(stats.per_source.values())} items, {total:.1f} MiB")
+        lines.append(
+            f"  {source}: {_count(count, 'item')}, {size_text(stats.bytes_per_source[source])}"
+        )
+    total = sum(stats.bytes_per_source.values())
+    lines.append(f"  total: {_count(sum(stats.per_source.values()), 'item')}, {size_text(total)}")
     lines.append(f"items per day (last {days} days with items):")
     for day, count in sorted(stats.per_day.items())[-days:]:
         lines.append(f"  {day}: {count}")
@@ -97,10 +111,10 @@ def stats_lines(stats: Stats, *, days: int = 14) -> list[str]:
         )
     lines.append(f"items waiting for a retry: {len(stats.retries)}")
     for source, _item_id, url, attempts, error in stats.retries:
-        lines.append(f"  {source}: {url} ({attempts} failed runs, last: {error})")
+        lines.append(f"  {source}: {url} ({_count(attempts, 'failed run')}, last: {error})")
     files, size = stats.images
-    lines.append(f"image store: {files} files, {size / 1024 / 1024:.1f} MiB")
+    lines.append(f"image store: {_count(files, 'file')}, {size_text(size)}")
     lines.append(f"images not stored yet: {len(stats.image_failures)}")
     for url, attempts, error in stats.image_failures:
-        lines.append(f"  {url} ({attempts} failed runs, last: {error})")
+        lines.append(f"  {url} ({_count(attempts, 'failed run')}, last: {error})")
     return lines

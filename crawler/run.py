@@ -145,6 +145,10 @@ def run_spider(
     """Run the archive spider to its end in this process; Scrapy's reactor runs once."""
     settings = crawl_settings(root, options, extra_settings)
     settings.set("ARCHIVE_PREVIEW", preview, priority="project")
+    if preview:  # --stdout keeps no images: no pipeline to say it is disabled
+        pipelines = settings.getdict("ITEM_PIPELINES")
+        pipelines.pop("crawler.pipelines.images.ImageKeeper", None)
+        settings.set("ITEM_PIPELINES", pipelines, priority="project")
     process = CrawlerProcess(settings)
     quiet_logging(settings.get("LOG_LEVEL", "WARNING"))  # after Scrapy's, which it overrides
     crawler = process.create_crawler(ArchiveSpider)

@@ -26,10 +26,23 @@ def commands(group: click.Group, prefix: tuple[str, ...] = ()):
             yield from commands(command, (*prefix, name))
 
 
-@pytest.mark.parametrize("path", list(commands(cli)), ids=" ".join)
-def test_every_command_has_help(path):
-    result = CliRunner().invoke(cli, [*path, "--help"], catch_exceptions=False)
-    assert result.exit_code == 0 and "Usage:" in result.output
+@pytest.mark.parametrize("path", [(), *commands(cli)], ids=lambda path: " ".join(path) or "-")
+def test_every_command_has_help_that_reads_well_in_80_columns(path):
+    result = CliRunner().invoke(cli, [*path, "--help"], terminal_width=80)
+    assert result.exit_code == 0 and result.output.startswith("Usage: ")
+    lines = result.output.splitlines()
+    assert all(len(line) <= 80 for line in lines), result.output
+    # No summary cut mid-word, no strptime patterns, no documents the repository lacks.
+    assert not any("..." in line for line in lines[1:]), result.output
+    assert "%Y" not in result.output and ".md" not in result.output
+
+
+@pytest.mark.parametrize("args", [[], ["archive"]])
+def test_a_bare_group_prints_its_help(args, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    out, err = capsys.readouterr()
+    assert exit_.value.code == 0 and out.startswith("Usage: crawler") and err == ""
 
 
 @pytest.mark.parametrize(
@@ -47,6 +60,42 @@ def test_archive_path_that_is_a_file(tmp_path: Path, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["crawl", "-c", str(ROOT / "feeds.yaml"), "--archive", str(tmp_path / "f")])
     assert exit_.value.code == 2 and "is not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["crawl", "-c", str(ROOT / "feeds.yaml")],
+        ["fetch", "https://finance.sina.com.cn/x.shtml"],
+        ["archive", "list"],
+        ["archive", "verify"],
+    ],
+)
+def test_an_archive_below_a_file_is_one_line_and_exit_2(tmp_path: Path, capsys, args):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(SystemExit) as exit_:
+        main([*args, "--archive", str(tmp_path / "f" / "sub")])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.count("\n") == 1
+    assert f"{tmp_path / 'f' / 'sub'}: archive path lies below {tmp_path / 'f'}, a file" in err
+
+
+def test_outside_the_project_the_errors_say_what_to_give(tmp_path: Path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = [sys.executable, "-m", "crawler"]
+    crawl = subprocess.run([*run, "crawl"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert crawl.returncode == 2
+    assert crawl.stderr == (
+        "crawler: error: feeds.yaml: no such file (run where it is, or give it with -c FEEDS)\n"
+    )
+    listing = subprocess.run(
+        [*run, "archive", "list"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert listing.returncode == 1
+    assert listing.stderr == (
+        f"crawler: error: {tmp_path / 'archive'}: no such archive folder "
+        "(give it with --archive, or -c FEEDS)\n"
+    )
 
 
 def test_python_dash_m_is_the_same_program():

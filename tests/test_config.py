@@ -133,6 +133,10 @@ def test_defaults_apply_and_sources_win(tmp_path: Path):
             "sources[0] (a): key 'allow_private': must be true or false",
         ),
         ("defaults: {limt: 5}\nsources:\n" + SINA, "defaults: unknown key 'limt'"),
+        (
+            "defaults: {timezone: Mars/Olympus}\nsources:\n" + SINA,
+            "defaults: key 'timezone': unknown time zone 'Mars/Olympus'",
+        ),
         ("sourcez: []\n", "unknown key 'sourcez'"),
         ("sources: []\n", "key 'sources' must be a non-empty list"),
         ("sources:\n  - just a string\n", "sources[0]: a source must be a mapping"),

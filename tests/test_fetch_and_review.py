@@ -101,6 +101,7 @@ def test_stdout_prints_and_writes_nothing(replay: ReplayServer, tmp_path):
     result = fetch(replay, tmp_path / "none", article.url, "--stdout")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("\n---\ntitle: ") and not (tmp_path / "none").exists()
+    assert result.stderr == ""  # no word of an image pipeline nobody asked for
 
 
 @pytest.mark.parametrize(
@@ -154,7 +155,11 @@ def test_list_newest_first_with_filters(crawled: Path):
     assert dated == sorted(dated, reverse=True)
     since = review(crawled, "list", "--json", "--since", "2022-01-01").stdout.splitlines()
     assert all(json.loads(r)["date"] >= "2022-01-01" for r in since) and 0 < len(since) < 35
-    assert review(crawled, "list", "--source", "nope").stdout == ""
+    unknown = review(crawled, "list", "--source", "nope")
+    assert unknown.returncode == 2 and unknown.stdout == ""
+    assert unknown.stderr == (
+        f"crawler: error: --source nope: no such source in the archive (known: {SINA_NAME})\n"
+    )
 
 
 @pytest.mark.parametrize("text", ["副中心", "高质量发展", "中国", "税"])
@@ -179,6 +184,38 @@ def test_search_puts_title_hits_first(crawled: Path):
     assert in_title == sorted(in_title, reverse=True) and in_title[0]
 
 
+def hit_paths(result) -> list[str]:
+    return [json.loads(line)["path"] for line in result.stdout.splitlines()]
+
+
+@pytest.mark.parametrize(("lower", "upper"), [("cpi", "CPI"), ("cp", "CP"), ("g", "G"), ("cpi", "CpI")])
+def test_search_ignores_ascii_case(crawled: Path, lower, upper):
+    found = hit_paths(review(crawled, "search", upper, "--json"))
+    assert found and hit_paths(review(crawled, "search", lower, "--json")) == found
+
+
+def test_several_words_must_all_match_anywhere(crawled: Path):
+    both = set(hit_paths(review(crawled, "search", "中国", "经济", "--json")))
+    china = set(hit_paths(review(crawled, "search", "中国", "--json")))
+    economy = set(hit_paths(review(crawled, "search", "经济", "--json")))
+    assert both == china & economy and both and both != china
+    short = set(hit_paths(review(crawled, "search", "税", "中国", "--json")))
+    assert short == set(hit_paths(review(crawled, "search", "税", "--json"))) & china
+
+
+def test_search_limit_count_and_no_hit(crawled: Path):
+    everything = hit_paths(review(crawled, "search", "中国", "--json"))
+    assert hit_paths(review(crawled, "search", "中国", "--json", "--limit", "3")) == everything[:3]
+    counted = review(crawled, "search", "中国", "--count")
+    assert counted.returncode == 0 and counted.stdout == f"{len(everything)}\n"
+    none = review(crawled, "search", "没有这个词语")
+    assert none.returncode == 1 and none.stdout == ""
+    assert none.stderr == "no item holds '没有这个词语'\n"
+    assert review(crawled, "search", "没有这个词语", "--count").stdout == "0\n"
+    unknown = review(crawled, "search", "中国", "--source", "nope")
+    assert unknown.returncode == 2 and "known: " in unknown.stderr
+
+
 def test_show_by_path_and_by_id(crawled: Path):
     path = (SINA_FOLDER / "0！.md").as_posix()
     by_path = review(crawled, "show", path)
@@ -197,7 +234,8 @@ def test_show_by_path_and_by_id(crawled: Path):
 
 def test_stats(crawled: Path):
     out = review(crawled, "stats").stdout
-    assert f"{SINA_NAME}: 35 items" in out and "items waiting for a retry: 0" in out
+    assert f"{SINA_NAME}: 35 items, " in out and "items waiting for a retry: 0" in out
+    assert " KiB\n" in out and "0.0 MiB" not in out  # 35 posts are some hundred KiB
     assert f"{SINA_NAME}: " in out.split("last crawl per source:")[1]
 
 

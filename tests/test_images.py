@@ -108,8 +108,8 @@ def test_failed_image_never_blocks_its_item_and_is_retried(replay: ReplayServer,
     assert replay.referers["https://img.test/a.jpg"] == [None]  # foreign host: no Referer
     assert replay.referers["https://feeds.test/static/b.png"] == ["https://feeds.test/post/1"]
     stats = run_cli(None, "archive", "stats", "--archive", str(archive))
-    assert "image store: 1 files" in stats.stdout
-    assert "https://img.test/a.jpg (1 failed runs, last: HTTP 404)" in stats.stdout
+    assert "image store: 1 file, " in stats.stdout
+    assert "https://img.test/a.jpg (1 failed run, last: HTTP 404)" in stats.stdout
 
     replay.requests.clear()
     second = crawl(replay, archive, config=config)
@@ -203,7 +203,7 @@ def test_an_index_from_before_images_still_verifies_and_reports(tmp_path):
     assert run_cli(None, "archive", "verify", "--archive", str(archive)).returncode == 0
     stats = run_cli(None, "archive", "stats", "--archive", str(archive))
     assert stats.returncode == 0, stats.stderr
-    assert "image store: 0 files, 0.0 MiB" in stats.stdout
+    assert "image store: 0 files, 0 B" in stats.stdout
 
 
 def test_a_markdown_body_is_relinked_when_its_image_is_stored_later(replay: ReplayServer, tmp_path):

@@ -152,6 +152,10 @@ def test_read_only_disk_is_a_clear_error(mirror, small_disk: Path):
     assert "Read-only file system" in result.stderr and "Traceback" not in result.stderr
     assert result.stderr.strip().count("\n") == 0  # one line
     assert snapshot(archive) == before
+    # The archive commands only read: they work on a read-only archive.
+    for args in (["list"], ["stats"], ["verify"], ["search", "经济数据"], ["show", "syn0000000"]):
+        review = run_cli(None, "archive", *args, "--archive", str(archive))
+        assert review.returncode == 0 and review.stdout, (args, review.stderr)
 
 
 def test_readers_never_see_a_torn_file_or_a_locked_index(mirror, tmp_path: Path):

@@ -357,6 +357,18 @@ class _Markdown(MarkdownConverter):
             el["alt"] = re.sub(r"([\\\[\]])", r"\\\1", el["alt"])
         return super().convert_img(el, text, parent_tags)
 
+    def convert_span(self, el, text, parent_tags):
+        """Sina's picture caption (`<span class="img_descr">`) is a line of its own below
+        the picture, as the page shows it, not text run on after the image."""
+        previous = el.find_previous_sibling()
+        if (
+            "img_descr" in (el.get("class") or ())
+            and previous is not None
+            and previous.name == "img"
+        ):
+            return f"\n\n{text.strip()}\n\n" if text.strip() else text
+        return text
+
     def convert_video(self, el, text, parent_tags):
         return super().convert_video(_with_markdown_urls(el, "src", "poster"), text, parent_tags)
 

@@ -179,6 +179,13 @@ class ProvenanceIndex:
             return None
         uri = f"{path.absolute().as_uri()}?mode=ro"
         db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30)
+        try:
+            db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone()
+        except sqlite3.OperationalError:
+            # A read-only archive (a mounted backup, another user's folder): a WAL reader
+            # cannot make its shared-memory file there. Nobody writes it, so read it as is.
+            db.close()
+            db = sqlite3.connect(f"{uri}&immutable=1", uri=True, isolation_level=None)
         return cls(db)
 
     def close(self) -> None:
@@ -195,6 +202,10 @@ class ProvenanceIndex:
             f"SELECT {self._columns} FROM items WHERE path=?", (path,)
         ).fetchone()
         return record_from_row(row) if row else None
+
+    def sources(self) -> set[str]:
+        """The names of the sources the archive holds items of."""
+        return {name for (name,) in self._db.execute("SELECT DISTINCT source FROM items")}
 
     def ids(self, source: str) -> set[str]:
         """The item ids a source has archived: a crawl skips these without a request."""

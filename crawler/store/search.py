@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 import sqlite3
+from collections.abc import Sequence
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -82,36 +83,52 @@ def backfill_keys(db: sqlite3.Connection) -> None:
         )
 
 
-def search(db: sqlite3.Connection, query: str, source: str | None = None) -> list[Listing]:
-    """The items whose title or body contains `query`, title hits first, then newest.
+def search(
+    db: sqlite3.Connection, words: str | Sequence[str], source: str | None = None
+) -> list[Listing]:
+    """The items whose title or body contains every one of `words` (anywhere, ASCII without
+    regard to case), those with all of them in the title first, then newest.
 
-    Sorted here, not by SQLite: its sorter drags every row's columns along, and a query that
-    matches the whole archive costs a third more that way."""
-    where = "AND k.source = ?" if source else ""
+    Words of three characters or more go through the trigram index (case-insensitive), shorter
+    ones are a scan. Sorted here, not by SQLite: its sorter drags every row's columns along,
+    and a query that matches the whole archive costs a third more that way."""
+    words = [words] if isinstance(words, str) else [w for w in words if w]
+    indexed = [w for w in words if len(w) >= 3]
+    scanned = [w for w in words if len(w) < 3]
     columns = "k.date, k.source, k.title, k.path, k.url"
-    if len(query) >= 3:
-        phrase = '"' + query.replace('"', '""') + '"'
-        sql = (
-            f"SELECT {columns} FROM texts_fts f JOIN text_keys k ON k.rowid = f.rowid "
-            f"WHERE texts_fts MATCH ? {where}"
+    conditions, params = [], []
+    if indexed:
+        tables = "texts_fts f JOIN text_keys k ON k.rowid = f.rowid"
+        conditions.append("texts_fts MATCH ?")
+        params.append(" AND ".join('"' + w.replace('"', '""') + '"' for w in indexed))
+        if scanned:
+            tables += " JOIN texts t ON t.rowid = k.rowid"
+    else:
+        tables = "texts t JOIN text_keys k ON k.rowid = t.rowid"
+    for word in scanned:  # SQLite's lower() folds ASCII only, as the trigram index does
+        conditions.append(
+            "(instr(lower(t.title), lower(?)) > 0 OR instr(lower(t.body), lower(?)) > 0)"
         )
-        params: list = [phrase]
-    else:  # shorter than a trigram: a scan
-        sql = (
-            f"SELECT {columns} FROM texts t JOIN text_keys k ON k.rowid = t.rowid "
-            f"WHERE (instr(t.title, ?) > 0 OR instr(t.body, ?) > 0) {where}"
-        )
-        params = [query, query]
+        params += [word, word]
     if source:
+        conditions.append("k.source = ?")
         params.append(source)
+    sql = f"SELECT {columns} FROM {tables} WHERE {' AND '.join(conditions)}"
     hits = list(map(Listing._make, db.execute(sql, params)))
     hits.sort(key=_NEWEST, reverse=True)
-    in_title = [hit for hit in hits if query in hit.title]
-    if not in_title:
-        return hits
-    return in_title + [hit for hit in hits if query not in hit.title]
+    folded = [_ascii_lower(w) for w in words]
+    in_title, elsewhere = [], []
+    for hit in hits:
+        title = _ascii_lower(hit.title)
+        (in_title if all(w in title for w in folded) else elsewhere).append(hit)
+    return in_title + elsewhere
 
 
+def _ascii_lower(text: str) -> str:
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _NEWEST = itemgetter(0)  # the date; equal dates stay in the order they were archived
 
 
