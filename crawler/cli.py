@@ -177,6 +177,8 @@ def crawl(
         report = run_worker(Cluster(redis_url), sources, options, wait=wait)
         if report.interrupted:
             raise UserError("interrupted: the other workers and the writer go on", 130)
+        for run in report.failed_sources:  # a worker prints no summary: the writer does
+            click.echo(f"crawler: {run.name}: source failed: {run.error}", err=True)
         sys.exit(EXIT_SOURCE_FAILED if report.failed_sources else EXIT_OK)
     with writable_archive(root):
         report = run_crawl(root, sources, options)

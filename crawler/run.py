@@ -50,7 +50,7 @@ class CrawlReport:
         for run in self.runs:
             counts = ", ".join(f"{run.counts[k]} {k}" for k in OUTCOMES)
             skipped = f", {run.counts['skipped']} skipped" if run.counts["skipped"] else ""
-            failed = f" — FAILED: {run.error}" if run.error else ""
+            failed = f"; source failed: {run.error}" if run.error else ""
             lines.append(f"{run.name}: {counts}{skipped}{failed}")
         total = ", ".join(f"{sum(r.counts[k] for r in self.runs)} {k}" for k in OUTCOMES)
         failed = len(self.failed_sources)
@@ -237,3 +237,5 @@ def quiet_logging(level_name: str) -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(message)s", level=level)
     for name in ("scrapy", "twisted", "py.warnings", "filelock", "asyncio"):
         logging.getLogger(name).setLevel(max(logging.WARNING, level))
+    # A request that failed after its retries is said once, by the source or item it was for.
+    logging.getLogger("scrapy.downloadermiddlewares.retry").setLevel(logging.CRITICAL)

@@ -75,7 +75,7 @@ def test_hostile_feeds_fail_alone(replay: ReplayServer, tmp_path: Path):
     for name in ("surrogate_charref", "huge_charref", "xss", "frontmatter_injection"):
         assert f"{name}: 1 new" in result.stdout
     for name in ("xxe", "billion_laughs", "quadratic", "empty", "html_not_xml", "gone"):
-        assert f"{name}: 0 new, 0 updated, 0 unchanged, 0 failed — FAILED: " in result.stdout
+        assert f"{name}: 0 new, 0 updated, 0 unchanged, 0 failed; source failed: " in result.stdout
     assert verify(tmp_path / "archive") == []
 
 

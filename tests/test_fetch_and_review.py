@@ -116,9 +116,7 @@ def test_stdout_prints_and_writes_nothing(replay: ReplayServer, tmp_path):
 def test_bad_urls_are_one_line(replay: ReplayServer, tmp_path, url, message, code):
     result = fetch(replay, tmp_path / "a", url, "-s", "RETRY_TIMES=0")
     assert result.returncode == code and message in result.stderr
-    assert "Traceback" not in result.stderr
-    if code == 2:  # refused before anything was fetched: the error line alone
-        assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr  # said once
 
 
 def test_unresolvable_host(tmp_path):
@@ -188,7 +186,9 @@ def hit_paths(result) -> list[str]:
     return [json.loads(line)["path"] for line in result.stdout.splitlines()]
 
 
-@pytest.mark.parametrize(("lower", "upper"), [("cpi", "CPI"), ("cp", "CP"), ("g", "G"), ("cpi", "CpI")])
+@pytest.mark.parametrize(
+    ("lower", "upper"), [("cpi", "CPI"), ("cp", "CP"), ("g", "G"), ("cpi", "CpI")]
+)
 def test_search_ignores_ascii_case(crawled: Path, lower, upper):
     found = hit_paths(review(crawled, "search", upper, "--json"))
     assert found and hit_paths(review(crawled, "search", lower, "--json")) == found

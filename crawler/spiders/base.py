@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -71,9 +72,10 @@ class SourceRun:
         self.counts[outcome] += 1
 
     def fail(self, reason: str) -> None:
-        """The source failed as a whole (its list could not be fetched or read)."""
+        """The source failed as a whole (its list could not be fetched or read): said once,
+        in the summary; as it happens only with progress on a terminal."""
         self.error = self.error or reason
-        log.error("%s: source failed: %s", self.name, reason)
+        log.info("%s: source failed: %s", self.name, reason)
 
     def fail_item(
         self, item_id: str, url: str, payload: dict[str, Any] | None, reason: str
@@ -116,16 +118,44 @@ class Navigator:
 
 _WRAPPED = re.compile(r"Failure [\w.]*?(\w+): ([^>\]]*)")
 
+# What a download failure means to the user, by exception name (Scrapy's own or Twisted's).
+_IN_WORDS = {
+    "CannotResolveHostError": "cannot resolve the host {host} (offline, or no such host?)",
+    "DNSLookupError": "cannot resolve the host {host} (offline, or no such host?)",
+    "DownloadConnectionRefusedError": "{host} refused the connection",
+    "ConnectionRefusedError": "{host} refused the connection",
+    "DownloadTimeoutError": "{host} did not answer in time",
+    "TimeoutError": "{host} did not answer in time",
+    "TCPTimedOutError": "{host} did not answer in time",
+    "ResponseNeverReceived": "{host} closed the connection without an answer",
+    "ConnectionLost": "{host} closed the connection before the end of its answer",
+    "ResponseDataLossError": "{host} closed the connection before the end of its answer",
+    "TunnelError": "the proxy {proxy} could not open a tunnel to {host}",
+    "PrivateAddress": "{message}",
+}
+
 
 def describe(failure: Failure) -> str:
-    """One line for what went wrong with a request."""
+    """One line for what went wrong with a request, in words a user acts on: the host, what
+    failed, and the proxy when the connection went through one."""
     if failure.check(HttpError):
         return f"HTTP {failure.value.response.status}"
-    message = failure.getErrorMessage()
+    name, message = type(failure.value).__name__, failure.getErrorMessage()
     if wrapped := _WRAPPED.search(message):  # Twisted's failures inside a list
         name, message = wrapped.groups()
-        return f"{name}: {' '.join(message.split())}".strip(": ")[:300]
-    return f"{type(failure.value).__name__}: {' '.join(message.split())}".strip(": ")[:300]
+    message = " ".join(message.split())
+    request = getattr(failure, "request", None)
+    host = urlsplit(request.url).netloc if request is not None else "the host"
+    proxy = (request.meta.get("proxy") or "") if request is not None else ""
+    proxy_host = urlsplit(proxy).netloc or proxy
+    if proxy and name in ("DownloadConnectionRefusedError", "ConnectionRefusedError"):
+        return f"the proxy {proxy_host} refused the connection (http_proxy/https_proxy)"
+    if name in _IN_WORDS:
+        said = _IN_WORDS[name].format(host=host, proxy=proxy_host, message=message)
+        return (
+            f"{said} (through the proxy {proxy_host})" if proxy and name != "TunnelError" else said
+        )
+    return f"{name}: {message}".strip(": ")[:300]
 
 
 def describe_error(exc: BaseException) -> str:
