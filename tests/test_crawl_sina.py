@@ -244,6 +244,15 @@ def test_unknown_source_name_is_exit_2(replay: ReplayServer, tmp_path: Path):
     assert result.returncode == 2 and "no source named '没有这个'" in result.stderr
 
 
+def test_limit_caps_new_items_not_roll_positions(replay: ReplayServer, tmp_path: Path):
+    """`--limit 5` twice over a roll of 17: 5 new, then 5 more (archived ones do not count)."""
+    serve_pages(replay, synthetic_articles(17))
+    first = crawl(replay, tmp_path, "--limit", "5")
+    second = crawl(replay, tmp_path, "--limit", "5")
+    assert f"{SINA_NAME}: 5 new, 0 updated, 0 unchanged, 0 failed" in first.stdout
+    assert f"{SINA_NAME}: 5 new, 0 updated, 5 unchanged, 0 failed" in second.stdout
+
+
 def test_backfill_pages_and_limit(replay: ReplayServer, tmp_path: Path):
     a, b, c, d = reference_articles()[:4]
     for page, items in ((1, [a, b]), (2, [c, d]), (3, [])):

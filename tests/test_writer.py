@@ -442,3 +442,26 @@ def test_folders_are_synced_before_the_index_commits(tmp_path: Path, monkeypatch
         events.clear()
         writer.write(article("2", title="二"))
     assert events.index(("sync", result.path.parent)) < events.index("commit")
+
+
+def test_an_item_keeps_its_date_whichever_command_writes_it_again(tmp_path: Path):
+    """A crawl dates a Sina article by its roll entry, a fetch by its page, and the two may
+    differ by minutes: the post keeps the date it was first archived with."""
+    later = datetime(2021, 9, 28, 0, 3, 0, tzinfo=UTC)
+    with ArchiveWriter(tmp_path) as writer:
+        first = writer.write(article())
+        again = writer.write(replace(article(), date=later))
+        changed = writer.write(replace(article(), date=later, body="<p>改</p>"))
+    assert again.status == "unchanged"
+    assert "date: Mon, 27 Sep 2021 23:54:59 GMT" in changed.path.read_text(encoding="utf-8")
+    assert changed.path == first.path
+
+
+def test_a_guessed_date_gives_way_to_a_real_one(tmp_path: Path):
+    fetched = datetime(2024, 1, 2, tzinfo=UTC)
+    with ArchiveWriter(tmp_path) as writer:
+        writer.write(replace(article(), date=None, fetched_at=fetched))
+        result = writer.write(article())
+        record = writer.index.get(SHELF.source, "1")
+    assert "date: Mon, 27 Sep 2021 23:54:59 GMT" in result.path.read_text(encoding="utf-8")
+    assert not record.date_guessed

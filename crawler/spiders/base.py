@@ -45,6 +45,7 @@ class SourceRun:
     failed_items: list[FailedItem] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     requested: set[str] = field(default_factory=set)
+    fetching: int = 0  # items taken to be fetched this run (what `limit` caps)
     new_validators: dict[str, str] | None = None  # to keep if the whole feed was archived
 
     @property
@@ -53,7 +54,8 @@ class SourceRun:
 
     @property
     def limit_reached(self) -> bool:
-        return len(self.requested) >= self.limit
+        """`limit` items fetched this run: archived ones seen on the way do not count."""
+        return self.fetching >= self.limit
 
     def take(self, item_id: str) -> bool:
         """Whether to fetch this item now: not archived (or refreshing), new to this run,
@@ -66,6 +68,7 @@ class SourceRun:
         if item_id in self.requested or self.limit_reached:
             return False
         self.requested.add(item_id)
+        self.fetching += 1
         return True
 
     def count(self, outcome: str) -> None:

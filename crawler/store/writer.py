@@ -152,9 +152,14 @@ class ArchiveWriter:
         """The item's record, file bytes and plain text, and whether it is archived already:
         everything that can fail because of what the item holds, before anything changes."""
         local = self._local_images(article.shelf, article.images)
-        post = post_for(article, article.date or fetched, local)
-        data = render(post).encode("utf-8")
         known = self.index.get(article.shelf.source, article.id)
+        date, guessed = article.date or fetched, article.date is None or article.date_guessed
+        if known is not None and not known.date_guessed:
+            # One item, one date: a roll's and a page's may differ by minutes, and whichever
+            # command (crawl, fetch, --refresh) comes later never moves the post in time.
+            date, guessed = datetime.fromisoformat(known.date), False
+        post = post_for(article, date, local)
+        data = render(post).encode("utf-8")
         rel = known.path if known else self._free_path(post, article.shelf.source, article.id, data)
         record = Record(
             source=article.shelf.source,
@@ -163,7 +168,7 @@ class ArchiveWriter:
             path=rel,
             title=post.title,
             date=_iso(post.date),
-            date_guessed=article.date is None or article.date_guessed,
+            date_guessed=guessed,
             author=article.author,
             keywords=tuple(article.keywords),
             fetched_at=_iso(fetched),
