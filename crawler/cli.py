@@ -484,7 +484,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         click.echo(f"crawler: error: {exc.format_message()}", err=True)
         code = exc.exit_code
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("crawler: interrupted", err=True)
         code = 130
     except (ArchiveError, ClusterError, CrawlError, sqlite3.Error, OSError) as exc:

@@ -14,6 +14,7 @@ from scrapy.settings import Settings
 
 from .config import ConfigError, Source
 from .errors import CrawlError
+from .interrupt import stop_at_once_on_signals
 from .items import ImageRetry
 from .spiders.archive import ArchiveSpider
 from .spiders.base import SourceRun, describe
@@ -154,7 +155,8 @@ def run_spider(
     crawler = process.create_crawler(ArchiveSpider)
     failures = []
     process.crawl(crawler, **spider_kwargs).addErrback(failures.append)
-    process.start()
+    with stop_at_once_on_signals(crawler):
+        process.start(install_signal_handlers=False)
     if failures:
         failure = failures[0]
         raise CrawlError(f"the crawl could not run: {describe(failure)}")

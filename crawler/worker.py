@@ -22,6 +22,7 @@ from twisted.internet import task
 
 from .cluster import HEARTBEAT, IDLE_TIME, Report
 from .errors import ClusterError
+from .interrupt import INTERRUPTED
 from .items import Article, Pending, Settled
 from .spiders.base import stop_crawl
 
@@ -119,6 +120,7 @@ class ClusterWorker:
         crawler.signals.connect(extension.engine_started, signals.engine_started)
         crawler.signals.connect(extension.spider_idle, signals.spider_idle)
         crawler.signals.connect(extension.spider_closed, signals.spider_closed)
+        crawler.signals.connect(lambda: extension.spider_closed("shutdown"), INTERRUPTED)
         return extension
 
     @property

@@ -113,6 +113,43 @@ def test_sigint_stops_cleanly_and_the_next_run_completes(mirror, uninterrupted, 
     assert snapshot(archive) == uninterrupted
 
 
+@pytest.mark.parametrize("signals", [1, 2])
+def test_ctrl_c_on_a_slow_site_stops_at_once(tmp_path: Path, signals: int):
+    """A site answering in 2 s, the politeness delay grown to match: Ctrl-C does not wait
+    for what the downloader holds (a second one, as impatient people press it, neither hangs
+    nor leaves the index locked or a temporary file behind); the next run completes."""
+    server = ReplayServer().start()
+    try:
+        pages = serve_pages(server, synthetic_articles(60))
+        server.latency = 2.0
+        archive = tmp_path / "archive"
+        proc = start_crawl(server, archive, pages)
+        deadline = time.monotonic() + 60
+        while not any("doc-i" in url for url in server.requests):
+            assert time.monotonic() < deadline and proc.poll() is None, "no article asked for"
+            time.sleep(0.05)
+        signalled = time.monotonic()
+        for _ in range(signals):
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.3)
+        _, err = proc.communicate(timeout=60)
+        # "Stops within 2 s" (generously here: the machine is shared); it took 15 s and more.
+        assert time.monotonic() - signalled < 8
+        assert proc.returncode == 130, err
+        assert err.splitlines()[-1] == (
+            "crawler: error: interrupted: what was fetched is archived, the next run goes on"
+        )
+        asked = sum(1 for url in server.requests if "doc-i" in url)
+        assert asked < 30, asked  # the queue behind the delay was dropped, not fetched
+        assert not list(archive.rglob("*crawler-tmp")) and verify(archive) == []
+        server.latency = 0.0
+        result = crawl(server, archive, "--pages", str(pages), "--limit", "1000")
+        assert result.returncode == 0, result.stderr
+        assert len(list(archive.rglob("*.md"))) == 60
+    finally:
+        server.shutdown()
+
+
 def mount_tmpfs(folder: Path, size: str) -> None:
     folder.mkdir(parents=True)
     done = subprocess.run(

@@ -9,6 +9,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
+from ..interrupt import INTERRUPTED
 from ..items import Article, ImageRetry, Pending, Settled
 from ..spiders.base import stop_crawl
 from ..store import ArchiveWriter, ItemError, WriteResult
@@ -33,7 +34,9 @@ class ArchivePipeline:
         root = crawler.settings.get("ARCHIVE_ROOT")
         if not root:
             raise NotConfigured("ARCHIVE_ROOT is not set")
-        return cls(Path(root), crawler)
+        pipeline = cls(Path(root), crawler)
+        crawler.signals.connect(pipeline.close_spider, INTERRUPTED)
+        return pipeline
 
     def open_spider(self) -> None:
         if not self.preview:
@@ -41,22 +44,30 @@ class ArchivePipeline:
             self.flusher.start(MAX_DELAY, now=False)
 
     def close_spider(self) -> None:
+        """At the end, or at once on Ctrl-C (INTERRUPTED): what is held is made durable."""
         if self.writer is not None:
-            self.flusher.stop()
+            if self.flusher.running:
+                self.flusher.stop()
             self._keep(self.writer.close)
+            self.writer = None  # closed: whatever still arrives is not written
+
+    @property
+    def _writing(self) -> bool:
+        """A writer is open and the archive has not refused a write (never in preview)."""
+        return self.writer is not None and not self.crawler.spider.archive_error
 
     def _flush_late(self) -> None:
-        if not self.crawler.spider.archive_error:
+        if self._writing:
             self._keep(self.writer.flush, MAX_DELAY)
 
     def process_item(self, item):
         spider = self.crawler.spider
         if isinstance(item, Pending | Settled):
-            if not self.preview and not spider.archive_error:
+            if self._writing:
                 self._keep(self.writer.note, item)
             return item
         if isinstance(item, ImageRetry):
-            if not self.preview and not spider.archive_error:
+            if self._writing:
                 self._keep(self.writer.relink, item)
             return item
         article = item if isinstance(item, Article) else Article(**ItemAdapter(item).asdict())
@@ -66,9 +77,8 @@ class ArchivePipeline:
             except Exception as exc:
                 self._refused(article, ItemError(f"{article.url}: cannot be rendered: {exc}"))
             return item
-        if spider.archive_error:
-            return item  # the archive cannot be written: the crawl is stopping
-        self._keep(self.writer.write, article)
+        if self._writing:  # else the archive cannot be written, or the crawl was interrupted
+            self._keep(self.writer.write, article)
         return item
 
     def _durable(self, result: WriteResult) -> None:
