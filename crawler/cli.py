@@ -405,6 +405,9 @@ def search_(words, config_path, archive_dir, source, limit, count_only, as_json)
         if problem := index_state(index.db):
             raise UserError(f"{problem}: run 'crawler archive reindex'")
         hits = search(index.db, words, source)
+        if as_json and hits:  # with the ids `show` takes
+            ids = dict(index.db.execute("SELECT path, item_id FROM items"))
+            hits = [hit._replace(id=ids.get(hit.path, "")) for hit in hits]
     if count_only:
         click.echo(len(hits))
     else:
@@ -489,6 +492,10 @@ def main(argv: list[str] | None = None) -> None:
         code = 130
     except (ArchiveError, ClusterError, CrawlError, sqlite3.Error, OSError) as exc:
         click.echo(f"crawler: error: {exc}", err=True)
+        code = EXIT_SOURCE_FAILED
+    except Exception as exc:  # a fault of ours: still one line, and what to report
+        name = type(exc).__name__
+        click.echo(f"crawler: error: internal error, please report: {name}: {exc}", err=True)
         code = EXIT_SOURCE_FAILED
     sys.exit(code if isinstance(code, int) else 0)
 

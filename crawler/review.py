@@ -25,6 +25,7 @@ def listing_line(item: Listing, *, as_json: bool) -> str:
                 "title": item.title,
                 "path": item.path,
                 "url": item.url,
+                "id": item.id,
             },
             ensure_ascii=False,
         )

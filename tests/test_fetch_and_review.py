@@ -148,7 +148,9 @@ def review(root: Path, *args: str):
 
 def test_list_newest_first_with_filters(crawled: Path):
     rows = [json.loads(line) for line in review(crawled, "list", "--json").stdout.splitlines()]
-    assert len(rows) == 35 and set(rows[0]) >= {"date", "source", "title", "path", "url"}
+    assert len(rows) == 35 and set(rows[0]) >= {"date", "source", "title", "path", "url", "id"}
+    shown = review(crawled, "show", rows[0]["id"])  # the id is what `show` takes
+    assert shown.returncode == 0 and rows[0]["path"] in shown.stdout
     dated = [r["date"] for r in rows]
     assert dated == sorted(dated, reverse=True)
     since = review(crawled, "list", "--json", "--since", "2022-01-01").stdout.splitlines()
@@ -180,6 +182,15 @@ def test_search_puts_title_hits_first(crawled: Path):
     ]
     in_title = [("中国" in r["title"]) for r in rows]
     assert in_title == sorted(in_title, reverse=True) and in_title[0]
+
+
+def test_search_json_has_ids(crawled: Path):
+    rows = [
+        json.loads(line)
+        for line in review(crawled, "search", "中国", "--json").stdout.split("\n")
+        if line
+    ]
+    assert rows and all(row["id"] for row in rows)
 
 
 def hit_paths(result) -> list[str]:

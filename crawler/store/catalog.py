@@ -20,7 +20,7 @@ def list_items(
     records = (r for r in index.records() if (not source or r.source == source))
     chosen = [r for r in records if not since or r.date >= since]
     chosen.sort(key=lambda r: (r.date, r.path), reverse=True)
-    return [Listing(r.date, r.source, r.title, r.path, r.url) for r in chosen]
+    return [Listing(r.date, r.source, r.title, r.path, r.url, r.item_id) for r in chosen]
 
 
 def find_items(index: ProvenanceIndex, root: Path, path_or_id: str) -> list[Record]:

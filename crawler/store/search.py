@@ -45,6 +45,7 @@ class Listing(NamedTuple):
     title: str
     path: str
     url: str
+    id: str = ""  # the item id (what `archive show` takes); filled where it is asked for
 
 
 # Every alternative ends at the end of input when nothing closes it: one pass, never a rescan
@@ -95,7 +96,7 @@ def search(
     words = [words] if isinstance(words, str) else [w for w in words if w]
     indexed = [w for w in words if len(w) >= 3]
     scanned = [w for w in words if len(w) < 3]
-    columns = "k.date, k.source, k.title, k.path, k.url"
+    columns = "k.date, k.source, k.title, k.path, k.url, ''"  # no id: text_keys has none
     conditions, params = [], []
     if indexed:
         tables = "texts_fts f JOIN text_keys k ON k.rowid = f.rowid"
