@@ -16,6 +16,7 @@ from .config import ConfigError, Source
 from .errors import CrawlError
 from .interrupt import stop_at_once_on_signals
 from .items import ImageRetry
+from .progress import CLEAR
 from .spiders.archive import ArchiveSpider
 from .spiders.base import SourceRun, describe
 from .spiders.fetch import FetchTarget, UrlFetch
@@ -109,6 +110,7 @@ def crawl_settings(
     settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="project")  # ours: quiet_logging
     if options.progress:
         settings.set("LOG_LEVEL", "INFO", priority="project")
+        settings.set("PROGRESS_LINE", True, priority="project")
     for name, value in options.settings.items():
         settings.set(name, value, priority="cmdline")
     return settings
@@ -151,7 +153,10 @@ def run_spider(
         pipelines.pop("crawler.pipelines.images.ImageKeeper", None)
         settings.set("ITEM_PIPELINES", pipelines, priority="project")
     process = CrawlerProcess(settings)
-    quiet_logging(settings.get("LOG_LEVEL", "WARNING"))  # after Scrapy's, which it overrides
+    # after Scrapy's, which it overrides
+    quiet_logging(
+        settings.get("LOG_LEVEL", "WARNING"), over_progress=settings.getbool("PROGRESS_LINE")
+    )
     crawler = process.create_crawler(ArchiveSpider)
     failures = []
     process.crawl(crawler, **spider_kwargs).addErrback(failures.append)
@@ -233,10 +238,12 @@ def keep_outcome(index: ProvenanceIndex, run: SourceRun) -> None:
             log.warning("%s: %s: failed %d runs in a row, given up", run.name, failed.url, attempts)
 
 
-def quiet_logging(level_name: str) -> None:
-    """Warnings (and our progress on a terminal) only: cron mail stays short."""
+def quiet_logging(level_name: str, *, over_progress: bool = False) -> None:
+    """Warnings (and our progress on a terminal) only: cron mail stays short. Over a live
+    progress line, each log line first erases it (the line is drawn again after)."""
     level = logging.getLevelName(level_name)
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(message)s", level=level)
+    prefix = CLEAR if over_progress else ""
+    logging.basicConfig(format=f"{prefix}%(asctime)s %(levelname)s %(message)s", level=level)
     for name in ("scrapy", "twisted", "py.warnings", "filelock", "asyncio"):
         logging.getLogger(name).setLevel(max(logging.WARNING, level))
     # A request that failed after its retries is said once, by the source or item it was for.

@@ -45,4 +45,7 @@ ITEM_PIPELINES = {
 IMAGES_MAXSIZE = 8 * 1024 * 1024  # a bigger picture is not kept (and tried again next run)
 ARCHIVE_ROOT = None  # set by `crawler crawl` to the archive folder
 
+EXTENSIONS = {"crawler.progress.ProgressLine": 600}  # on a terminal only (PROGRESS_LINE)
+PROGRESS_LINE = False
+
 LOG_LEVEL = "WARNING"

@@ -284,3 +284,43 @@ def test_quick_start_as_users_run_it(replay: ReplayServer, tmp_path: Path):
         shown = run_cli(None, "archive", *command, cwd=tmp_path)
         assert shown.returncode == 0, (command, shown.stderr)
     assert len(run_cli(None, "archive", "list", cwd=tmp_path).stdout.splitlines()) == 3
+
+
+def test_on_a_terminal_a_live_line_says_how_the_crawl_goes(replay: ReplayServer, tmp_path: Path):
+    """A pty stands in for the terminal: the line is redrawn in place (articles done, queued,
+    rate), log lines print above it; piped (cron), nothing of it appears."""
+    import pty
+    import subprocess
+    import sys
+
+    serve_pages(replay, synthetic_articles(40))
+    replay.latency = 0.1
+    master, slave = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **replay.proxy_env()}
+    args = [sys.executable, "-m", "crawler", "crawl", "--archive", str(tmp_path / "a")]
+    proc = subprocess.Popen(
+        [*args, "--pages", "2", "-c", str(ROOT / "feeds.yaml"), *FAST],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+    )
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    proc.wait(timeout=60)
+    os.close(master)
+    replay.latency = 0.0
+    text = seen.decode("utf-8", "replace")
+    assert proc.returncode == 0, text
+    assert "\r\x1b[K" in text and " done, " in text and " queued, " in text and "/s" in text
+    assert f"{SINA_NAME}: 40 new" in text
+    piped = crawl(replay, tmp_path / "b", "--pages", "2")
+    assert "\x1b[K" not in piped.stderr + piped.stdout and " queued, " not in piped.stderr
