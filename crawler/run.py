@@ -248,3 +248,23 @@ def quiet_logging(level_name: str, *, over_progress: bool = False) -> None:
         logging.getLogger(name).setLevel(max(logging.WARNING, level))
     # A request that failed after its retries is said once, by the source or item it was for.
     logging.getLogger("scrapy.downloadermiddlewares.retry").setLevel(logging.CRITICAL)
+    # Certificates are not verified (Scrapy's default): a host whose certificate does not
+    # match (a TLS-inspecting proxy) is said once per run, not at every handshake.
+    tls = logging.getLogger("scrapy.core.downloader.tls")
+    if not any(isinstance(f, _Once) for f in tls.filters):
+        tls.addFilter(_Once())
+
+
+class _Once(logging.Filter):
+    """Lets each distinct message through once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message in self.seen:
+            return False
+        self.seen.add(message)
+        return True

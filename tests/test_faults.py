@@ -158,3 +158,31 @@ def test_article_faults_are_reported_and_do_not_fail_the_run(replay: ReplayServe
     assert len(list((tmp_path / "archive").rglob("*.md"))) == 2  # the good one, the flaky one
     assert (tmp_path / "archive" / articles[0].expected_path).exists()
     assert verify(tmp_path / "archive") == []
+
+
+def test_a_certificate_for_another_host_is_said_once(tmp_path: Path):
+    """Behind a TLS-inspecting proxy every handshake shows a certificate that does not name
+    the host: certificates are not verified (Scrapy's default), the mismatch is said once."""
+
+    class Inspecting(ReplayServer):
+        def tls_for(self, host: str):
+            return super().tls_for("inspector.test")
+
+    server = Inspecting().start()
+    try:
+        items = [
+            rss_item(f"条{n}", str(n), "<p>x</p>", link=f"https://news.test/{n}") for n in range(3)
+        ]
+        server.add("https://feeds.test/a.xml", Reply(200, rss("t", items), RSS))
+        for n in range(3):
+            server.add(f"https://news.test/{n}", Reply(200, b"<p>x</p>", {}))
+        config = feeds_yaml(
+            tmp_path, [feed_source("a", "https://feeds.test/a.xml", full_text=True)]
+        )
+        result = crawl(server, tmp_path / "archive", config=config)
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "not valid for hostname" in line]
+    hosts = [w.split('hostname "')[1].split('"')[0] for w in warnings]
+    assert sorted(hosts) == ["feeds.test", "news.test"]  # once each, not per request
