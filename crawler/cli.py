@@ -405,13 +405,14 @@ def search_(words, config_path, archive_dir, source, limit, count_only, as_json)
         if problem := index_state(index.db):
             raise UserError(f"{problem}: run 'crawler archive reindex'")
         hits = search(index.db, words, source)
-        if as_json and hits:  # with the ids `show` takes
-            ids = dict(index.db.execute("SELECT path, item_id FROM items"))
-            hits = [hit._replace(id=ids.get(hit.path, "")) for hit in hits]
+        shown = hits[:limit]
+        if as_json and shown:  # with the ids `show` takes
+            ids = index.ids_at(hit.path for hit in shown)
+            shown = [hit._replace(id=ids.get(hit.path, "")) for hit in shown]
     if count_only:
         click.echo(len(hits))
     else:
-        echo_lines(listing_line(hit, as_json=as_json) for hit in hits[:limit])
+        echo_lines(listing_line(hit, as_json=as_json) for hit in shown)
     if not hits:
         click.echo(f"no item holds {' and '.join(map(repr, words))}", err=True)
         sys.exit(EXIT_SOURCE_FAILED)

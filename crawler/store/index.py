@@ -203,6 +203,15 @@ class ProvenanceIndex:
         ).fetchone()
         return record_from_row(row) if row else None
 
+    def ids_at(self, paths) -> dict[str, str]:
+        """Path → item id, for those of `paths` the index holds."""
+        found = {}
+        for path in paths:
+            row = self._db.execute("SELECT item_id FROM items WHERE path=?", (path,)).fetchone()
+            if row:
+                found[path] = row[0]
+        return found
+
     def sources(self) -> set[str]:
         """The names of the sources the archive holds items of."""
         return {name for (name,) in self._db.execute("SELECT DISTINCT source FROM items")}
