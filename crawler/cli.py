@@ -303,6 +303,8 @@ def fetch(
             click.echo(shown_path(Path(value)))
     if report.archive_error or report.run.error:
         raise UserError(report.archive_error or report.run.error)
+    if report.interrupted:
+        raise UserError("interrupted: what was fetched is archived", 130)
 
 
 def shown_path(path: Path) -> Path:

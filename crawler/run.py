@@ -173,6 +173,7 @@ class FetchReport:
     run: SourceRun
     written: list[tuple[str, str | bytes]]
     archive_error: str | None = None
+    interrupted: bool = False
 
 
 def run_fetch(
@@ -194,7 +195,8 @@ def run_fetch(
         runs=[run],
         navigators=[UrlFetch(run, target) for target in targets],
     )
-    return FetchReport(run, spider.written, spider.archive_error)
+    reason = spider.crawler.stats.get_value("finish_reason")
+    return FetchReport(run, spider.written, spider.archive_error, reason == "shutdown")
 
 
 def source_run(index: ProvenanceIndex, source: Source, options: CrawlOptions) -> SourceRun:
