@@ -11,6 +11,7 @@ import yaml
 
 from .items import Shelf
 
+DEFAULT_PAGEID = 155  # the finance rolls; 384 the finance roll page's (README table)
 DEFAULT_LID = 1686
 # The image store is `<archive>/images/`; with the archive at a Hexo site's source/_posts and
 # `include: ["_posts/images/**"]` in its _config.yml, Hexo serves it here.
@@ -28,6 +29,7 @@ class Source:
     category: str
     type: str = "feed"  # "sina" | "feed"
     url: str | None = None
+    pageid: int = DEFAULT_PAGEID
     lid: int = DEFAULT_LID
     pages: int = 1
     limit: int = 50
@@ -91,6 +93,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "category": str,
     "type": str,
     "url": str,
+    "pageid": int,
     "lid": int,
     "pages": int,
     "limit": int,
@@ -189,7 +192,7 @@ def _parse_source(raw: object, defaults: dict, where: str, defaults_where: str) 
     for key in ("name", "site", "category"):
         if not values[key].strip():
             raise ConfigError(f"{at(key)}: key {key!r}: must not be empty")
-    for key in ("lid", "pages", "limit"):
+    for key in ("pageid", "lid", "pages", "limit"):
         if key in values and values[key] < 1:
             raise ConfigError(f"{at(key)}: key {key!r}: must be 1 or more, not {values[key]}")
     if values.get("author", "site") not in ("site", "extracted"):

@@ -180,12 +180,20 @@ def synthetic_articles(count: int) -> list[RecordedArticle]:
     return articles
 
 
-def serve_pages(server: ReplayServer, articles: list[RecordedArticle], *, lid: int = 1686) -> int:
+def roll_address(lid: int, page: int, pageid: int = 155) -> str:
+    """The roll API's URL for one page of a roll (ROLL with any pageid)."""
+    return ROLL.replace("pageid=155", f"pageid={pageid}").format(lid=lid, page=page)
+
+
+def serve_pages(
+    server: ReplayServer, articles: list[RecordedArticle], *, lid: int = 1686, pageid: int = 155
+) -> int:
     """The articles listed 50 to a roll page, newest first; returns the number of pages."""
     pages = [articles[i : i + 50] for i in range(0, len(articles), 50)]
     for number, page in enumerate(pages, start=1):
-        server.add(ROLL.format(lid=lid, page=number), Reply(200, roll_body([a.roll for a in page])))
-    server.add(ROLL.format(lid=lid, page=len(pages) + 1), Reply(200, roll_body([])))
+        roll = Reply(200, roll_body([a.roll for a in page]))
+        server.add(roll_address(lid, number, pageid), roll)
+    server.add(roll_address(lid, len(pages) + 1, pageid), Reply(200, roll_body([])))
     for article in articles:
         server.add(article.url, Reply(200, article.page, {"Content-Type": article.content_type}))
     return len(pages)

@@ -134,6 +134,10 @@ def test_defaults_apply_and_sources_win(tmp_path: Path):
         ),
         ("defaults: {limt: 5}\nsources:\n" + SINA, "defaults: unknown key 'limt'"),
         (
+            "sources:\n  - {name: a, site: s, category: c, type: sina, pageid: 0}\n",
+            "sources[0] (a): key 'pageid': must be 1 or more, not 0",
+        ),
+        (
             "defaults: {timezone: Mars/Olympus}\nsources:\n" + SINA,
             "defaults: key 'timezone': unknown time zone 'Mars/Olympus'",
         ),

@@ -14,6 +14,7 @@ from crawler.store.judge import unsafe_markup
 from crawler.store.lock import ArchiveLock
 from crawler.store.verify import verify
 
+from feed_replay import feeds_yaml
 from replay import ReplayServer, Reply
 from runner import FAST, ROOT, crawl, run_cli
 from sina_replay import (
@@ -242,6 +243,30 @@ def test_broken_config_is_one_line_and_exit_2(replay: ReplayServer, tmp_path: Pa
 def test_unknown_source_name_is_exit_2(replay: ReplayServer, tmp_path: Path):
     result = crawl(replay, tmp_path, "没有这个")
     assert result.returncode == 2 and "no source named '没有这个'" in result.stderr
+
+
+def test_a_pageid_384_roll_crawls_like_the_default_one(replay: ReplayServer, tmp_path: Path):
+    """The finance roll page's rolls (pageid 384: 2519 财经, 2671 股市, …) with their own
+    Referer, beside the default pageid 155 roll."""
+    from sina_replay import roll_address
+
+    serve_pages(replay, synthetic_articles(7), lid=2519, pageid=384)
+    serve_pages(replay, synthetic_articles(3), lid=1686)
+    config = feeds_yaml(
+        tmp_path,
+        [
+            {"name": "财经", "site": "新浪财经", "category": "金融", "type": "sina"}
+            | {"pageid": 384, "lid": 2519},
+            {"name": SINA_NAME, "site": "新浪财经", "category": "金融", "type": "sina"},
+        ],
+    )
+    result = crawl(replay, tmp_path / "a", config=config)
+    assert result.returncode == 0, result.stderr
+    assert "财经: 7 new, 0 updated, 0 unchanged, 0 failed" in result.stdout
+    assert f"{SINA_NAME}: 3 new" in result.stdout
+    assert replay.referers[roll_address(2519, 1, 384)] == ["https://finance.sina.com.cn/roll/"]
+    assert replay.referers[ROLL.format(lid=1686, page=1)] == ["https://finance.sina.com.cn/"]
+    assert len(list((tmp_path / "a" / "金融" / "新浪财经" / "财经").glob("*.md"))) == 7
 
 
 def test_limit_caps_new_items_not_roll_positions(replay: ReplayServer, tmp_path: Path):

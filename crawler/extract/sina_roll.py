@@ -34,9 +34,21 @@ class RollItem:
     keywords: tuple[str, ...] = ()
 
 
-def roll_url(lid: int, page: int, num: int = PAGE_SIZE) -> str:
-    query = urlencode({"pageid": PAGE_ID, "lid": lid, "num": min(num, PAGE_SIZE), "page": page})
+def roll_url(lid: int, page: int, num: int = PAGE_SIZE, *, pageid: int = PAGE_ID) -> str:
+    query = urlencode({"pageid": pageid, "lid": lid, "num": min(num, PAGE_SIZE), "page": page})
     return f"{ROLL_API}?{query}"
+
+
+# The page each roll belongs to, sent as its Referer (the API answers the pages it serves).
+ROLL_REFERERS = {
+    155: ROLL_REFERER,  # finance.sina.com.cn: 国内滚动, 宏观, 地方, 部委, 金融, TOP10
+    384: "https://finance.sina.com.cn/roll/",  # the finance roll page: 财经, 股市, 美股, …
+    153: "https://news.sina.com.cn/roll/",  # news categories
+}
+
+
+def roll_referer(pageid: int) -> str:
+    return ROLL_REFERERS.get(pageid, ROLL_REFERER)
 
 
 def parse_roll(body: bytes) -> list[RollItem]:

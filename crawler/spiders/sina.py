@@ -10,7 +10,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from ..extract.sina_article import sina_article
-from ..extract.sina_roll import ROLL_REFERER, RollError, RollItem, parse_roll, roll_url
+from ..extract.sina_roll import RollError, RollItem, parse_roll, roll_referer, roll_url
 from ..items import Pending, Settled
 from ..network import TYPED
 from .base import Navigator, describe
@@ -33,11 +33,12 @@ class SinaRoll(Navigator):
         yield self.roll_request(1)
 
     def roll_request(self, page: int) -> scrapy.Request:
-        url = roll_url(self.run.source.lid, page)  # made from feeds.yaml: typed
+        source = self.run.source
+        url = roll_url(source.lid, page, pageid=source.pageid)  # made from feeds.yaml: typed
         return scrapy.Request(
             url,
             meta={TYPED: url},
-            headers={"Referer": ROLL_REFERER},
+            headers={"Referer": roll_referer(source.pageid)},
             callback=self.parse_roll,
             errback=self.list_failed,
             cb_kwargs={"page": page},
