@@ -59,6 +59,13 @@ class CrawlReport:
         return [*lines, f"total: {total}; {failed} of {len(self.runs)} source(s) failed"]
 
 
+def project_settings() -> Settings:
+    """Scrapy's defaults with ours (crawler/settings.py) over them."""
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    return settings
+
+
 # Tuning by environment (README, "Configuration"): variable → Scrapy setting.
 ENVIRONMENT = {
     "CRAWLER_DOWNLOAD_TIMEOUT": "DOWNLOAD_TIMEOUT",
@@ -70,8 +77,7 @@ ENVIRONMENT = {
 def tuning(overrides: Mapping[str, str], environ: Mapping[str, str] = os.environ) -> dict:
     """The settings a run changes, from the environment then `-s`, each value read as the
     setting's type: a ConfigError naming the place for one that is not, before any request."""
-    defaults = Settings()
-    defaults.setmodule("crawler.settings", priority="project")
+    defaults = project_settings()
     given = [(f"{var}", name, environ[var]) for var, name in ENVIRONMENT.items() if var in environ]
     given += [(f"-s {name}", name, value) for name, value in overrides.items()]
     values: dict[str, object] = {}
@@ -102,8 +108,7 @@ def _typed(place: str, text: str, default: object) -> object:
 def crawl_settings(
     root: Path | None, options: CrawlOptions, extra: dict[str, object] | None = None
 ) -> Settings:
-    settings = Settings()
-    settings.setmodule("crawler.settings", priority="project")
+    settings = project_settings()
     settings.setdict(extra or {}, priority="project")
     if root is not None:
         settings.set("ARCHIVE_ROOT", str(root), priority="project")

@@ -191,7 +191,7 @@ def _store(
             writer.write(item)
     except ItemError as exc:
         if run is not None:
-            run.fail_item(item.id, item.url, None, str(exc))
+            run.refused(item, str(exc))
         else:
             log.warning("%s: %s", item.shelf.source, exc)
     except Exception as exc:  # full, read-only, or a fault of ours: stop, keep the rest

@@ -14,6 +14,7 @@ from ..items import Article, ImageRetry, Pending, Settled
 from ..spiders.base import stop_crawl
 from ..store import ArchiveWriter, ItemError, WriteResult
 from ..store.template import render_article
+from ..store.writer import unrenderable
 
 log = logging.getLogger("crawler")
 
@@ -75,7 +76,7 @@ class ArchivePipeline:
             try:
                 spider.written.append(("preview", render_article(article)))
             except Exception as exc:
-                self._refused(article, ItemError(f"{article.url}: cannot be rendered: {exc}"))
+                self._refused(article, unrenderable(article, exc))
             return item
         if self._writing:  # else the archive cannot be written, or the crawl was interrupted
             self._keep(self.writer.write, article)
@@ -111,6 +112,6 @@ class ArchivePipeline:
     def _refused(self, item, exc: ItemError) -> None:
         run = self.crawler.spider.runs.get(item.shelf.source)
         if isinstance(item, Article) and run is not None:
-            run.fail_item(item.id, item.url, None, str(exc))
+            run.refused(item, str(exc))
         else:
             log.warning("%s: %s", item.shelf.source, exc)

@@ -16,6 +16,7 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.python.failure import Failure
 
 from ..config import Source
+from ..errors import one_line
 
 log = logging.getLogger("crawler")
 
@@ -87,6 +88,10 @@ class SourceRun:
         self.failed_items.append(FailedItem(item_id, url, payload, reason))
         log.warning("%s: %s: %s (will retry next run)", self.name, url, reason)
 
+    def refused(self, item: Any, reason: str) -> None:
+        """The archive refused this article alone (ItemError): failed, asked for again."""
+        self.fail_item(item.id, item.url, None, reason)
+
     def skip(self, item_id: str, url: str, reason: str) -> None:
         """An item there is nothing to archive of (a video page): not asked for again."""
         self.count("skipped")
@@ -109,7 +114,7 @@ class Navigator:
     def crashed(self, request: scrapy.Request | None, exc: Exception) -> None:
         """What this source was doing for `request` (None: starting) raised: the source
         fails, unless the request was for one item (see `item_crashed`)."""
-        reason = describe_error(exc)
+        reason = one_line(exc)
         if request is None or not self.item_crashed(request, reason):
             where = request.url if request is not None else "start"
             self.run.fail(f"{where}: {reason}")
@@ -159,11 +164,6 @@ def describe(failure: Failure) -> str:
             f"{said} (through the proxy {proxy_host})" if proxy and name != "TunnelError" else said
         )
     return f"{name}: {message}".strip(": ")[:300]
-
-
-def describe_error(exc: BaseException) -> str:
-    """One line for an exception raised while reading what a source sent."""
-    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300].rstrip(": ")
 
 
 def stop_crawl(crawler, reason: str) -> None:

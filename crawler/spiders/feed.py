@@ -10,10 +10,11 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from ..config import url_problem
+from ..errors import one_line
 from ..extract.feed import FeedEntry, FeedError, entry_article, parse_feed
 from ..extract.page import page_body
 from ..network import TYPED
-from .base import Navigator, describe, describe_error, log
+from .base import Navigator, describe, log
 
 
 class FeedSource(Navigator):
@@ -57,7 +58,7 @@ class FeedSource(Navigator):
             try:  # one entry that cannot be read fails alone
                 output = self.entry_output(entry, response.url, fetched)
             except Exception as exc:
-                self.run.fail_item(entry.id, entry.link or response.url, None, describe_error(exc))
+                self.run.fail_item(entry.id, entry.link or response.url, None, one_line(exc))
                 continue
             yield output
         if not self.run.limit_reached:  # every entry was taken: the validators may be kept

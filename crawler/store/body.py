@@ -12,14 +12,11 @@ from markdownify import MarkdownConverter
 from selectolax.lexbor import LexborHTMLParser
 
 from ..markup import (
-    MAX_NESTING,
     VOID,
     Attr,
     Comment,
     RawText,
     Tag,
-    as_text,
-    nesting_depth,
     tokenize,
 )
 from .active import ACTIVE_ELEMENTS, URL_ATTRS, css_loads, is_active_attribute, is_refresh
@@ -395,8 +392,6 @@ def to_markdown(body: str) -> str:
     and quotes and nests what a browser would not: it is given the body as lexbor (a WHATWG
     parser) serializes it, every element closed. A body nested deeper than MAX_NESTING (the
     judge keeps those as text) never gets here."""
-    if nesting_depth(body) > MAX_NESTING:
-        body = as_text(body)
     tree = LexborHTMLParser(body)
     body = tree.body.inner_html if tree.body is not None else ""
     return _one_blank_line(_MARKDOWN.convert(body)).strip()

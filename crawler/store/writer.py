@@ -15,6 +15,7 @@ from dataclasses import astuple, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
+from ..errors import one_line
 from ..items import Article, ImageOutcome, ImageRetry, Pending, Settled, Shelf
 from .atomic import fsync_all, fsync_dir, is_temp_file, make_dirs, write_atomic, write_temp
 from .images import IMAGES_DIR
@@ -33,6 +34,11 @@ class ArchiveError(Exception):
 
 class ItemError(Exception):
     """This item cannot be archived (its date, body, name or place); the others can."""
+
+
+def unrenderable(article: Article, exc: Exception) -> ItemError:
+    """The ItemError for an article whose content made rendering it fail."""
+    return ItemError(f"{article.url}: cannot be rendered: {one_line(exc)}")
 
 
 # What a write can fail with when the archive cannot take it (full, read-only, refused).
@@ -118,7 +124,7 @@ class ArchiveWriter:
         except (ItemError, *WRITE_ERRORS):
             raise
         except Exception as exc:  # this item's content (a bug it finds): the others go on
-            raise ItemError(f"{article.url}: cannot be rendered: {_one_line(exc)}") from exc
+            raise unrenderable(article, exc) from exc
         path = self._inside_root(record.path)
         if path in self._staged:  # the same file twice in one batch: the first goes first
             self.flush()
@@ -432,10 +438,6 @@ def _claims(adopted: Record, post: Post, sources: tuple[str, ...]) -> bool:
         and adopted.title == post.title
         and adopted.date == _iso(post.date)
     )
-
-
-def _one_line(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300].rstrip(": ")
 
 
 def _iso(moment: datetime) -> str:
