@@ -232,7 +232,7 @@ def per_article(mirror: Mirror, samples: int = 256) -> dict:
     """Extraction + write for one article, in-process, in ms: the median with each write made
     durable on its own (one fsync, one commit), and the mean as a crawl writes (in batches:
     a median would hide the one write in 64 that makes its batch durable)."""
-    from crawler.extract.sina_article import sina_article
+    from crawler.extract.sina_article import read_page, sina_article
     from crawler.extract.sina_roll import RollItem
     from crawler.items import Shelf
     from crawler.pipelines.archive import BATCH
@@ -248,12 +248,16 @@ def per_article(mirror: Mirror, samples: int = 256) -> dict:
     with ArchiveWriter(fresh("per-article")) as writer:
         for (page, item), roll in zip(pages, rolls, strict=True):
             started = time.perf_counter()
-            writer.write(sina_article(page, item["url"], "text/html; charset=utf-8", shelf, roll))
+            writer.write(
+                sina_article(read_page(page, item["url"], "text/html; charset=utf-8"), shelf, roll)
+            )
             times.append((time.perf_counter() - started) * 1000)
     started = time.perf_counter()
     with ArchiveWriter(fresh("per-article-batched"), batch=BATCH) as writer:
         for (page, item), roll in zip(pages, rolls, strict=True):
-            writer.write(sina_article(page, item["url"], "text/html; charset=utf-8", shelf, roll))
+            writer.write(
+                sina_article(read_page(page, item["url"], "text/html; charset=utf-8"), shelf, roll)
+            )
     batched = (time.perf_counter() - started) * 1000 / samples
     return {"median_ms": statistics.median(times), "batched_mean_ms": batched}
 
@@ -262,7 +266,7 @@ def judge_cost(mirror: Mirror, samples: int = 256) -> dict:
     """The browser-grade judge (FORMAT.md edit 1) per article, in ms: lexbor's reading of the
     edited body and the Markdown-link scan, on the mirror's 70–250 KB pages (median) and on the
     real Sina pages of the test fixtures (median and worst)."""
-    from crawler.extract.sina_article import sina_article
+    from crawler.extract.sina_article import read_page, sina_article
     from crawler.items import Shelf
     from crawler.store.body import edit_markup
     from crawler.store.judge import safe_body
@@ -281,7 +285,7 @@ def judge_cost(mirror: Mirror, samples: int = 256) -> dict:
         return times
 
     def edited(page: bytes, url: str) -> str | None:
-        article = sina_article(page, url, "text/html", shelf, None)
+        article = sina_article(read_page(page, url, "text/html"), shelf)
         return edit_markup(article.body, url)[0] if article and article.body else None
 
     mirror_bodies = [edited(mirror.page(i), ARTICLE.format(i)) for i in range(samples)]

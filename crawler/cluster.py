@@ -19,6 +19,7 @@ Keys live under one prefix (default `crawler`): `requests` (scrapy-redis's prior
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import logging
@@ -33,7 +34,7 @@ from typing import Any
 import redis
 
 from .errors import ClusterError
-from .items import Article, ImageOutcome, Pending, Settled, Shelf
+from .items import Article, ImageOutcome, Pending, Sample, Settled, Shelf
 
 log = logging.getLogger("crawler")
 
@@ -236,7 +237,9 @@ def worker_id() -> str:
 
 # Items travel as JSON (never pickle: a writer must not run what Redis hands it).
 
-_CLASSES = {cls.__name__: cls for cls in (Article, Shelf, Pending, Settled, ImageOutcome, Report)}
+_CLASSES = {
+    cls.__name__: cls for cls in (Article, Shelf, Pending, Settled, Sample, ImageOutcome, Report)
+}
 
 
 def encode(item: Any) -> bytes:
@@ -255,6 +258,8 @@ def _plain(value: Any) -> Any:
         }
     if isinstance(value, datetime):
         return {"~dt": value.isoformat()}
+    if isinstance(value, bytes):
+        return {"~b": base64.b64encode(value).decode("ascii")}
     if isinstance(value, tuple):
         return {"~t": [_plain(v) for v in value]}
     if isinstance(value, list):
@@ -271,6 +276,8 @@ def _typed(value: Any) -> Any:
         return value
     if "~dt" in value:
         return datetime.fromisoformat(value["~dt"])
+    if "~b" in value:
+        return base64.b64decode(value["~b"])
     if "~t" in value:
         return tuple(_typed(v) for v in value["~t"])
     if "~" in value:

@@ -103,3 +103,16 @@ class Settled:
 
     source: str
     item_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """An article page no layout family knows, as it was received: kept in the archive's
+    hidden folder for whoever adds the next family."""
+
+    source: str
+    item_id: str
+    url: str
+    content_type: str
+    page: bytes
+    fetched_at: datetime

@@ -11,6 +11,7 @@ from markdownify import markdownify
 
 from .store.catalog import Listing, Stats
 from .store.index import Record
+from .store.samples import SAMPLES_DIR
 from .store.template import MARKDOWN, ArchiveFile, parse
 
 _HIDDEN = re.compile(r"<!--.*?(?:-->|$)|<(script|style)\b.*?(?:</\1\s*>|$)", re.S | re.I)
@@ -102,17 +103,21 @@ def stats_lines(stats: Stats, *, days: int = 14) -> list[str]:
     for day, count in sorted(stats.per_day.items())[-days:]:
         lines.append(f"  {day}: {count}")
     lines.append("last crawl per source:")
-    for source, (finished, new, updated, unchanged, failed, error) in sorted(
+    for source, (finished, new, updated, unchanged, failed, error, unknown) in sorted(
         stats.last_crawls.items()
     ):
         result = f"FAILED: {error}" if error else "ok"
+        unrecognized = f", {unknown} unrecognized" if unknown else ""
         lines.append(
             f"  {source}: {finished} — {new} new, {updated} updated, "
-            f"{unchanged} unchanged, {failed} failed — {result}"
+            f"{unchanged} unchanged, {failed} failed{unrecognized} — {result}"
         )
     lines.append(f"items waiting for a retry: {len(stats.retries)}")
     for source, _item_id, url, attempts, error in stats.retries:
         lines.append(f"  {source}: {url} ({_count(attempts, 'failed run')}, last: {error})")
+    lines.append(f"pages of an unknown layout kept as samples: {sum(stats.samples.values())}")
+    for folder, count in stats.samples.items():
+        lines.append(f"  {folder}: {_count(count, 'page')} in .crawler/{SAMPLES_DIR}/{folder}/")
     files, size = stats.images
     lines.append(f"image store: {_count(files, 'file')}, {size_text(size)}")
     lines.append(f"images not stored yet: {len(stats.image_failures)}")

@@ -23,6 +23,7 @@ from .spiders.fetch import FetchTarget, UrlFetch
 from .store import ArchiveWriter, ProvenanceIndex
 
 OUTCOMES = ("new", "updated", "unchanged", "failed")
+EXTRA_OUTCOMES = ("unrecognized", "skipped")  # shown when there are any
 MAX_ATTEMPTS = 5  # an article that failed this many runs in a row is given up
 log = logging.getLogger("crawler")
 
@@ -51,9 +52,9 @@ class CrawlReport:
         lines = []
         for run in self.runs:
             counts = ", ".join(f"{run.counts[k]} {k}" for k in OUTCOMES)
-            skipped = f", {run.counts['skipped']} skipped" if run.counts["skipped"] else ""
+            extra = "".join(f", {run.counts[k]} {k}" for k in EXTRA_OUTCOMES if run.counts[k])
             failed = f"; source failed: {run.error}" if run.error else ""
-            lines.append(f"{run.name}: {counts}{skipped}{failed}")
+            lines.append(f"{run.name}: {counts}{extra}{failed}")
         total = ", ".join(f"{sum(r.counts[k] for r in self.runs)} {k}" for k in OUTCOMES)
         failed = len(self.failed_sources)
         return [*lines, f"total: {total}; {failed} of {len(self.runs)} source(s) failed"]
@@ -224,7 +225,9 @@ def source_run(index: ProvenanceIndex, source: Source, options: CrawlOptions) ->
 
 def keep_outcome(index: ProvenanceIndex, run: SourceRun) -> None:
     """Remember failed items for the next run, giving up on those that keep failing; keep a
-    feed's validators only when all of it is archived (a 304 must not hide a lost entry)."""
+    feed's validators only when all of it is archived (a 304 must not hide a lost entry). A
+    source whose pages were mostly of an unknown layout is failed first (`layout_changed`)."""
+    run.layout_changed()
     finished = datetime.now(UTC).isoformat(timespec="seconds")
     index.record_crawl(run.name, finished, dict(run.counts), run.error)
     if run.new_validators and not run.error and not run.failed_items:

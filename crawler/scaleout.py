@@ -10,7 +10,7 @@ from pathlib import Path
 from .cluster import Catalog, Cluster, Report, worker_id
 from .config import Source
 from .errors import ClusterError
-from .items import Article, Pending, Settled
+from .items import Article, Pending, Sample, Settled
 from .run import CrawlOptions, CrawlReport, keep_outcome, quiet_logging, run_spider, source_run
 from .spiders.base import FailedItem, SourceRun
 from .store import ArchiveWriter, ItemError
@@ -180,12 +180,15 @@ def _take(
 
 
 def _store(
-    writer: ArchiveWriter, item: Article | Pending | Settled, run: SourceRun | None = None
+    writer: ArchiveWriter, item: Article | Pending | Settled | Sample, run: SourceRun | None = None
 ) -> str | None:
-    """Write an article (counted by the writer's on_durable), or note a Pending or Settled;
-    the error message if the archive refuses. An item refused alone fails alone."""
+    """Write an article (counted by the writer's on_durable), note a Pending or Settled, or
+    keep a Sample; the error message if the archive refuses. An item refused alone fails
+    alone."""
     try:
-        if isinstance(item, Pending | Settled):
+        if isinstance(item, Sample):
+            writer.keep_sample(item)
+        elif isinstance(item, Pending | Settled):
             writer.note(item)
         else:
             writer.write(item)
@@ -199,5 +202,5 @@ def _store(
     return None
 
 
-def _source_of(item: Article | Pending | Settled | Report) -> str:
+def _source_of(item: Article | Pending | Settled | Sample | Report) -> str:
     return item.shelf.source if isinstance(item, Article) else item.source

@@ -23,7 +23,7 @@ from twisted.internet import task
 from .cluster import HEARTBEAT, IDLE_TIME, Report
 from .errors import ClusterError
 from .interrupt import INTERRUPTED
-from .items import Article, Pending, Settled
+from .items import Article, Pending, Sample, Settled
 from .spiders.base import stop_crawl
 
 log = logging.getLogger("crawler")
@@ -95,7 +95,7 @@ class ClusterItems:
         return cls(crawler)
 
     def process_item(self, item):
-        if isinstance(item, Article | Pending | Settled):
+        if isinstance(item, Article | Pending | Settled | Sample):
             try:
                 self.crawler.spider.cluster.push(item)
             except ClusterError as exc:

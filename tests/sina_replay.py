@@ -120,7 +120,7 @@ def video_article() -> RecordedArticle:
     html = TEMPLATE.read_text(encoding="utf-8")
     art = find(html, selector("div", id="artibody"))
     page = html[: art.start] + '<div class="video-wrap">video</div>' + html[art.content_end + 6 :]
-    url = "https://finance.sina.com.cn/china/2022-01-01/doc-ivideo0000001.shtml"
+    url = "https://video.sina.com.cn/p/finance/2022-01-01/detail-ivideo0000001.d.html"
     return RecordedArticle(
         "video0000001",
         url,
@@ -128,6 +128,15 @@ def video_article() -> RecordedArticle:
         page.encode(),
         "text/html; charset=utf-8",
     )
+
+
+def relaid_out(article: RecordedArticle) -> RecordedArticle:
+    """The article as Sina might serve it after a redesign: its layout-D page with the body
+    and title elements renamed, so that no layout family claims it."""
+    page = article.page.replace(b'id="artibody"', b'id="story-body"')
+    page = page.replace(b'class="main-title"', b'class="story-title"')
+    assert page != article.page
+    return RecordedArticle(article.id, article.url, article.roll, page, article.content_type)
 
 
 def roll_body(items: list[dict], *, jsonp: bool = False, code: int = 0, msg: str = "succ") -> bytes:

@@ -22,7 +22,7 @@ import redis
 from redis_server import redis_binary, redis_server
 
 from crawler.cluster import decode, encode
-from crawler.items import Article, ImageOutcome, Pending, Shelf
+from crawler.items import Article, ImageOutcome, Pending, Sample, Shelf
 from crawler.store.verify import verify
 
 from replay import ReplayServer
@@ -246,6 +246,8 @@ def test_items_survive_the_trip_through_redis():
     assert decode(encode(article)) == article
     pending = Pending("甲", (("1", "https://x.test/1", {"id": "1", "keywords": ["a"]}),))
     assert decode(encode(pending)) == pending
+    sample = Sample("甲", "1", "https://x.test/1", "text/html", b"\xff<p>\x00", article.date)
+    assert decode(encode(sample)) == sample
 
 
 def test_a_redis_with_an_acl_user_is_reached_with_the_credentials_in_its_url(

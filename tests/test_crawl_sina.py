@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 from crawler.markup import Tag, tokenize
@@ -20,8 +22,10 @@ from runner import FAST, ROOT, crawl, run_cli
 from sina_replay import (
     ROLL,
     SINA_NAME,
+    md_files,
     real_articles,
     reference_articles,
+    relaid_out,
     roll_body,
     serve_pages,
     serve_sina,
@@ -47,7 +51,7 @@ def test_crawl_archives_reference_and_real_pages(replay: ReplayServer, tmp_path:
         f"{SINA_NAME}: {len(references) + len(reals)} new, 0 updated, 0 unchanged, 0 failed, "
         "1 skipped" in result.stdout
     )
-    assert "doc-ivideo0000001.shtml: no article body" in result.stderr
+    assert "detail-ivideo0000001.d.html: a video page, no article text, skipped" in result.stderr
     assert "Traceback" not in result.stderr
     archived = files(tmp_path)
     for article in references:  # byte for byte, at the reference path
@@ -267,6 +271,70 @@ def test_a_pageid_384_roll_crawls_like_the_default_one(replay: ReplayServer, tmp
     assert replay.referers[roll_address(2519, 1, 384)] == ["https://finance.sina.com.cn/roll/"]
     assert replay.referers[ROLL.format(lid=1686, page=1)] == ["https://finance.sina.com.cn/"]
     assert len(list((tmp_path / "a" / "金融" / "新浪财经" / "财经").glob("*.md"))) == 7
+
+
+def test_a_changed_layout_fails_the_source_keeps_samples_and_is_archived_once_fixed(
+    replay: ReplayServer, tmp_path: Path
+):
+    """Every article page of a layout no family knows: the source fails with one line, the
+    pages are kept as samples (gzip, as received) and asked for again; served in a known
+    layout (the extractor fixed), the next run archives them."""
+    articles = synthetic_articles(4)
+    serve_pages(replay, [relaid_out(a) for a in articles])
+    first = crawl(replay, tmp_path)
+    assert first.returncode == 1, first.stderr
+    assert (
+        f"{SINA_NAME}: 0 new, 0 updated, 0 unchanged, 0 failed, 4 unrecognized; source failed: "
+        "layout looks changed: 4 of 4 article pages match no known layout" in first.stdout
+    )
+    assert "Traceback" not in first.stderr
+    assert md_files(tmp_path) == {}
+    folder = tmp_path / ".crawler" / "samples" / SINA_NAME
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert sorted(e["url"] for e in manifest) == sorted(a.url for a in articles)
+    for entry in manifest:
+        page = gzip.decompress((folder / entry["file"]).read_bytes())
+        assert page == next(relaid_out(a).page for a in articles if a.url == entry["url"])
+    stats = run_cli(None, "archive", "stats", "--archive", str(tmp_path)).stdout
+    assert "4 unrecognized — FAILED: layout looks changed" in stats
+    assert f"pages of an unknown layout kept as samples: 4\n  {SINA_NAME}: 4 pages" in stats
+
+    serve_pages(replay, articles)  # the same roll, the pages in a layout a family knows
+    second = crawl(replay, tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert f"{SINA_NAME}: 4 new, 0 updated, 0 unchanged, 0 failed\n" in second.stdout
+    assert len(md_files(tmp_path)) == 4
+
+
+def test_a_few_unknown_pages_among_known_ones_do_not_fail_the_source(
+    replay: ReplayServer, tmp_path: Path
+):
+    articles = synthetic_articles(5)
+    serve_pages(replay, articles[:3] + [relaid_out(a) for a in articles[3:]])
+    result = crawl(replay, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (
+        f"{SINA_NAME}: 3 new, 0 updated, 0 unchanged, 0 failed, 2 unrecognized\n" in result.stdout
+    )
+    assert result.stderr.count("no layout family knows this page") == 2
+
+
+def test_samples_are_bounded_per_source(tmp_path: Path):
+    from crawler.items import Sample
+    from crawler.store.samples import keep_sample, sample_entries, samples_folder
+
+    root = tmp_path.resolve()
+    moment = datetime(2026, 11, 30, tzinfo=UTC)
+    for n in range(7):
+        sample = Sample("s", f"id{n % 5}", f"https://x/{n}", "text/html", b"<p>%d" % n, moment)
+        keep_sample(root, sample, limit=3)
+    folder = samples_folder(root, "s")
+    kept = sample_entries(folder)
+    assert [e["url"] for e in kept] == ["https://x/4", "https://x/5", "https://x/6"]
+    assert sorted(p.name for p in folder.glob("*.gz")) == sorted(e["file"] for e in kept)
+    (folder / "manifest.json").write_text("[not json")  # planted: started afresh, no error
+    keep_sample(root, Sample("s", "new", "https://x/new", "", b"x", moment), limit=3)
+    assert [e["url"] for e in sample_entries(folder)] == ["https://x/new"]
 
 
 def test_limit_caps_new_items_not_roll_positions(replay: ReplayServer, tmp_path: Path):

@@ -3,34 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from crawler.extract.html import decode_html
-from crawler.extract.sina_page import beijing_time, doc_id, sina_page
+from crawler.extract.sina_page import BEIJING, FAMILIES, beijing_time, claims, doc_id, sina_page
 from crawler.extract.sina_roll import RollError, parse_roll, roll_url
 
 from reference import FIXTURES
 from sina_replay import roll_body
 
 PAGES = FIXTURES / "sina-pages"
-FAMILIES = {
-    "crawlerclub-ce": "C",
-    "cwced": "A",
-    "cxextractor": "B",
-    "gne_sina_4": "B",
-    "gne_sina_2": "D",
-    "gne_sina_3": "D",
-    "htmlgtmk_k": "D",
-    "htmlgtmk_t": "D",
-    "gne_sina_1": "E",
-    "gne_sina_5": "E",
-    "gne_sina_sina": "E",
-    "htmlgtmk_news": "E",
-    "magichtml_news": "E",
-    "magichtml_finance_2016": "C",
-    "magichtml_finance.sina.cn": "G",
-}
+MANIFEST = json.loads((PAGES / "manifest.json").read_text("utf-8"))
+EXPECTED = json.loads((FIXTURES / "sina-expected.json").read_text("utf-8"))
+BY_LETTER = {family.family: family for family in FAMILIES}
 
 
 def test_roll_url_is_the_documented_request():
@@ -106,18 +95,78 @@ def test_doc_ids_and_dates():
     assert beijing_time("2019-02-30 10:00:00") is None and beijing_time("") is None
 
 
-@pytest.mark.parametrize(
-    "entry", json.loads((PAGES / "manifest.json").read_text("utf-8")), ids=lambda e: e["file"][5:]
-)
-def test_each_saved_page_finds_its_family_and_body(entry):
-    page = sina_page(decode_html((PAGES / entry["file"]).read_bytes()), entry["url"])
-    family = next(f for prefix, f in FAMILIES.items() if entry["file"][5:].startswith(prefix))
-    assert page.family == family
+def saved_page(entry: dict) -> str:
+    return decode_html((PAGES / entry["file"]).read_bytes())
+
+
+def expected_fields(entry: dict) -> dict:
+    """The page's fields in fixtures/sina-expected.json (keyed by the URL's docid, else by
+    the file's stem, as tests/sina_replay.real_articles names them)."""
+    return EXPECTED[doc_id(entry["url"]) or Path(entry["file"]).stem]
+
+
+def published_day(entry: dict) -> str:
+    """The day (Beijing) the page was published: its expected date, else its file's date."""
+    if date := expected_fields(entry)["date"]:
+        return datetime.fromisoformat(date).astimezone(BEIJING).date().isoformat()
+    return re.search(r"\d{4}-\d{2}-\d{2}", entry["file"]).group()
+
+
+@pytest.mark.parametrize("entry", MANIFEST, ids=lambda e: e["file"][5:])
+def test_each_saved_page_is_claimed_by_exactly_one_family(entry):
+    """The dated families never overlap on a saved page; the fallback takes only what none
+    of them claims. A new family must keep it so (or a page would change family silently)."""
+    claimed = [family.family for family in claims(saved_page(entry))]
+    assert claimed == [entry["family"]]
+
+
+@pytest.mark.parametrize("entry", MANIFEST, ids=lambda e: e["file"][5:])
+def test_each_saved_page_gives_its_expected_fields(entry):
+    page = sina_page(saved_page(entry), entry["url"])
+    assert page.family == entry["family"] and page.recognized
     assert page.body and len(page.body.strip()) > 500
-    observed = entry["observed"]
-    title = observed.get("h1.main-title") or observed.get("#artibodyTitle")
-    if title:
-        assert page.title == title
+    want = expected_fields(entry)
+    got = {
+        "title": page.title,
+        "date": page.published and page.published.astimezone(UTC).isoformat(),
+        "media": page.media,
+        "keywords": list(page.keywords),
+    }
+    assert got == {k: want[k] for k in got}
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.family)
+def test_each_family_has_a_saved_page_and_says_when_it_was_seen(family):
+    days = sorted(published_day(e) for e in MANIFEST if e["family"] == family.family)
+    assert days, f"family {family.family} has no saved page in sina-pages/manifest.json"
+    assert family.seen == (days[0], days[-1])
+    assert family.markers and family.body_at
+
+
+def test_only_the_last_family_is_a_fallback():
+    assert [f.fallback for f in FAMILIES] == [False] * (len(FAMILIES) - 1) + [True]
+
+
+@pytest.mark.parametrize(
+    ("url", "html", "kind"),
+    [
+        ("https://video.sina.com.cn/p/finance/2022-01-01/detail-ivideo01.d.html", "<p>x", "video"),
+        ("https://slide.finance.sina.com.cn/2022/slide_1_2_3.html", "<p>x", "slides"),
+        ("https://finance.sina.com.cn/a/doc-ix.shtml", "<script>var slide_data = {}", "slides"),
+    ],
+)
+def test_video_and_slide_pages_are_told_from_unknown_layouts(url, html, kind):
+    page = sina_page(html, url)
+    assert (page.family, page.is_media, page.recognized) == (kind, True, False)
+
+
+def test_a_page_no_family_knows_is_not_recognized():
+    html = '<html><h1 class="headline">新版面</h1><div class="post-body"><p>正文</p></div></html>'
+    page = sina_page(html, "https://finance.sina.com.cn/china/2026-11-30/doc-inew0001.shtml")
+    assert (page.family, page.is_media, page.recognized, page.body) == ("?", False, False, None)
+    # a family's markers with its body element unclosed: not an article either
+    cut = '<h1 class="main-title">t</h1><div id="article"><p>正文'
+    assert not sina_page(cut, "https://news.sina.com.cn/c/doc-ix.shtml").recognized
 
 
 def test_gb2312_pages_decode_as_gb18030():

@@ -6,23 +6,26 @@ from datetime import UTC, datetime
 
 from ..items import Article, Shelf
 from .html import decode_html
-from .sina_page import doc_id, sina_page
+from .sina_page import SinaPage, doc_id, sina_page
 from .sina_roll import RollItem
 
 
+def read_page(body: bytes, url: str, content_type: str | None) -> SinaPage:
+    """A fetched Sina page, as the family that claims it (or a video, slide or unknown page)."""
+    return sina_page(decode_html(body, content_type), url)
+
+
 def sina_article(
-    body: bytes,
-    url: str,
-    content_type: str | None,
+    page: SinaPage,
     shelf: Shelf,
     roll: RollItem | None = None,
     fetched_at: datetime | None = None,
 ) -> Article | None:
-    """The article of a fetched page, or None when the page has no body element."""
-    page = sina_page(decode_html(body, content_type), url)
+    """The article of a page, or None when the page has no article body (not `recognized`)."""
     text = page.body
     if text is None:
         return None
+    url = page.url
     date = datetime.fromtimestamp(roll.intime, UTC) if roll and roll.intime else page.published
     article = Article(
         id=roll.id if roll else (doc_id(url) or url),
@@ -37,3 +40,13 @@ def sina_article(
         fetched_at=fetched_at or datetime.now(UTC),
     )
     return article
+
+
+UNKNOWN_LAYOUT = "no layout family knows this page (has Sina changed its layout?)"
+
+
+def no_article_reason(page: SinaPage) -> str:
+    """Why a page gave no article: a video or slide page, or a layout no family knows."""
+    if page.is_media:
+        return f"a {'video' if page.family == 'video' else 'slide'} page, no article text"
+    return UNKNOWN_LAYOUT

@@ -1,7 +1,13 @@
 """Sina article pages, 2004–2024: one page object per layout family of SINA.md §1.
 
-A page is matched to its family by what it contains. Each family says where its title,
-date, media, keywords and body are; the body is the exact source text of its element.
+A page is matched to its family by what it contains (`markers`, `excludes`): exactly one of
+the dated families claims each saved page (tests/fixtures/sina-pages/manifest.json names it),
+and the fallback family F only takes pages none of them claims. Each family says where its
+title, date, media, keywords and body are, and between which days its saved pages were
+published (`seen`); the body is the exact source text of its element.
+
+A page no family claims is a video or slide page (`MEDIA_PAGES`: nothing to archive), or a
+layout no family knows yet: `recognized` is False, and the crawl keeps it as a sample.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
 from typing import ClassVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from .html import Element, Selector, find, link_texts, meta, selector, text_of
@@ -49,7 +56,10 @@ def beijing_time(text: str | None) -> datetime | None:
 class SinaPage:
     """Fields common to every family; subclasses name their elements."""
 
-    family: ClassVar[str] = "?"
+    family: ClassVar[str] = "?"  # "?": no family claims the page
+    seen: ClassVar[tuple[str, str]] = ("", "")  # first and last day of its saved pages
+    fallback: ClassVar[bool] = False  # claims only pages no other family claims
+    is_media: ClassVar[bool] = False  # a video or slide page: nothing to archive
     markers: ClassVar[tuple[Selector, ...]] = ()  # all must be present
     excludes: ClassVar[tuple[Selector, ...]] = ()  # none may be present
     title_at: ClassVar[tuple[Selector, ...]] = ()
@@ -61,6 +71,11 @@ class SinaPage:
     def __init__(self, html: str, url: str):
         self.html = html
         self.url = url
+
+    @property
+    def recognized(self) -> bool:
+        """A page of a known family whose body element is there and closed: an article."""
+        return self.body is not None
 
     @classmethod
     def matches(cls, present: Callable[[Selector], bool]) -> bool:
@@ -122,6 +137,7 @@ class MobilePage(SinaPage):
     """G. finance.sina.cn mobile pages."""
 
     family = "G"
+    seen = ("2005-08-26", "2005-08-26")
     markers = (selector("section", cls="art_content"),)
     title_at = (selector("h1", cls="art_tit_h1"),)
     date_at = (selector("time", cls="weibo_time"),)
@@ -136,6 +152,7 @@ class NewsPage(SinaPage):
     """E. news.sina.com.cn 2018–24: `div#article`, no #artibody."""
 
     family = "E"
+    seen = ("2018-09-28", "2024-05-16")
     markers = (selector("h1", cls="main-title"), selector("div", id="article"))
     excludes = (selector("div", id="artibody"),)
     title_at = (selector("h1", cls="main-title"),)
@@ -149,6 +166,7 @@ class FinancePage(SinaPage):
     """D. finance 2018–19 "main-title" pages with `div#artibody`."""
 
     family = "D"
+    seen = ("2018-09-28", "2019-09-09")
     markers = (selector("h1", cls="main-title"), selector("div", id="artibody"))
     title_at = (selector("h1", cls="main-title"),)
     date_at = (selector("span", cls="date"),)
@@ -161,6 +179,7 @@ class Article16Page(SinaPage):
     """C. 2016–17 "article_16" pages: `h1#artibodyTitle`, `.time-source`."""
 
     family = "C"
+    seen = ("2016-05-25", "2017-07-27")
     markers = (selector("h1", id="artibodyTitle"), selector("span", cls="time-source"))
     title_at = (selector("h1", id="artibodyTitle"),)
     date_at = (selector("span", cls="time-source"),)
@@ -181,6 +200,7 @@ class BlkPage(SinaPage):
     """B/B'. 2009 "blk" pages (GB2312) and their 2019 UTF-8 tech reuse."""
 
     family = "B"
+    seen = ("2009-11-09", "2019-09-11")
     markers = (selector("h1", id="artibodyTitle"), selector("span", id="pub_date"))
     title_at = (selector("h1", id="artibodyTitle"),)
     date_at = (selector("span", id="pub_date"),)
@@ -192,6 +212,7 @@ class TablePage(SinaPage):
     """A. 2004–05 table layout (GB2312): `th.f24` or `td.title14`, free-text date."""
 
     family = "A"
+    seen = ("2004-10-13", "2005-03-31")
     markers = (
         Selector(
             "", pattern=re.compile(r"<(?:th|td)\b[^<>]*\bclass\s*=\s*[\"']?(?:f24|title14)\b", re.I)
@@ -229,9 +250,12 @@ class TablePage(SinaPage):
 
 
 class ArtibodyPage(SinaPage):
-    """F. any other page with `div#artibody` (the fragments RSSHub kept): body only."""
+    """F. the fallback: any other page with `div#artibody` (the 2021–22 finance pages whose
+    #artibody RSSHub kept): body only, the roll item gives the rest."""
 
     family = "F"
+    seen = ("2022-01-24", "2022-01-24")
+    fallback = True
     markers = (selector("div", id="artibody"),)
     body_at = (selector("div", id="artibody"),)
 
@@ -247,8 +271,29 @@ FAMILIES: tuple[type[SinaPage], ...] = (
 )
 
 
-def sina_page(html: str, url: str) -> SinaPage:
-    """The page object of the first family whose markers the page has."""
+class MediaPage(SinaPage):
+    """A video or slide page: no article text by design (SINA.md §0: skipped)."""
+
+    is_media = True
+
+    def __init__(self, html: str, url: str, kind: str):
+        super().__init__(html, url)
+        self.family = kind  # "video" or "slides"
+
+
+# What marks a video or slide page (from RSSHub's sina routes, consumer code: slide pages live
+# on slide.<channel>.sina.com.cn with their pictures in an inline `slide_data`, videos on
+# video.sina.com.cn). No such page is saved: a Sina article page that no family claims and
+# that none of these marks is an unknown layout.
+MEDIA_HOSTS = {
+    "video": re.compile(r"^video\.(?:[\w-]+\.)*sina\.(?:com\.)?cn$"),
+    "slides": re.compile(r"^(?:slide|photo)\.(?:[\w-]+\.)*sina\.(?:com\.)?cn$"),
+}
+MEDIA_MARKERS = {"slides": re.compile(r"\bvar\s+slide_data\b|\bslide_data\s*=")}
+
+
+def claims(html: str) -> list[type[SinaPage]]:
+    """The families whose markers the page has, the fallback family only if no other has."""
     seen: dict[Selector, bool] = {}  # families share markers: each is looked for once
 
     def present(selector: Selector) -> bool:
@@ -256,7 +301,27 @@ def sina_page(html: str, url: str) -> SinaPage:
             seen[selector] = selector.search(html) is not None
         return seen[selector]
 
-    for family in FAMILIES:
-        if family.matches(present):
-            return family(html, url)
-    return SinaPage(html, url)  # no known body element: a video or slide page
+    dated = [f for f in FAMILIES if not f.fallback and f.matches(present)]
+    return dated or [f for f in FAMILIES if f.fallback and f.matches(present)]
+
+
+def media_kind(html: str, url: str) -> str | None:
+    """ "video" or "slides" for a page that is one by its host or its content, else None."""
+    host = (urlsplit(url).hostname or "").lower()
+    for kind, pattern in MEDIA_HOSTS.items():
+        if pattern.match(host):
+            return kind
+    for kind, pattern in MEDIA_MARKERS.items():
+        if pattern.search(html):
+            return kind
+    return None
+
+
+def sina_page(html: str, url: str) -> SinaPage:
+    """The page object of the family that claims the page; else a video or slide page, or a
+    page of no known family (`family` "?", not `recognized`)."""
+    if found := claims(html):
+        return found[0](html, url)
+    if kind := media_kind(html, url):
+        return MediaPage(html, url, kind)
+    return SinaPage(html, url)

@@ -10,7 +10,7 @@ from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
 from ..interrupt import INTERRUPTED
-from ..items import Article, ImageRetry, Pending, Settled
+from ..items import Article, ImageRetry, Pending, Sample, Settled
 from ..spiders.base import stop_crawl
 from ..store import ArchiveWriter, ItemError, WriteResult
 from ..store.template import render_article
@@ -66,6 +66,10 @@ class ArchivePipeline:
         if isinstance(item, Pending | Settled):
             if self._writing:
                 self._keep(self.writer.note, item)
+            return item
+        if isinstance(item, Sample):
+            if self._writing:
+                self.writer.keep_sample(item)
             return item
         if isinstance(item, ImageRetry):
             if self._writing:

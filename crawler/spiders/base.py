@@ -92,6 +92,32 @@ class SourceRun:
         """The archive refused this article alone (ItemError): failed, asked for again."""
         self.fail_item(item.id, item.url, None, reason)
 
+    def read_page(self, recognized: bool) -> None:
+        """An article page was read: of a known layout (or a video page), or not."""
+        self.count("pages")
+        if not recognized:
+            self.count("unrecognized")
+
+    def unrecognized(self, item_id: str, url: str, payload: dict[str, Any], reason: str) -> None:
+        """An article page of a layout no family knows: asked for again next run, like a
+        failed one (a fixed extractor then archives it); its page is kept as a sample."""
+        self.read_page(recognized=False)
+        self.failed_items.append(FailedItem(item_id, url, payload, reason))
+        log.warning(
+            "%s: %s: %s (page kept as a sample, will retry next run)", self.name, url, reason
+        )
+
+    def layout_changed(self) -> bool:
+        """Most article pages read this run were of no known layout: the source failed."""
+        unknown, read = self.counts["unrecognized"], self.counts["pages"]
+        if unknown * 2 <= read:
+            return False
+        self.fail(
+            f"layout looks changed: {unknown} of {read} article pages match no known layout "
+            "(samples in .crawler/samples/)"
+        )
+        return True
+
     def skip(self, item_id: str, url: str, reason: str) -> None:
         """An item there is nothing to archive of (a video page): not asked for again."""
         self.count("skipped")

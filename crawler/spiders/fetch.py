@@ -12,7 +12,7 @@ from scrapy.http import Response
 
 from ..extract.feed import FeedError, entry_article, parse_feed
 from ..extract.page import generic_article, is_sina, looks_like_feed
-from ..extract.sina_article import sina_article
+from ..extract.sina_article import no_article_reason, read_page, sina_article
 from ..items import Shelf
 from ..network import TYPED
 from .base import Navigator, SourceRun
@@ -59,11 +59,10 @@ class UrlFetch(Navigator):
                 yield entry_article(entry, shelf, response.url, fetched)
         elif is_sina(response.url):
             shelf = self.target.shelf or self.target.sina_shelf
-            article = sina_article(
-                response.body, response.url, content_type, shelf, fetched_at=fetched
-            )
+            page = read_page(response.body, response.url, content_type)
+            article = sina_article(page, shelf, fetched_at=fetched)
             if article is None:
-                self.run.fail(f"{response.url}: no article body (a video or slide page?)")
+                self.run.fail(f"{response.url}: {no_article_reason(page)}")
                 return
             yield article
         elif self.target.shelf is None:

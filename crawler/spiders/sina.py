@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from ..extract.sina_article import sina_article
+from ..extract.sina_article import UNKNOWN_LAYOUT, no_article_reason, read_page, sina_article
 from ..extract.sina_roll import RollError, RollItem, parse_roll, roll_referer, roll_url
-from ..items import Pending, Settled
+from ..items import Pending, Sample, Settled
 from ..network import TYPED
 from .base import Navigator, describe
 
@@ -84,12 +85,19 @@ class SinaRoll(Navigator):
 
     def parse_article(self, response: Response, roll: RollItem):
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
-        article = sina_article(
-            response.body, response.url, content_type, self.run.source.shelf, roll
-        )
-        if article is None:
-            self.run.skip(roll.id, response.url, "no article body (a video or slide page?)")
+        page = read_page(response.body, response.url, content_type)
+        if page.is_media:
+            self.run.read_page(recognized=True)
+            self.run.skip(roll.id, response.url, no_article_reason(page))
             return
+        article = sina_article(page, self.run.source.shelf, roll)
+        if article is None:
+            self.run.unrecognized(roll.id, roll.url, dict(roll.__dict__), UNKNOWN_LAYOUT)
+            yield Sample(
+                self.run.name, roll.id, response.url, content_type, response.body, datetime.now(UTC)
+            )
+            return
+        self.run.read_page(recognized=True)
         yield article
 
     def item_crashed(self, request: scrapy.Request, reason: str) -> bool:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .images import store_size
 from .index import ProvenanceIndex, Record
+from .samples import sample_counts
 from .search import Listing
 
 
@@ -47,6 +48,7 @@ class Stats:
     retries: list[tuple] = field(default_factory=list)
     images: tuple[int, int] = (0, 0)  # files and bytes in the image store
     image_failures: list[tuple] = field(default_factory=list)  # (url, attempts, last error)
+    samples: dict[str, int] = field(default_factory=dict)  # pages of unknown layouts kept
 
 
 def stats(index: ProvenanceIndex, root: Path) -> Stats:
@@ -56,13 +58,16 @@ def stats(index: ProvenanceIndex, root: Path) -> Stats:
         result.per_day[record.date[:10]] += 1
         with contextlib.suppress(OSError):
             result.bytes_per_source[record.source] += os.path.getsize(root / record.path)
+    columns = {row[1] for row in index.db.execute("PRAGMA table_info(crawls)")}
+    unrecognized = "unrecognized" if "unrecognized" in columns else "0"  # an older index
     rows = index.db.execute(
-        "SELECT source, finished, new, updated, unchanged, failed, error FROM crawls "
-        "ORDER BY finished"
+        "SELECT source, finished, new, updated, unchanged, failed, error, "
+        f"{unrecognized} FROM crawls ORDER BY finished"
     )
     for source, *rest in rows:
         result.last_crawls[source] = tuple(rest)
     result.retries = index.retries()
     result.images = store_size(root)
     result.image_failures = index.failed_images()
+    result.samples = sample_counts(root)
     return result

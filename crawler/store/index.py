@@ -48,7 +48,8 @@ CREATE TABLE IF NOT EXISTS crawls (
     updated   INTEGER NOT NULL,
     unchanged INTEGER NOT NULL,
     failed    INTEGER NOT NULL,
-    error     TEXT
+    error     TEXT,
+    unrecognized INTEGER NOT NULL DEFAULT 0  -- article pages of no known layout
 );
 CREATE TABLE IF NOT EXISTS retries (
     source     TEXT NOT NULL,
@@ -167,6 +168,8 @@ class ProvenanceIndex:
         db.executescript(_SCHEMA + search.SCHEMA)
         if "sanitized" not in {row[1] for row in db.execute("PRAGMA table_info(items)")}:
             db.execute("ALTER TABLE items ADD COLUMN sanitized INTEGER NOT NULL DEFAULT 0")
+        if "unrecognized" not in {row[1] for row in db.execute("PRAGMA table_info(crawls)")}:
+            db.execute("ALTER TABLE crawls ADD COLUMN unrecognized INTEGER NOT NULL DEFAULT 0")
         search.backfill_keys(db)
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         return cls(db)
@@ -335,12 +338,14 @@ class ProvenanceIndex:
     ) -> None:
         with self.transaction():
             self._db.execute(
-                "INSERT INTO crawls VALUES (?,?,?,?,?,?,?)",
+                "INSERT INTO crawls (source, finished, new, updated, unchanged, failed, error, "
+                "unrecognized) VALUES (?,?,?,?,?,?,?,?)",
                 (
                     source,
                     finished,
                     *(counts.get(k, 0) for k in ("new", "updated", "unchanged", "failed")),
                     error,
+                    counts.get("unrecognized", 0),
                 ),
             )
 

@@ -16,11 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from ..errors import one_line
-from ..items import Article, ImageOutcome, ImageRetry, Pending, Settled, Shelf
+from ..items import Article, ImageOutcome, ImageRetry, Pending, Sample, Settled, Shelf
 from .atomic import fsync_all, fsync_dir, is_temp_file, make_dirs, write_atomic, write_temp
 from .images import IMAGES_DIR
 from .index import HIDDEN_DIR, ProvenanceIndex, Record, record_from_row, record_row
 from .paths import collision_stems, stem_for
+from .samples import keep_sample
 from .search import plain_text
 from .template import Post, parse, post_for, relink_file, render
 from .verify import archive_files
@@ -295,6 +296,15 @@ class ArchiveWriter:
             self.flush()
         else:
             self.index.drop_retries(item.source, item.item_ids)
+
+    def keep_sample(self, sample: Sample) -> Path | None:
+        """Keep a page of an unknown layout (store/samples.py): where, or None when it cannot
+        be kept (said in a warning: a sample never fails an item or the crawl)."""
+        try:
+            return keep_sample(self.root, sample)
+        except WRITE_ERRORS as exc:
+            log.warning("%s: %s: cannot keep the sample: %s", sample.source, sample.url, exc)
+            return None
 
     def relink(self, retry: ImageRetry) -> WriteResult | None:
         """Record the outcome of an item's images asked for again; with `rewrite_images`,
