@@ -19,6 +19,7 @@ from .items import ImageRetry
 from .progress import CLEAR
 from .spiders.archive import ArchiveSpider
 from .spiders.base import SourceRun, describe
+from .spiders.check import FeedCheck, Health, SinaCheck
 from .spiders.fetch import FetchTarget, UrlFetch
 from .store import ArchiveWriter, ProvenanceIndex
 
@@ -203,6 +204,21 @@ def run_fetch(
     )
     reason = spider.crawler.stats.get_value("finish_reason")
     return FetchReport(run, spider.written, spider.archive_error, reason == "shutdown")
+
+
+def run_check(sources: list[Source], options: CrawlOptions) -> tuple[list[Health], bool]:
+    """`crawler check`: each source's list and newest article read for real, nothing written;
+    the Health of each, and whether a signal stopped the check."""
+    runs = [SourceRun(source, limit=1) for source in sources]
+    healths = [Health(source.name, source.type) for source in sources]
+    checkers = [
+        (SinaCheck if run.source.type == "sina" else FeedCheck)(run, health)
+        for run, health in zip(runs, healths, strict=True)
+    ]
+    spider = run_spider(
+        None, options, extra_settings={"ITEM_PIPELINES": {}}, runs=runs, navigators=checkers
+    )
+    return healths, spider.crawler.stats.get_value("finish_reason") == "shutdown"
 
 
 def source_run(index: ProvenanceIndex, source: Source, options: CrawlOptions) -> SourceRun:

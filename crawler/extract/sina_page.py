@@ -117,6 +117,13 @@ class SinaPage:
         return None
 
     @property
+    def date_origin(self) -> str | None:
+        """Where `published` comes from: "page meta" (create_at), "page" (the shown date)."""
+        if beijing_time(meta(self.html, "weibo: article:create_at")):
+            return "page meta"
+        return "page" if self.published else None
+
+    @property
     def media(self) -> str:
         for pattern in self.media_at:
             if media := text_of(self.html, pattern):

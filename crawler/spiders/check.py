@@ -1,0 +1,230 @@
+"""`crawler check`: each source's list and its newest article, read for real, nothing kept.
+
+A checker asks for what a crawl would (the same requests, the same extraction) but only the
+first page of the list and one article, and fills in a Health record instead of yielding
+items: nothing reaches the pipelines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from ..config import url_problem
+from ..errors import one_line
+from ..extract.feed import FeedEntry, FeedError, entry_article, parse_feed
+from ..extract.html import decode_html
+from ..extract.page import generic_body, is_sina
+from ..extract.sina_article import no_article_reason, read_page, sina_article
+from ..extract.sina_page import media_kind, sina_page
+from ..extract.sina_roll import RollError, RollItem, parse_roll
+from ..items import Article
+from ..network import TYPED
+from ..store.search import plain_text
+from ..store.template import safe_markup
+from .base import Navigator, describe
+from .sina import SinaRoll
+
+MAX_MEDIA = 5  # video or slide pages passed over before the newest article is given up
+
+
+@dataclass
+class Health:
+    """What `crawler check` found for one source."""
+
+    source: str
+    type: str
+    list_url: str = ""
+    listed: int = 0  # items on the roll page, entries in the feed
+    article_url: str = ""
+    family: str | None = None  # Sina: the layout family of the article's page ("?": none)
+    title: str = ""
+    date: str | None = None  # ISO, UTC
+    date_origin: str = ""  # roll time, page meta, page, feed, guessed
+    body_chars: int = 0  # what a reader sees of the archived body
+    images: int = 0
+    author: str = ""
+    keywords: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+    def line(self) -> str:
+        """One line for people: the verdict, then what was found, then where."""
+        verdict = "ok" if self.healthy else f"DEGRADED: {'; '.join(self.problems)}"
+        found = []
+        if self.family:
+            found.append(f"family {self.family}")
+        if self.title or self.body_chars:
+            title = self.title if len(self.title) <= 40 else self.title[:39] + "…"
+            found += [
+                f"title {title!r}",
+                f"date {self.date or 'none'} ({self.date_origin})",
+                f"body {self.body_chars} chars, {self.images} images",
+                f"author {self.author or 'none'}",
+                f"keywords {', '.join(self.keywords) or 'none'}",
+            ]
+        where = self.article_url or self.list_url
+        return f"{self.source}: {verdict}" + "".join(f"; {f}" for f in found) + f" — {where}"
+
+    def record(self) -> dict:
+        """One JSON object for scripts."""
+        return {"healthy": self.healthy, **asdict(self)}
+
+    def found(self, article: Article, date_origin: str) -> None:
+        """The newest article, as the archive would have it."""
+        body, images, _ = safe_markup(article)
+        self.article_url = article.url
+        self.title = article.title
+        self.date = None if article.date_guessed else article.date.astimezone(UTC).isoformat()
+        self.date_origin = "guessed" if article.date_guessed else date_origin
+        self.body_chars = len(plain_text(body))
+        self.images = len(images)
+        self.author = article.author
+        self.keywords = list(article.keywords)
+        if not self.title.strip():
+            self.problems.append("no title")
+        if article.date_guessed:
+            self.problems.append("no date")
+        if not self.body_chars:
+            self.problems.append("no body text")
+
+
+class _Checker(Navigator):
+    """A navigator whose outcome is a Health record: whatever goes wrong is a problem of it."""
+
+    def __init__(self, run, health: Health):
+        super().__init__(run)
+        self.health = health
+
+    def crashed(self, request: scrapy.Request | None, exc: Exception) -> None:
+        where = request.url if request is not None else "start"
+        self.health.problems.append(f"{where}: {one_line(exc)}")
+
+
+class SinaCheck(_Checker, SinaRoll):
+    """The roll's page 1, then its newest item that is not a video or slide page."""
+
+    def start(self) -> Iterable[scrapy.Request]:
+        request = self.roll_request(1)
+        self.health.list_url = request.url
+        yield request
+
+    def list_failed(self, failure: Failure) -> None:
+        self.health.problems.append(f"roll unreadable: {describe(failure)}")
+
+    def parse_roll(self, response: Response, page: int) -> Iterable[scrapy.Request]:
+        try:
+            items = parse_roll(response.body)
+        except RollError as exc:
+            self.health.problems.append(f"roll unreadable: {exc}")
+            return
+        self.health.listed = len(items)
+        articles = [item for item in items if media_kind("", item.url) is None]
+        if not articles:
+            self.health.problems.append("the roll lists no article")
+            return
+        yield self._article(articles[0], articles[1 : 1 + MAX_MEDIA])
+
+    def _article(self, item: RollItem, then: list[RollItem]) -> scrapy.Request:
+        return scrapy.Request(
+            item.url,
+            callback=self.parse_article,
+            errback=self.article_failed,
+            cb_kwargs={"roll": item, "then": then},
+            dont_filter=True,
+        )
+
+    def parse_article(self, response: Response, roll: RollItem, then: list[RollItem]):
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        page = read_page(response.body, response.url, content_type)
+        if page.is_media and then:
+            yield self._article(then[0], then[1:])
+            return
+        self.health.article_url = response.url
+        self.health.family = page.family
+        article = sina_article(page, self.run.source.shelf, roll)
+        if article is None:
+            self.health.problems.append(no_article_reason(page))
+            return
+        origin = "roll time" if roll.intime else page.date_origin
+        self.health.found(article, origin or "guessed")
+
+    def article_failed(self, failure: Failure) -> None:
+        self.health.article_url = failure.request.url
+        self.health.problems.append(f"newest article unreadable: {describe(failure)}")
+
+
+class FeedCheck(_Checker):
+    """The feed, then its newest entry (with `full_text`, the entry's page)."""
+
+    def start(self) -> Iterable[scrapy.Request]:
+        url = self.run.source.url
+        self.health.list_url = url
+        yield scrapy.Request(
+            url,
+            callback=self.parse_feed,
+            errback=self.list_failed,
+            dont_filter=True,
+            meta={TYPED: url},
+        )
+
+    def list_failed(self, failure: Failure) -> None:
+        self.health.problems.append(f"feed unreadable: {describe(failure)}")
+
+    def parse_feed(self, response: Response):
+        headers = {
+            k.decode("latin-1"): b", ".join(v).decode("latin-1")
+            for k, v in response.headers.items()
+        }
+        try:
+            feed = parse_feed(response.body, response.url, headers, self.run.source.zone)
+        except FeedError as exc:
+            self.health.problems.append(f"feed unreadable: {exc}")
+            return
+        self.health.listed = len(feed.entries)
+        if not feed.entries:
+            self.health.problems.append("the feed has no entries")
+            return
+        dated = [e for e in feed.entries if e.date is not None]
+        entry = max(dated, key=lambda e: e.date) if dated else feed.entries[0]
+        if self.run.source.full_text and url_problem(entry.link) is None:
+            yield scrapy.Request(
+                entry.link,
+                callback=self.parse_page,
+                errback=self.page_failed,
+                cb_kwargs={"entry": entry},
+                dont_filter=True,
+            )
+            return
+        self.health.found(entry_article(entry, self.run.source.shelf, response.url, _now()), "feed")
+
+    def parse_page(self, response: Response, entry: FeedEntry):
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        html = decode_html(response.body, content_type)
+        if is_sina(response.url):
+            page = sina_page(html, response.url)
+            self.health.family = page.family
+            body = page.body
+        else:
+            body = generic_body(html, response.url)
+        article = entry_article(entry, self.run.source.shelf, self.run.source.url, _now(), body)
+        self.health.found(article, "feed")
+        self.health.article_url = response.url
+        if body is None:
+            self.health.problems.append("full_text: no article found in the entry's page")
+
+    def page_failed(self, failure: Failure) -> None:
+        self.health.article_url = failure.request.url
+        self.health.problems.append(f"full_text: entry's page unreadable: {describe(failure)}")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
