@@ -234,12 +234,13 @@ def write(config_path, archive_dir, redis_url, wait) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per source.")
 @overrides_option
 def check(names, config_path, archive_dir, as_json, overrides) -> None:
-    """Check that every enabled source (or the NAMES given) still reads: its list or feed and
-    its newest article, fetched and extracted for real; nothing is written.
+    """Check each source live: its list and newest article.
 
-    One line per source: the layout family, title, date and where it came from, body length,
-    images, author and keywords. Exit 0 if all are healthy, 1 if any is degraded (its list
-    or feed unreadable, or its newest article without body, date or title)."""
+    Every enabled source (or the NAMES given): its list or feed and its newest article,
+    fetched and extracted for real; nothing is written. One line per source: the layout
+    family, title, date and where it came from, body length, images, author and keywords.
+    Exit 0 if all are healthy, 1 if any is degraded (its list or feed unreadable, or its
+    newest article without body, date or title)."""
     import json
 
     from .run import CrawlOptions, run_check

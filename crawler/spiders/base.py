@@ -92,7 +92,7 @@ class SourceRun:
         """The archive refused this article alone (ItemError): failed, asked for again."""
         self.fail_item(item.id, item.url, None, reason)
 
-    def read_page(self, recognized: bool) -> None:
+    def page_seen(self, recognized: bool) -> None:
         """An article page was read: of a known layout (or a video page), or not."""
         self.count("pages")
         if not recognized:
@@ -101,7 +101,7 @@ class SourceRun:
     def unrecognized(self, item_id: str, url: str, payload: dict[str, Any], reason: str) -> None:
         """An article page of a layout no family knows: asked for again next run, like a
         failed one (a fixed extractor then archives it); its page is kept as a sample."""
-        self.read_page(recognized=False)
+        self.page_seen(recognized=False)
         self.failed_items.append(FailedItem(item_id, url, payload, reason))
         log.warning(
             "%s: %s: %s (page kept as a sample, will retry next run)", self.name, url, reason

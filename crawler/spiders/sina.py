@@ -87,7 +87,7 @@ class SinaRoll(Navigator):
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
         page = read_page(response.body, response.url, content_type)
         if page.is_media:
-            self.run.read_page(recognized=True)
+            self.run.page_seen(recognized=True)
             self.run.skip(roll.id, response.url, no_article_reason(page))
             return
         article = sina_article(page, self.run.source.shelf, roll)
@@ -97,7 +97,7 @@ class SinaRoll(Navigator):
                 self.run.name, roll.id, response.url, content_type, response.body, datetime.now(UTC)
             )
             return
-        self.run.read_page(recognized=True)
+        self.run.page_seen(recognized=True)
         yield article
 
     def item_crashed(self, request: scrapy.Request, reason: str) -> bool:
