@@ -40,6 +40,9 @@ def stop_at_once_on_signals(crawler):
     try:
         yield
     finally:
-        if not getattr(crawler, "interrupted", False):  # once interrupted, later signals wait
-            for sig, handler in previous.items():  # for the run to end, as said above
-                signal.signal(sig, handler)
+        # Once interrupted, later signals are ignored until the process ends: a handler of
+        # ours would be reset to the default one while Python shuts down, and a second
+        # Ctrl-C then would kill the process (exit -2, not 130).
+        interrupted = getattr(crawler, "interrupted", False)
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_IGN if interrupted else handler)
