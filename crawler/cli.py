@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
-from contextlib import closing
+import tempfile
+from contextlib import closing, contextmanager
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,6 +17,7 @@ from .config import Config, ConfigError, load_config, url_problem
 from .errors import ClusterError, CrawlError
 from .items import Shelf
 from .store import ArchiveError
+from .store.export import BODY_FORMS, FORMATS
 from .store.lock import ArchiveLock, ArchiveLocked
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
@@ -452,6 +456,84 @@ def search_(words, config_path, archive_dir, source, limit, count_only, as_json)
     if not hits:
         click.echo(f"no item holds {' and '.join(map(repr, words))}", err=True)
         sys.exit(EXIT_SOURCE_FAILED)
+
+
+def day_or_time(ctx, param, value: str | None) -> str | None:
+    """A --since/--until value: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS (UTC), as written."""
+    if value is None:
+        return None
+    for shape in ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            return datetime.strptime(value, shape).strftime(shape)
+        except ValueError:
+            continue
+    raise click.BadParameter(f"{value!r}: give YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS (UTC)")
+
+
+@archive.command()
+@config_option
+@archive_option
+@click.option("--source", "sources", multiple=True, metavar="NAME", help="Only these sources.")
+@click.option("--since", callback=day_or_time, metavar="DATE", help="Items dated on or after.")
+@click.option(
+    "--until", callback=day_or_time, metavar="DATE", help="Items dated up to (a day: all)."
+)
+@click.option("--oldest-first", is_flag=True, help="By date ascending (default: newest first).")
+@click.option("--format", "form", type=click.Choice(FORMATS), default="jsonl", show_default=True)
+@click.option("--body", type=click.Choice(BODY_FORMS), default="text", show_default=True)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE."
+)
+def export(config_path, archive_dir, sources, since, until, oldest_first, form, body, output):
+    """Every item as a record: JSON Lines or CSV.
+
+    Fields: id, source, category, site, name, url, title, date (ISO 8601 UTC), date_guessed,
+    author, keywords, path, fetched_at, sha256, images (URL and stored path), body (text keeps
+    paragraphs; html as archived; markdown). Streamed: memory stays flat however big the
+    archive. CSV is RFC 4180 with a header; lists are JSON text in it."""
+    from .store.export import WRITERS, Selection, records
+
+    root, index = open_index(archive_dir, config_path)
+    with closing(index):
+        for source in sources:
+            check_source(index, source)
+        rows = records(index, root, Selection(sources, since, until, oldest_first), body)
+        with export_target(output) as out:
+            progress, done = sys.stderr.isatty(), 0
+            for _ in WRITERS[form](out, rows):
+                done += 1
+                if progress and done % 1000 == 0:
+                    click.echo(f"\r{done} exported", err=True, nl=False)
+            if progress:
+                click.echo(f"\r{done} exported", err=True)
+
+
+@contextmanager
+def export_target(output: Path | None):
+    """stdout, or a file written whole or not at all (a temporary file renamed at the end)."""
+    if output is None:
+        yield sys.stdout
+        return
+    try:
+        out = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed below, then renamed)
+            "w",
+            encoding="utf-8",
+            newline="",
+            dir=output.absolute().parent,
+            prefix=f".{output.name}.",
+            delete=False,
+        )
+    except OSError as exc:
+        raise UserError(f"-o {output}: cannot be written: {exc.strerror}", EXIT_USAGE) from None
+    try:
+        with out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(out.name, output)
+    except BaseException:
+        Path(out.name).unlink(missing_ok=True)
+        raise
 
 
 def check_source(index, source: str | None) -> None:

@@ -42,7 +42,8 @@ def readable_body(body_html: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def _readable(parsed: ArchiveFile) -> str:
+def readable(parsed: ArchiveFile) -> str:
+    """The body of an archived file as Markdown text."""
     if parsed.body_format == MARKDOWN:
         return parsed.body.replace("&#123;", "{").replace("&#125;", "}").strip()
     return readable_body(parsed.body)
@@ -73,7 +74,7 @@ def show(record: Record, root: Path) -> str:
         + ("  (date guessed)" if record.date_guessed else ""),
         f"sha256:     {record.sha256}",
         "",
-        _readable(parsed) if parsed else "(the file is not in the archive format)",
+        readable(parsed) if parsed else "(the file is not in the archive format)",
     ]
     return "\n".join(lines)
 

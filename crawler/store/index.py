@@ -232,6 +232,22 @@ class ProvenanceIndex:
     def db(self) -> sqlite3.Connection:
         return self._db
 
+    @property
+    def columns(self) -> str:
+        """The items table's columns a Record is made from (`record_from_row`), for a SELECT."""
+        return self._columns
+
+    def item_images(self, record: Record) -> list[tuple[str, str]]:
+        """(URL, path in the image store, '' if not stored) of each image the item shows."""
+        if not self._has_images():
+            return []
+        return self._db.execute(
+            "SELECT ii.url, COALESCE(im.path, '') FROM item_images ii "
+            "LEFT JOIN images im ON im.url = ii.url WHERE ii.source=? AND ii.item_id=? "
+            "ORDER BY ii.url",
+            (record.source, record.item_id),
+        ).fetchall()
+
     def put(self, record: Record, text: str) -> None:
         """Insert or replace the record of (source, item_id) and its searchable text, in one
         transaction."""

@@ -1,0 +1,177 @@
+"""The archive as a dataset: one record per item, streamed from the index and the files.
+
+A record's fields are `FIELDS`, in that order: the index gives the provenance, the file on
+disk gives the categories and the body (the files are the archive; the index only points).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+
+from .index import ProvenanceIndex, record_from_row
+from .search import plain_text
+from .template import MARKDOWN, ArchiveFile, parse
+
+FIELDS = (
+    "id",
+    "source",
+    "category",
+    "site",
+    "name",
+    "url",
+    "title",
+    "date",
+    "date_guessed",
+    "author",
+    "keywords",
+    "path",
+    "fetched_at",
+    "sha256",
+    "images",
+    "body",
+)
+BODY_FORMS = ("text", "html", "markdown")
+FORMATS = ("jsonl", "csv")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Where a reader sees a new line: block elements and <br>.
+_BLOCK = re.compile(
+    r"<(?:br|/?(?:p|div|h[1-6]|li|ul|ol|tr|table|blockquote|section|article|figure|"
+    r"figcaption|pre|hr))\b[^>]*>",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which items, in which order (dates are ISO 8601 UTC; a bare day takes all of it)."""
+
+    sources: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
+    oldest_first: bool = False
+
+
+def records(
+    index: ProvenanceIndex, root: Path, selection: Selection, body: str = "text"
+) -> Iterator[dict[str, Any]]:
+    """Every selected item as a record, newest first (or oldest first), one at a time."""
+    where, params = [], []
+    if selection.sources:
+        where.append(f"source IN ({','.join('?' * len(selection.sources))})")
+        params += selection.sources
+    if selection.since:
+        where.append("date >= ?")
+        params.append(selection.since)
+    if selection.until:
+        where.append("substr(date, 1, ?) <= ?")  # a bare day includes all of it
+        params += [len(selection.until), selection.until]
+    order = "ASC" if selection.oldest_first else "DESC"
+    query = (
+        f"SELECT {index.columns} FROM items"
+        + (f" WHERE {' AND '.join(where)}" if where else "")
+        + f" ORDER BY date {order}, path {order}"
+    )
+    for row in index.db.execute(query, params):
+        record = record_from_row(row)
+        parsed = _archive_file(root / record.path)
+        category, site, name = _categories(parsed, record.path)
+        yield {
+            "id": record.item_id,
+            "source": record.source,
+            "category": category,
+            "site": site,
+            "name": name,
+            "url": record.url,
+            "title": record.title,
+            "date": record.date,
+            "date_guessed": record.date_guessed,
+            "author": record.author,
+            "keywords": list(record.keywords),
+            "path": record.path,
+            "fetched_at": record.fetched_at,
+            "sha256": record.sha256,
+            "images": [{"url": u, "path": p} for u, p in index.item_images(record)],
+            "body": body_as(parsed, body) if parsed is not None else None,
+        }
+
+
+def body_as(parsed: ArchiveFile, form: str) -> str:
+    """The file's body as `text` (paragraphs on their own lines, a blank line between them),
+    `html` (as archived: Markdown for a Markdown source) or `markdown`."""
+    from ..review import readable  # markdownify: loaded only when asked for
+
+    if form == "html":
+        return parsed.body
+    if form == "markdown":
+        return readable(parsed)
+    if parsed.body_format == MARKDOWN:
+        return parsed.body.strip()
+    paragraphs = (plain_text(part) for part in _BLOCK.split(parsed.body))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def _archive_file(path: Path) -> ArchiveFile | None:
+    """The archived file, parsed; None if it is missing, not a plain file, or not ours."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with open(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = f.read()
+    try:
+        return parse(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None
+
+
+def _categories(parsed: ArchiveFile | None, path: str) -> tuple[str, str, str]:
+    """CATEGORY, SITE and NAME from the front matter; else the path's folders."""
+    if parsed is not None:
+        try:
+            front = yaml.load(parsed.front, Loader=_LOADER)
+        except yaml.YAMLError:
+            front = None
+        names = front.get("categories") if isinstance(front, dict) else None
+        if isinstance(names, list) and len(names) == 3:
+            return str(names[0]), str(names[1]), str(names[2])
+    category, site, name, *_ = [*path.split("/")[:-1], "", "", ""]
+    return category, site, name
+
+
+def write_jsonl(out: IO[str], rows: Iterator[dict[str, Any]]) -> Iterator[None]:
+    for row in rows:
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        yield
+
+
+def write_csv(out: IO[str], rows: Iterator[dict[str, Any]]) -> Iterator[None]:
+    """RFC 4180: a header row, CRLF line ends, fields quoted when they must be; lists and
+    objects as JSON text, booleans as true/false, no body as an empty field."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(FIELDS)
+    for row in rows:
+        writer.writerow([_cell(row[field]) for field in FIELDS])
+        yield
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return "" if value is None else str(value)
+
+
+WRITERS = {"jsonl": write_jsonl, "csv": write_csv}
