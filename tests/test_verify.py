@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from crawler.cli import cli
 from crawler.items import Article, Shelf
-from crawler.store import ArchiveWriter
+from crawler.store import ArchiveWriter, ProvenanceIndex
+from crawler.store.search import index_state, search
 
 from reference import reference_posts
 
@@ -118,6 +119,18 @@ def test_files_and_provenance_that_disagree(tmp_path: Path):
     assert reindexed.exit_code == 0
     assert "2 kept, 1 adopted from disk, 1 dropped" in reindexed.output
     assert run("archive", "verify", "--archive", str(tmp_path)).exit_code == 0
+    # the search index rebuilt with it: whole, the changed text found, the dropped one gone
+    index = ProvenanceIndex.open_existing(tmp_path)
+    try:
+        assert index_state(index.db) is None
+        assert [hit.path for hit in search(index.db, "two")] == [
+            second.relative_to(tmp_path).as_posix()
+        ]
+        rows = index.db.execute("SELECT count(*) FROM texts_fts WHERE texts_fts MATCH 'two'")
+        assert rows.fetchone()[0] == 1
+        assert len(search(index.db, "<p>")) == 0  # the text, not the markup, is indexed
+    finally:
+        index.close()
 
 
 def test_verify_of_a_missing_folder_is_one_line(tmp_path: Path):

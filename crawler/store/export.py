@@ -13,6 +13,7 @@ import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -138,16 +139,27 @@ def _archive_file(path: Path) -> ArchiveFile | None:
 
 def _categories(parsed: ArchiveFile | None, path: str) -> tuple[str, str, str]:
     """CATEGORY, SITE and NAME from the front matter; else the path's folders."""
-    if parsed is not None:
-        try:
-            front = yaml.load(parsed.front, Loader=_LOADER)
-        except yaml.YAMLError:
-            front = None
-        names = front.get("categories") if isinstance(front, dict) else None
-        if isinstance(names, list) and len(names) == 3:
-            return str(names[0]), str(names[1]), str(names[2])
+    m = _CATEGORY_LINES.search(parsed.front) if parsed is not None else None
+    names = _names(m.group()) if m else None
+    if names is not None:
+        return names
     category, site, name, *_ = [*path.split("/")[:-1], "", "", ""]
     return category, site, name
+
+
+_CATEGORY_LINES = re.compile(r"^categories: \n - [^\n]*\n - [^\n]*\n - [^\n]*\n", re.M)
+
+
+@lru_cache(maxsize=4096)
+def _names(lines: str) -> tuple[str, str, str] | None:
+    """The three names of a `categories:` block (YAML read once per source: they repeat)."""
+    try:
+        names = yaml.load(lines, Loader=_LOADER).get("categories")
+    except (yaml.YAMLError, AttributeError):
+        return None
+    if not isinstance(names, list) or len(names) != 3:
+        return None
+    return str(names[0]), str(names[1]), str(names[2])
 
 
 def write_jsonl(out: IO[str], rows: Iterator[dict[str, Any]]) -> Iterator[None]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -435,13 +435,28 @@ class ProvenanceIndex:
             "SELECT url, attempts, last_error FROM images WHERE path='' ORDER BY url"
         ).fetchall()
 
-    def replace_all(self, records: list[tuple[Record, str]]) -> None:
-        """Make the index hold exactly these records and texts, in one transaction (reindex)."""
+    def replace_all(self, records: Iterable[tuple[Record, str]]) -> int:
+        """Make the index hold exactly these records and texts, in one transaction (reindex);
+        the number of records dropped. `records` is read as it comes (it may look up the
+        records it replaces: each is dropped only at the end, if it did not come back). The
+        full-text index is rebuilt in one pass at the end, not row by row."""
         with self.transaction():
-            self._db.execute("DELETE FROM items")
+            for name in search.TRIGGERS:
+                self._db.execute(f"DROP TRIGGER IF EXISTS {name}")
             self._db.execute("DELETE FROM texts")
+            self._db.execute("DELETE FROM text_keys")
+            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS kept (path TEXT PRIMARY KEY)")
+            self._db.execute("DELETE FROM temp.kept")
             for record, text in records:
+                self._db.execute("INSERT OR IGNORE INTO temp.kept VALUES (?)", (record.path,))
                 self._put(record, text)
+            dropped = self._db.execute(
+                "DELETE FROM items WHERE path NOT IN (SELECT path FROM temp.kept)"
+            ).rowcount
+            self._db.execute("INSERT INTO texts_fts(texts_fts) VALUES ('rebuild')")
+            for sql in search.TRIGGERS.values():
+                self._db.execute(sql)
+        return dropped
 
     def transaction(self) -> _Transaction:
         """All or nothing: a transaction of its own, or a savepoint inside an open batch."""

@@ -200,9 +200,10 @@ def rebuild_provenance(root: Path) -> tuple[int, int, int]:
     their folder's source name, with the path standing in for the unknown item id.
     """
     index = ProvenanceIndex.open(root)
-    try:
-        old = {record.path: record for record in index.records()}
-        records, adopted = [], 0
+    kept = adopted = 0
+
+    def records() -> Iterator[tuple[Record, str]]:  # one file at a time: memory stays flat
+        nonlocal kept, adopted
         for rel, path in archive_files(root):
             if path.suffix != ".md" or is_temp_file(path.name):
                 continue
@@ -210,13 +211,16 @@ def rebuild_provenance(root: Path) -> tuple[int, int, int]:
             sha = hashlib.sha256(data).hexdigest()
             parsed = parse(data.decode("utf-8", "replace"))
             text = plain_text(parsed.body) if parsed else ""
-            if rel in old:
-                records.append((_with_sha(old[rel], sha), text))
+            if old := index.at_path(rel):
+                kept += 1
+                yield _with_sha(old, sha), text
             else:
-                records.append((_adopt(rel, parsed, sha), text))
                 adopted += 1
-        index.replace_all(records)
-        return len(records) - adopted, adopted, len(set(old) - {r.path for r, _ in records})
+                yield _adopt(rel, parsed, sha), text
+
+    try:
+        dropped = index.replace_all(records())
+        return kept, adopted, dropped
     finally:
         index.close()
 
