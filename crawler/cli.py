@@ -390,13 +390,20 @@ def list_(config_path, archive_dir, source, since, as_json) -> None:
         check_source(index, source)
         since_text = since.strftime("%Y-%m-%dT%H:%M:%S") if since else None
         items = list_items(index, source, since_text)
-    echo_lines(listing_line(item, as_json=as_json) for item in items)
+        echo_lines(listing_line(item, as_json=as_json) for item in items)
 
 
-def echo_lines(lines) -> None:
-    """One write for many lines: click.echo flushes each, which costs more than the search."""
-    if text := "\n".join(lines):
-        click.echo(text)
+def echo_lines(lines, chunk: int = 1000) -> None:
+    """Lines written a thousand at a time: click.echo flushes each line, which costs more
+    than finding them, and one write of them all holds them all in memory."""
+    batch = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) == chunk:
+            click.echo("\n".join(batch))
+            batch.clear()
+    if batch:
+        click.echo("\n".join(batch))
 
 
 @archive.command()
@@ -444,7 +451,7 @@ def search_(words, config_path, archive_dir, source, limit, count_only, as_json)
         check_source(index, source)
         if problem := index_state(index.db):
             raise UserError(f"{problem}: run 'crawler archive reindex'")
-        hits = search(index.db, words, source)
+        hits = search(index.db, words, source, None if count_only else limit)
         shown = hits[:limit]
         if as_json and shown:  # with the ids `show` takes
             ids = index.ids_at(hit.path for hit in shown)
@@ -514,6 +521,8 @@ def export_target(output: Path | None):
     if output is None:
         yield sys.stdout
         return
+    from .store.atomic import FILE_MODE
+
     try:
         out = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed below, then renamed)
             "w",
@@ -527,6 +536,7 @@ def export_target(output: Path | None):
         raise UserError(f"-o {output}: cannot be written: {exc.strerror}", EXIT_USAGE) from None
     try:
         with out:
+            os.fchmod(out.fileno(), FILE_MODE)  # as open() would make it, not 0600
             yield out
             out.flush()
             os.fsync(out.fileno())

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import yaml
-from markdownify import markdownify
 
 from .store.catalog import Listing, Stats
 from .store.index import Record
@@ -35,6 +34,8 @@ def listing_line(item: Listing, *, as_json: bool) -> str:
 
 def readable_body(body_html: str) -> str:
     """The body as Markdown text: comments, styles and scripts dropped."""
+    from markdownify import markdownify  # BeautifulSoup: loaded by the commands that need it
+
     text = markdownify(
         _HIDDEN.sub("", body_html).replace("&#123;", "{").replace("&#125;", "}"),
         heading_style="ATX",

@@ -13,6 +13,7 @@ import pytest
 
 from crawler.items import Article, ImageOutcome, Shelf
 from crawler.store import ArchiveWriter
+from crawler.store.atomic import FILE_MODE
 from crawler.store.export import FIELDS
 
 from runner import run_cli
@@ -105,6 +106,8 @@ def test_pandas_reads_both_formats_unchanged(archive: Path, tmp_path: Path):
     jsonl, table = tmp_path / "a.jsonl", tmp_path / "a.csv"
     export(archive, "-o", str(jsonl))
     export(archive, "--format", "csv", "-o", str(table))
+    assert jsonl.stat().st_mode & 0o777 == FILE_MODE  # as any file the user makes, not 0600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "a.jsonl"]  # no temp left
     want = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
     frame = pd.read_json(jsonl, lines=True, dtype=False)
     assert frame.to_dict("records") == want

@@ -230,6 +230,26 @@ def test_search_limit_count_and_no_hit(crawled: Path):
     assert unknown.returncode == 2 and "known: " in unknown.stderr
 
 
+@pytest.mark.parametrize(
+    "words",
+    [["中国"], ["税"], ["cpi"], ["G"], ["中国", "经济"], ["税", "中国"], ["的"], ["没有这个词语"]],
+)
+def test_search_with_a_limit_gives_the_first_hits_of_the_whole_list(crawled: Path, words):
+    """SQLite keeps the first N itself (`--limit`): the same hits, in the same order, as the
+    first N of every hit sorted here."""
+    from crawler.store import ProvenanceIndex
+    from crawler.store.search import search
+
+    index = ProvenanceIndex.open_existing(crawled)
+    try:
+        everything = search(index.db, words)
+        for limit in (1, 3, 7, 1000):
+            assert search(index.db, words, limit=limit) == everything[:limit], limit
+        assert search(index.db, words, SINA_NAME, 5) == search(index.db, words, SINA_NAME)[:5]
+    finally:
+        index.close()
+
+
 def test_show_by_path_and_by_id(crawled: Path):
     path = (SINA_FOLDER / "0！.md").as_posix()
     by_path = review(crawled, "show", path)

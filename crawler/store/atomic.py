@@ -17,7 +17,7 @@ def _umask() -> int:
     return mask
 
 
-_FILE_MODE = 0o666 & ~_umask()
+FILE_MODE = 0o666 & ~_umask()  # what a file made by open() would have
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -43,7 +43,7 @@ def write_temp(path: Path, data: bytes) -> tuple[int, Path]:
     try:
         with open(fd, "wb", closefd=False) as f:
             f.write(data)
-        os.fchmod(fd, _FILE_MODE)
+        os.fchmod(fd, FILE_MODE)
     except BaseException:
         os.close(fd)
         Path(tmp).unlink(missing_ok=True)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import html as htmllib
 import re
 from collections.abc import Iterable, Mapping
-from functools import cached_property
+from functools import cache, cached_property
 from urllib.parse import urljoin
 
-from markdownify import MarkdownConverter
 from selectolax.lexbor import LexborHTMLParser
 
 from ..markup import (
@@ -340,36 +339,6 @@ def markdown_url(url: str) -> str:
     return url[:start] + encoded + url[start + len(core) :]
 
 
-class _Markdown(MarkdownConverter):
-    def escape(self, text: str, parent_tags) -> str:
-        # Text that read `&lt;script&gt;` must not turn into markup a blog would run.
-        return super().escape(text, parent_tags).replace("&", "&amp;").replace("<", "&lt;")
-
-    def convert_a(self, el, text, parent_tags):
-        return super().convert_a(_with_markdown_urls(el, "href"), text, parent_tags)
-
-    def convert_img(self, el, text, parent_tags):
-        el = _with_markdown_urls(el, "src")
-        if el.get("alt"):
-            el["alt"] = re.sub(r"([\\\[\]])", r"\\\1", el["alt"])
-        return super().convert_img(el, text, parent_tags)
-
-    def convert_span(self, el, text, parent_tags):
-        """Sina's picture caption (`<span class="img_descr">`) is a line of its own below
-        the picture, as the page shows it, not text run on after the image."""
-        previous = el.find_previous_sibling()
-        if (
-            "img_descr" in (el.get("class") or ())
-            and previous is not None
-            and previous.name == "img"
-        ):
-            return f"\n\n{text.strip()}\n\n" if text.strip() else text
-        return text
-
-    def convert_video(self, el, text, parent_tags):
-        return super().convert_video(_with_markdown_urls(el, "src", "poster"), text, parent_tags)
-
-
 def _with_markdown_urls(el, *names: str):
     for name in names:
         if el.get(name):
@@ -377,11 +346,48 @@ def _with_markdown_urls(el, *names: str):
     return el
 
 
-_MARKDOWN = _Markdown(
-    heading_style="ATX",
-    bullets="-",
-    keep_inline_images_in=["td", "th", "a", "h1", "h2", "h3", "h4", "h5", "h6"],
-)
+@cache
+def _markdown_converter():
+    """markdownify's converter, made on first use (markdownify loads BeautifulSoup: a tenth of
+    a second every command would pay)."""
+    from markdownify import MarkdownConverter
+
+    class _Markdown(MarkdownConverter):
+        def escape(self, text: str, parent_tags) -> str:
+            # Text that read `&lt;script&gt;` must not turn into markup a blog would run.
+            return super().escape(text, parent_tags).replace("&", "&amp;").replace("<", "&lt;")
+
+        def convert_a(self, el, text, parent_tags):
+            return super().convert_a(_with_markdown_urls(el, "href"), text, parent_tags)
+
+        def convert_img(self, el, text, parent_tags):
+            el = _with_markdown_urls(el, "src")
+            if el.get("alt"):
+                el["alt"] = re.sub(r"([\\\[\]])", r"\\\1", el["alt"])
+            return super().convert_img(el, text, parent_tags)
+
+        def convert_span(self, el, text, parent_tags):
+            """Sina's picture caption (`<span class="img_descr">`) is a line of its own below
+            the picture, as the page shows it, not text run on after the image."""
+            previous = el.find_previous_sibling()
+            if (
+                "img_descr" in (el.get("class") or ())
+                and previous is not None
+                and previous.name == "img"
+            ):
+                return f"\n\n{text.strip()}\n\n" if text.strip() else text
+            return text
+
+        def convert_video(self, el, text, parent_tags):
+            return super().convert_video(
+                _with_markdown_urls(el, "src", "poster"), text, parent_tags
+            )
+
+    return _Markdown(
+        heading_style="ATX",
+        bullets="-",
+        keep_inline_images_in=["td", "th", "a", "h1", "h2", "h3", "h4", "h5", "h6"],
+    )
 
 
 def to_markdown(body: str) -> str:
@@ -394,7 +400,7 @@ def to_markdown(body: str) -> str:
     judge keeps those as text) never gets here."""
     tree = LexborHTMLParser(body)
     body = tree.body.inner_html if tree.body is not None else ""
-    return _one_blank_line(_MARKDOWN.convert(body)).strip()
+    return _one_blank_line(_markdown_converter().convert(body)).strip()
 
 
 def _one_blank_line(markdown: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,12 +17,23 @@ from .search import Listing
 
 def list_items(
     index: ProvenanceIndex, source: str | None = None, since: str | None = None
-) -> list[Listing]:
-    """Newest first; `since` is an ISO date or time (UTC) compared with each item's date."""
-    records = (r for r in index.records() if (not source or r.source == source))
-    chosen = [r for r in records if not since or r.date >= since]
-    chosen.sort(key=lambda r: (r.date, r.path), reverse=True)
-    return [Listing(r.date, r.source, r.title, r.path, r.url, r.item_id) for r in chosen]
+) -> Iterator[Listing]:
+    """Newest first (equal dates by path); `since` is an ISO date or time (UTC) compared with
+    each item's date. Read as SQLite walks its date index: one row at a time."""
+    where, params = [], []
+    if source:
+        where.append("source = ?")
+        params.append(source)
+    if since:
+        where.append("date >= ?")
+        params.append(since)
+    rows = index.db.execute(
+        "SELECT date, source, title, path, url, item_id FROM items"
+        + (f" WHERE {' AND '.join(where)}" if where else "")
+        + " ORDER BY date DESC, path DESC",
+        params,
+    )
+    return map(Listing._make, rows)
 
 
 def find_items(index: ProvenanceIndex, root: Path, path_or_id: str) -> list[Record]:
@@ -53,11 +65,15 @@ class Stats:
 
 def stats(index: ProvenanceIndex, root: Path) -> Stats:
     result = Stats()
-    for record in index.records():
-        result.per_source[record.source] += 1
-        result.per_day[record.date[:10]] += 1
+    db = index.db
+    result.per_source.update(dict(db.execute("SELECT source, count(*) FROM items GROUP BY 1")))
+    result.per_day.update(
+        dict(db.execute("SELECT substr(date, 1, 10), count(*) FROM items GROUP BY 1"))
+    )
+    base = os.fspath(root)
+    for source, path in db.execute("SELECT source, path FROM items"):
         with contextlib.suppress(OSError):
-            result.bytes_per_source[record.source] += os.path.getsize(root / record.path)
+            result.bytes_per_source[source] += os.stat(f"{base}/{path}").st_size
     columns = {row[1] for row in index.db.execute("PRAGMA table_info(crawls)")}
     unrecognized = "unrecognized" if "unrecognized" in columns else "0"  # an older index
     rows = index.db.execute(

@@ -75,6 +75,8 @@ CREATE TABLE IF NOT EXISTS item_images (
     PRIMARY KEY (source, item_id, url)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS item_images_by_url ON item_images (url);
+-- `archive list` and `export` read the items newest first without sorting them.
+CREATE INDEX IF NOT EXISTS items_by_date ON items (date, path);
 """
 
 

@@ -17,6 +17,8 @@ CREATE TABLE IF NOT EXISTS text_keys (
     rowid INTEGER PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, date TEXT NOT NULL,
     source TEXT NOT NULL, url TEXT NOT NULL
 );
+-- `search --limit` with only short words walks the items newest first.
+CREATE INDEX IF NOT EXISTS text_keys_by_date ON text_keys (date, path);
 CREATE VIRTUAL TABLE IF NOT EXISTS texts_fts USING fts5(
     title, body, content='texts', content_rowid='rowid', tokenize='trigram'
 );
@@ -90,38 +92,43 @@ def backfill_keys(db: sqlite3.Connection) -> None:
 
 
 def search(
-    db: sqlite3.Connection, words: str | Sequence[str], source: str | None = None
+    db: sqlite3.Connection,
+    words: str | Sequence[str],
+    source: str | None = None,
+    limit: int | None = None,
 ) -> list[Listing]:
     """The items whose title or body contains every one of `words` (anywhere, ASCII without
     regard to case), those with all of them in the title first, each part newest first
-    (equal dates by path, descending: the same order on every run).
+    (equal dates by path, descending: the same order on every run); the first `limit` only.
 
     Words of three characters or more go through the trigram index (case-insensitive), shorter
-    ones are a scan. Sorted here, not by SQLite: its sorter drags every row's columns along,
-    and a query that matches the whole archive costs a third more that way."""
+    ones are a scan. Without a limit every hit is read and sorted here, not by SQLite (its
+    sorter drags every row's columns along, a third more for a query matching the whole
+    archive); with one SQLite keeps the first `limit` of each part, walking the items newest
+    first when there is no indexed word (a frequent short word stops after a few rows)."""
     words = [words] if isinstance(words, str) else [w for w in words if w]
     indexed = [w for w in words if len(w) >= 3]
     scanned = [w for w in words if len(w) < 3]
     columns = "k.date, k.source, k.title, k.path, k.url, ''"  # no id: text_keys has none
     conditions, params = [], []
-    if indexed:
-        tables = "texts_fts f JOIN text_keys k ON k.rowid = f.rowid"
+    if indexed:  # CROSS JOIN: the full-text index first, never probed once per item
+        tables = "texts_fts f CROSS JOIN text_keys k ON k.rowid = f.rowid"
         conditions.append("texts_fts MATCH ?")
-        params.append(" AND ".join('"' + w.replace('"', '""') + '"' for w in indexed))
+        params.append(_match(indexed))
         if scanned:
             tables += " JOIN texts t ON t.rowid = k.rowid"
-    else:
-        tables = "texts t JOIN text_keys k ON k.rowid = t.rowid"
-    for word in scanned:  # SQLite's lower() folds ASCII only, as the trigram index does
-        conditions.append(
-            "(instr(lower(t.title), lower(?)) > 0 OR instr(lower(t.body), lower(?)) > 0)"
-        )
+    else:  # the items newest first (text_keys_by_date), each one's text looked at in turn
+        tables = "text_keys k CROSS JOIN texts t ON t.rowid = k.rowid"
+    for word in scanned:
+        conditions.append(f"({_contains('t.title', word)} OR {_contains('t.body', word)})")
         params += [word, word]
     if source:
         conditions.append("k.source = ?")
         params.append(source)
     sql = f"SELECT {columns} FROM {tables} WHERE {' AND '.join(conditions)}"
-    hits = list(map(Listing._make, db.execute(sql, params)))
+    if limit is not None:
+        return _first(db, words, indexed, scanned, source, limit, (sql, params))
+    hits = _rows(db, sql, params)
     hits.sort(key=_NEWEST, reverse=True)
     folded = [_ascii_lower(w) for w in words]
     in_title, elsewhere = [], []
@@ -129,6 +136,67 @@ def search(
         title = _ascii_lower(hit.title)
         (in_title if all(w in title for w in folded) else elsewhere).append(hit)
     return in_title + elsewhere
+
+
+_NEWEST_FIRST = " ORDER BY k.date DESC, k.path DESC LIMIT ?"
+
+
+def _first(db, words, indexed, scanned, source, limit, everything) -> list[Listing]:
+    """The first `limit` hits, the title hits first: SQLite keeps them itself.
+
+    With only indexed words the full-text index gives the candidates (few or many, they are
+    what matches). With a short word among them, every candidate's text would be scanned:
+    the items are walked newest first instead, until `limit` are found (a frequent word stops
+    at once; the indexed words are one lookup per item: `+` keeps SQLite from driving the
+    walk by them). Titles alone are read in table order (NOT INDEXED): the walk by date
+    would look each title up, a tenth of a second when few titles hold the words."""
+    in_title = " AND ".join(_contains("k.title", w) for w in words)
+    if not scanned:
+        sql, params = everything
+        first = _rows(db, f"{sql} AND {in_title}{_NEWEST_FIRST}", [*params, *words, limit])
+        if len(first) >= limit:
+            return first
+        rest = f"{sql} AND NOT ({in_title}){_NEWEST_FIRST}"
+        return first + _rows(db, rest, [*params, *words, limit - len(first)])
+    keyed, params = [], []
+    if indexed:
+        keyed.append("+k.rowid IN (SELECT rowid FROM texts_fts WHERE texts_fts MATCH ?)")
+        params.append(_match(indexed))
+    if source:
+        keyed.append("k.source = ?")
+        params.append(source)
+    columns = "k.date, k.source, k.title, k.path, k.url, ''"
+    title_sql = (
+        f"SELECT {columns} FROM text_keys k NOT INDEXED WHERE {' AND '.join([*keyed, in_title])}"
+    )
+    first = _rows(db, title_sql + _NEWEST_FIRST, [*params, *words, limit])
+    if len(first) >= limit:
+        return first
+    in_text = [f"({_contains('t.title', w)} OR {_contains('t.body', w)})" for w in scanned]
+    rest_sql = (
+        f"SELECT {columns} FROM text_keys k CROSS JOIN texts t ON t.rowid = k.rowid "
+        f"WHERE {' AND '.join([*keyed, *in_text, f'NOT ({in_title})'])}"
+    )
+    rest_params = [*params, *(w for w in scanned for _ in (1, 2)), *words, limit - len(first)]
+    return first + _rows(db, rest_sql + _NEWEST_FIRST, rest_params)
+
+
+def _match(indexed: list[str]) -> str:
+    """An FTS5 query for all of `indexed`, each a phrase."""
+    return " AND ".join('"' + w.replace('"', '""') + '"' for w in indexed)
+
+
+def _contains(column: str, word: str) -> str:
+    """SQL for `column` holding `word` (a parameter), ASCII in any case: SQLite's lower()
+    folds ASCII only, as the trigram index does; a word without ASCII letters needs no
+    folding, and skips a copy of every text it looks at."""
+    if any(c.isascii() and c.isalpha() for c in word):
+        return f"instr(lower({column}), lower(?)) > 0"
+    return f"instr({column}, ?) > 0"
+
+
+def _rows(db: sqlite3.Connection, sql: str, params: list) -> list[Listing]:
+    return list(map(Listing._make, db.execute(sql, params)))
 
 
 def _ascii_lower(text: str) -> str:
