@@ -363,10 +363,36 @@ def open_index(archive_dir: Path | None, config_path: Path):
     from .store import ProvenanceIndex
 
     root = existing_archive(archive_dir, config_path)
+    fresh_cache(root)
     index = ProvenanceIndex.open_existing(root)
     if index is None:
         raise UserError(f"{root}: no provenance index here: run 'crawler archive reindex' first")
     return root, index
+
+
+def fresh_cache(root: Path) -> None:
+    """The cache rebuilt from the text state when it is missing or older (a checkout)."""
+    from .store import ProvenanceIndex
+
+    if ProvenanceIndex.stale_cache(root):
+        refresh_cache(root, lambda: ProvenanceIndex.open(root).close())
+
+
+def refresh_cache(root: Path, rebuild) -> None:
+    """Rebuild the archive's cache (a checkout brought its text state, not the cache), unless
+    a crawl holds the archive or it cannot be written (a read-only copy): then it is read as
+    it is, and the command says what is missing."""
+    lock = ArchiveLock(root)
+    try:
+        lock.acquire()
+    except (ArchiveLocked, OSError):
+        return
+    try:
+        rebuild()
+    except (OSError, sqlite3.Error):
+        pass
+    finally:
+        lock.release()
 
 
 @archive.command(name="list")
@@ -446,7 +472,13 @@ def search_(words, config_path, archive_dir, source, limit, count_only, as_json)
     words = [word for word in words if word.strip()]
     if not words:
         raise click.UsageError("give at least one word to search for")
-    _, index = open_index(archive_dir, config_path)
+    root, index = open_index(archive_dir, config_path)
+    if index_state(index.db):  # the cache came without its search index: built now, once
+        from .store.verify import rebuild_search
+
+        index.close()
+        refresh_cache(root, lambda: rebuild_search(root))
+        root, index = open_index(archive_dir, config_path)
     with closing(index):
         check_source(index, source)
         if problem := index_state(index.db):
@@ -581,6 +613,7 @@ def verify(config_path, archive_dir) -> None:
     from .store.verify import verify as verify_archive
 
     root = existing_archive(archive_dir, config_path)
+    fresh_cache(root)
     problems = verify_archive(root)
     for problem in problems:
         click.echo(str(problem))

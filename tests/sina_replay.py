@@ -171,14 +171,20 @@ def serve_sina(
         server.add(article.url, Reply(200, article.page, {"Content-Type": article.content_type}))
 
 
-def synthetic_articles(count: int) -> list[RecordedArticle]:
-    """`count` layout-D articles with distinct titles, times and bodies (a big mirror)."""
+FILLER = "国家统计局今天发布的数据显示，经济运行总体平稳，结构持续优化，市场预期逐步改善。"
+
+
+def synthetic_articles(count: int, *, long: bool = False) -> list[RecordedArticle]:
+    """`count` layout-D articles with distinct titles, times and bodies (a big mirror);
+    `long`: paragraphs as long as a real article's (about 1,500 characters in all, the median
+    of the saved Sina pages), not a line each."""
     articles = []
+    filler = FILLER * 2 if long else ""
     for i in range(count):
         docid = f"syn{i:07d}"
         url = f"https://finance.sina.com.cn/china/2024-01-01/doc-i{docid}.shtml"
         title = f"合成新闻第{i}号：经济数据发布"
-        body = "".join(f"<p>　　第{i}篇文章的第{k}段，内容不同。</p>\n" for k in range(20))
+        body = "".join(f"<p>　　第{i}篇文章的第{k}段，{filler}内容不同。</p>\n" for k in range(20))
         body += f'<div class="img_wrapper"><img src="//n.sinaimg.cn/finance/syn/{i}.jpg"></div>\n'
         roll = {"docid": docid, "url": url, "title": title, "intime": str(1704067200 + 60 * i)}
         articles.append(

@@ -84,7 +84,7 @@ def records(
     )
     for row in index.db.execute(query, params):
         record = record_from_row(row)
-        parsed = _archive_file(root / record.path)
+        parsed = read_post(root / record.path)
         category, site, name = _categories(parsed, record.path)
         yield {
             "id": record.item_id,
@@ -121,8 +121,9 @@ def body_as(parsed: ArchiveFile, form: str) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
-def _archive_file(path: Path) -> ArchiveFile | None:
-    """The archived file, parsed; None if it is missing, not a plain file, or not ours."""
+def read_post(path: Path) -> ArchiveFile | None:
+    """An archived post, parsed; None if it is missing, not a plain file (never read through
+    a link), or not in the archive's format."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:

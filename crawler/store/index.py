@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import search
+from .state import TextState, month_of, shard_of
 
 HIDDEN_DIR = ".crawler"
 DB_NAME = "archive.sqlite3"
@@ -75,6 +76,7 @@ CREATE TABLE IF NOT EXISTS item_images (
     PRIMARY KEY (source, item_id, url)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS item_images_by_url ON item_images (url);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 -- `archive list` and `export` read the items newest first without sorting them.
 CREATE INDEX IF NOT EXISTS items_by_date ON items (date, path);
 """
@@ -148,10 +150,66 @@ def record_from_row(row: tuple) -> Record:
 class ProvenanceIndex:
     """One archive's provenance. Readers never block the writer (WAL)."""
 
-    def __init__(self, connection: sqlite3.Connection):
+    def __init__(self, connection: sqlite3.Connection, state: TextState | None = None):
         self._db = connection
         names = {row[1] for row in connection.execute("PRAGMA table_info(items)")}
         self._columns = _COLUMNS if "sanitized" in names or not names else _OLD_COLUMNS
+        self._state = state  # written after each commit (None: a read-only index)
+        self._months: set[tuple[str, str]] = set()  # (source, month) of items changed
+        self._shards: set[str] = set()  # image shards changed
+        self._changed = False  # retries or feeds changed
+        # A writer saves the text state when it closes, not after each batch (a month's file
+        # holds thousands of items); killed first, it leaves its dirty mark and the next one
+        # writes the whole state from the index.
+        self.deferred = False
+
+    def _saved(self) -> None:
+        """After a commit: what it changed is written to the text state (unless `deferred`)."""
+        if not self.deferred:
+            self.save_state()
+
+    def save_state(self) -> None:
+        """Write what commits changed to the text state, and keep the state's signature (a
+        later difference means a checkout changed it)."""
+        if self._state is None or not (self._months or self._shards or self._changed):
+            return
+        months, shards = self._months, self._shards
+        self._months, self._shards, self._changed = set(), set(), False
+        self._state.save(self._db, months, shards)
+        self._sign()
+
+    def save_all_state(self) -> None:
+        """Write the whole text state from the index (an upgrade, or after a crash)."""
+        if self._state is not None:
+            self._state.save(self._db, None, None)
+            self._sign()
+
+    def _sign(self) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('state', ?)", (self._state.signature(),)
+        )
+
+    def _sync_state(self, dirty: bool) -> None:
+        """Bring the cache and the text state together at open: an archive without text
+        state gets it (written from the index); a state a checkout changed (its signature
+        differs) is read into the index. Left alone while a writer is at work or died
+        (`dirty`): that writer, or the next one, writes the state from the index."""
+        state = self._state
+        if dirty or state is None:
+            return
+        if not state.exists():
+            if (
+                self._db.execute("SELECT 1 FROM items LIMIT 1").fetchone()
+                or self._db.execute("SELECT 1 FROM retries LIMIT 1").fetchone()
+            ):
+                self.save_all_state()
+            return
+        row = self._db.execute("SELECT value FROM meta WHERE key='state'").fetchone()
+        if row is not None and row[0] == state.signature():
+            return
+        with _Transaction(self._db):
+            state.load(self._db)
+        self._sign()
 
     @classmethod
     def open(cls, root: Path) -> ProvenanceIndex:
@@ -174,7 +232,29 @@ class ProvenanceIndex:
             db.execute("ALTER TABLE crawls ADD COLUMN unrecognized INTEGER NOT NULL DEFAULT 0")
         search.backfill_keys(db)
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        return cls(db)
+        index = cls(db, TextState(folder))
+        index._sync_state(dirty=(folder / "dirty").exists())
+        return index
+
+    @staticmethod
+    def stale_cache(root: Path) -> bool:
+        """Whether the archive has a text state its cache (the SQLite index) does not hold:
+        no cache yet (a fresh checkout), or the state changed since (a checkout, a pull)."""
+        folder = root / HIDDEN_DIR
+        state = TextState(folder)
+        if not state.exists() or (folder / "dirty").exists():
+            return False
+        if not (folder / DB_NAME).is_file():
+            return True
+        try:
+            db = sqlite3.connect(f"{(folder / DB_NAME).absolute().as_uri()}?mode=ro", uri=True)
+            try:
+                row = db.execute("SELECT value FROM meta WHERE key='state'").fetchone()
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return True
+        return row is None or row[0] != state.signature()
 
     @classmethod
     def open_existing(cls, root: Path) -> ProvenanceIndex | None:
@@ -257,14 +337,25 @@ class ProvenanceIndex:
             self._put(record, text)
 
     def _put(self, record: Record, text: str) -> None:
-        self._db.execute(
-            "DELETE FROM retries WHERE source=? AND item_id=?", (record.source, record.item_id)
+        self._changed |= bool(
+            self._db.execute(
+                "DELETE FROM retries WHERE source=? AND item_id=?", (record.source, record.item_id)
+            ).rowcount
         )
         old = self._db.execute(
-            "SELECT path FROM items WHERE source=? AND item_id=?", (record.source, record.item_id)
+            "SELECT path, date FROM items WHERE source=? AND item_id=?",
+            (record.source, record.item_id),
         ).fetchone()
+        self._months.add((record.source, month_of(record.date)))
+        if old:
+            self._months.add((record.source, month_of(old[1])))
         if old and old[0] != record.path:
-            self._db.execute("DELETE FROM texts WHERE path=?", old)
+            self._db.execute("DELETE FROM texts WHERE path=?", old[:1])
+        for source, date in self._db.execute(
+            "SELECT source, date FROM items WHERE path=? AND NOT (source=? AND item_id=?)",
+            (record.path, record.source, record.item_id),
+        ).fetchall():
+            self._months.add((source, month_of(date)))
         self._db.execute(
             "DELETE FROM items WHERE path=? AND NOT (source=? AND item_id=?)",
             (record.path, record.source, record.item_id),
@@ -289,6 +380,7 @@ class ProvenanceIndex:
         """Remember an item to request again next run (with `payload`, or as it was asked for
         when None); returns how often it has failed."""
         text = None if payload is None else json.dumps(payload, ensure_ascii=False)
+        self._changed = True
         with self.transaction():
             self._db.execute(
                 "INSERT INTO retries VALUES (?,?,?,COALESCE(?,'{}'),1,?) "
@@ -303,6 +395,7 @@ class ProvenanceIndex:
 
     def note_pending(self, source: str, entries) -> None:
         """Articles about to be requested (item id, url, payload), in one transaction."""
+        self._changed = True
         with self.transaction():
             self._db.executemany(
                 "INSERT OR IGNORE INTO retries VALUES (?,?,?,?,0,'')",
@@ -332,6 +425,7 @@ class ProvenanceIndex:
         self.drop_retries(source, (item_id,))
 
     def drop_retries(self, source: str, item_ids) -> None:
+        self._changed = True
         with self.transaction():
             self._db.executemany(
                 "DELETE FROM retries WHERE source=? AND item_id=?",
@@ -346,6 +440,7 @@ class ProvenanceIndex:
         return {"etag": row[0], "last_modified": row[1]} if row else {}
 
     def set_validators(self, source: str, url: str, etag: str, last_modified: str) -> None:
+        self._changed = True
         with self.transaction():
             self._db.execute(
                 "INSERT OR REPLACE INTO feeds VALUES (?,?,?,?)", (source, url, etag, last_modified)
@@ -369,6 +464,9 @@ class ProvenanceIndex:
 
     def note_images(self, source: str, item_id: str, images, fetched_at: str) -> None:
         """An item's image outcomes (ImageOutcome): stored ones, and failures to retry."""
+        self._shards.update(shard_of(image.url) for image in images)
+        if row := self.get(source, item_id):
+            self._months.add((source, month_of(row.date)))
         with self.transaction():
             for image in images:
                 self._db.execute(
@@ -458,11 +556,26 @@ class ProvenanceIndex:
             self._db.execute("INSERT INTO texts_fts(texts_fts) VALUES ('rebuild')")
             for sql in search.TRIGGERS.values():
                 self._db.execute(sql)
+        self.save_all_state()
         return dropped
+
+    def refill_texts(self, texts: Iterable[tuple[str, str, str, str, str, str]]) -> None:
+        """Make the search index hold exactly `texts` (path, title, text, date, source, url),
+        the full-text index built in one pass at the end. The provenance is not touched."""
+        with self.transaction():
+            for name in search.TRIGGERS:
+                self._db.execute(f"DROP TRIGGER IF EXISTS {name}")
+            self._db.execute("DELETE FROM texts")
+            self._db.execute("DELETE FROM text_keys")
+            for path, title, text, date, source, url in texts:
+                search.put_text(self._db, path, title, text, date=date, source=source, url=url)
+            self._db.execute("INSERT INTO texts_fts(texts_fts) VALUES ('rebuild')")
+            for sql in search.TRIGGERS.values():
+                self._db.execute(sql)
 
     def transaction(self) -> _Transaction:
         """All or nothing: a transaction of its own, or a savepoint inside an open batch."""
-        return _Transaction(self._db)
+        return _Transaction(self._db, self._saved)
 
     def begin_batch(self) -> None:
         """Hold what follows until `commit_batch` (a writer's group commit); no-op if open."""
@@ -472,16 +585,19 @@ class ProvenanceIndex:
     def commit_batch(self) -> None:
         if self._db.in_transaction:
             self._db.execute("COMMIT")
+        self._saved()
 
     def rollback_batch(self) -> None:
         if self._db.in_transaction:
             self._db.execute("ROLLBACK")
+        self._months, self._shards, self._changed = set(), set(), False
 
 
 class _Transaction:
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: sqlite3.Connection, on_commit=None):
         self._db = db
         self._nested = False
+        self._on_commit = on_commit  # after a commit of its own (not a savepoint's release)
 
     def __enter__(self) -> None:
         self._nested = self._db.in_transaction
@@ -490,6 +606,8 @@ class _Transaction:
     def __exit__(self, exc_type, exc, tb) -> None:
         if not self._nested:
             self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+            if not exc_type and self._on_commit is not None:
+                self._on_commit()
         elif exc_type:
             self._db.execute("ROLLBACK TO op")
             self._db.execute("RELEASE op")

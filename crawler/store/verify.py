@@ -15,9 +15,10 @@ import yaml
 
 from .atomic import is_temp_file
 from .images import ImageError, image_extension, stored_files
-from .index import ProvenanceIndex, Record
+from .index import HIDDEN_DIR, ProvenanceIndex, Record
 from .judge import unsafe_markup
 from .search import plain_text
+from .state import TextState
 from .template import MARKDOWN, TRAILER, ArchiveFile, parse
 
 _RFC1123 = re.compile(
@@ -60,9 +61,22 @@ def verify(root: Path) -> list[Problem]:
         try:
             problems.extend(_check_provenance(index, digests))
             problems.extend(_check_images(root, index))
+            problems.extend(_check_state(root, index))
         finally:
             index.close()
     return problems
+
+
+def _check_state(root: Path, index: ProvenanceIndex) -> list[Problem]:
+    """The text state against the index (its cache): they must say the same. Not while a
+    writer is at work or after one died (`dirty`): the next writer rewrites the state."""
+    state = TextState(root / HIDDEN_DIR)
+    if not state.exists() or (root / HIDDEN_DIR / "dirty").exists():
+        return []
+    return [
+        Problem(path.relative_to(root).as_posix(), "text state differs from the provenance index")
+        for path in state.differing(index.db)
+    ]
 
 
 def _check_images(root: Path, index: ProvenanceIndex) -> list[Problem]:
@@ -221,6 +235,25 @@ def rebuild_provenance(root: Path) -> tuple[int, int, int]:
     try:
         dropped = index.replace_all(records())
         return kept, adopted, dropped
+    finally:
+        index.close()
+
+
+def rebuild_search(root: Path) -> None:
+    """Fill the search index from the posts the provenance lists (a checkout brought the
+    text state, not the cache): what `archive search` does when it first needs it."""
+    from .export import read_post
+
+    index = ProvenanceIndex.open(root)
+    try:
+        rows = index.db.execute("SELECT path, title, date, source, url FROM items").fetchall()
+
+        def texts() -> Iterator[tuple[str, str, str, str, str, str]]:
+            for path, title, date, source, url in rows:
+                parsed = read_post(root / path)
+                yield path, title, plain_text(parsed.body) if parsed else "", date, source, url
+
+        index.refill_texts(texts())
     finally:
         index.close()
 

@@ -88,6 +88,7 @@ class ArchiveWriter:
         make_dirs(root.absolute())
         self.root = root.resolve()
         self.index = index or ProvenanceIndex.open(self.root)
+        self.index.deferred = True  # the text state is written at close (ProvenanceIndex)
         self.batch = batch
         self.on_durable = on_durable
         self._staged: dict[Path, _Staged] = {}
@@ -96,6 +97,8 @@ class ArchiveWriter:
         self._checked: set[Path] = set()  # folders known to lie inside the root
         self._was_dirty = self._dirty_mark.exists()  # the last writer never closed
         self._finish_journaled_batch()
+        if self._was_dirty:  # it may have died between a commit and the text state's save
+            self.index.save_all_state()
         self._dirty_mark.touch()
 
     def close(self) -> None:
@@ -103,6 +106,7 @@ class ArchiveWriter:
         that fails here stays marked dirty: the next one cleans up after it)."""
         try:
             self.flush()
+            self.index.save_state()
         finally:
             self._discard_staged()
             self.index.close()

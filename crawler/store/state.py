@@ -1,0 +1,318 @@
+"""The archive's lasting state as text: what must survive a fresh checkout, in files that diff.
+
+Below `.crawler/state/`, one JSON object per line, keys in a fixed order, lines sorted:
+
+    items/<source>/<YYYY-MM>.jsonl   a header naming the source, its folder and the fields,
+                                     then each item's fields as an array, by date then path
+                                     (a path in that folder as its file name alone)
+    images/<xx>.jsonl                each image's provenance, sharded by URL hash
+    retries.jsonl                    items to ask for again
+    feeds.jsonl                      each feed's validators (ETag, Last-Modified)
+
+Only the files whose lines change are rewritten (atomically), so a crawl that archives nothing
+changes no byte, and one article changes its post and a line or two here. The SQLite index is a
+cache of this state plus the search index: missing, or older than this state (a checkout
+changed it), it is rebuilt from it; an archive from before the text state gets it written
+from its index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+from .atomic import make_dirs, write_atomic
+from .paths import stem_for
+
+STATE_DIR = "state"
+IGNORED = """\
+# The crawler's cache and working files: rebuilt from state/ and the posts when missing.
+/archive.sqlite3*
+/lock
+/dirty
+/batch.json*
+/samples/
+/.*.crawler-tmp
+"""
+_ITEM_KEYS = (
+    "item_id",
+    "url",
+    "path",
+    "title",
+    "date",
+    "date_guessed",
+    "author",
+    "keywords",
+    "fetched_at",
+    "sha256",
+    "flags",  # [] or some of "adopted", "sanitized"
+    "images",  # the URLs of the images the item shows
+)
+
+
+def _line(obj: dict) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def month_of(date: str) -> str:
+    return date[:7] if len(date) >= 7 and date[4] == "-" else "undated"
+
+
+def source_folder(source: str) -> str:
+    """A source's folder name: its name made safe, with a hash when that changed it (two
+    names that make the same safe name never share a folder)."""
+    stem = stem_for(source)
+    return stem if stem == source else f"{stem}_{hashlib.sha1(source.encode()).hexdigest()[:8]}"
+
+
+def shard_of(url: str) -> str:
+    return hashlib.sha1(url.encode("utf-8")).hexdigest()[:2]
+
+
+class TextState:
+    """The text state of one archive, read from and written from its SQLite index."""
+
+    def __init__(self, hidden: Path):
+        self.hidden = hidden
+        self.folder = hidden / STATE_DIR
+
+    # --- writing -----------------------------------------------------------------------
+
+    def save(
+        self,
+        db: sqlite3.Connection,
+        months: Iterable[tuple[str, str]] | None,
+        shards: Iterable[str] | None,
+    ) -> None:
+        """Write the given (source, month) item files and image shards (None: all of them)
+        and the small files, each only if its bytes change."""
+        make_dirs(self.folder, inside=self.hidden.parent)
+        ignore = self.hidden / ".gitignore"
+        if not ignore.exists():
+            write_atomic(ignore, IGNORED.encode())
+        for path, data in self._files(db, months, shards):
+            if _bytes_of(path) != data:
+                self._write(path, data)
+
+    def differing(self, db: sqlite3.Connection) -> list[Path]:
+        """The state files that do not hold what the index says (for `archive verify`)."""
+        return [path for path, data in self._files(db, None, None) if _bytes_of(path) != data]
+
+    def _files(self, db, months, shards) -> Iterable[tuple[Path, bytes]]:
+        """Each state file to write and what it must hold (b"": no such file)."""
+        sources = {
+            source_folder(source): source
+            for (source,) in db.execute("SELECT DISTINCT source FROM items")
+        }
+        if months is None:
+            wanted = {
+                (source_folder(source), month_of(date))
+                for source, date in db.execute("SELECT source, date FROM items")
+            }
+            existing = {(p.parent.name, p.stem) for p in (self.folder / "items").glob("*/*.jsonl")}
+            wanted |= existing  # those that are gone get emptied (removed)
+        else:
+            wanted = {(source_folder(source), month) for source, month in months}
+        for folder, month in sorted(wanted):
+            lines = self._item_lines(db, sources.get(folder), month)
+            yield self.folder / "items" / folder / f"{month}.jsonl", _joined(lines)
+        wanted_shards = None if shards is None else set(shards)
+        if wanted_shards is None or wanted_shards:
+            by_shard = self._image_lines(db)
+            if wanted_shards is None:
+                wanted_shards = set(by_shard) | {
+                    p.stem for p in (self.folder / "images").glob("*.jsonl")
+                }
+            for shard in sorted(wanted_shards):
+                yield self.folder / "images" / f"{shard}.jsonl", _joined(by_shard.get(shard, []))
+        retries = db.execute(
+            "SELECT source, item_id, url, payload, attempts, last_error FROM retries "
+            "ORDER BY source, item_id"
+        )
+        yield (
+            self.folder / "retries.jsonl",
+            _joined(
+                _line(
+                    {
+                        "source": s,
+                        "item_id": i,
+                        "url": u,
+                        "payload": json.loads(p),
+                        "attempts": a,
+                        "last_error": e,
+                    }
+                )
+                for s, i, u, p, a, e in retries
+            ),
+        )
+        feeds = db.execute("SELECT source, url, etag, last_modified FROM feeds ORDER BY source")
+        yield (
+            self.folder / "feeds.jsonl",
+            _joined(
+                _line({"source": s, "url": u, "etag": e, "last_modified": m})
+                for s, u, e, m in feeds
+            ),
+        )
+
+    def _item_lines(self, db: sqlite3.Connection, source: str | None, month: str) -> list[str]:
+        if source is None:
+            return []
+        pattern = "%" if month == "undated" else f"{month}%"
+        rows = db.execute(
+            "SELECT item_id, url, path, title, date, date_guessed, author, keywords, "
+            "fetched_at, sha256, adopted, sanitized FROM items "
+            "WHERE source = ? AND date LIKE ? ORDER BY date, path",
+            (source, pattern),
+        )
+        rows = [r for r in rows if month != "undated" or month_of(r[4]) == "undated"]
+        if not rows:
+            return []
+        folders = Counter(r[2].rpartition("/")[0] for r in rows)
+        folder = folders.most_common(1)[0][0]
+        header = {"source": source, "folder": folder, "fields": list(_ITEM_KEYS)}
+        lines = [_line(header)]
+        for row in rows:
+            item_id, url, path, title, date, guessed, author, keywords, fetched, sha = row[:10]
+            if path.rpartition("/")[0] == folder:  # the usual case: the name alone
+                path = path.rpartition("/")[2]
+            flags = [name for name, on in (("adopted", row[10]), ("sanitized", row[11])) if on]
+            images = [
+                image
+                for (image,) in db.execute(
+                    "SELECT url FROM item_images WHERE source=? AND item_id=? ORDER BY url",
+                    (source, item_id),
+                )
+            ]
+            fields = [item_id, url, path, title, date, bool(guessed), author]
+            fields += [json.loads(keywords), fetched, sha, flags, images]
+            lines.append(_line(fields))
+        return lines
+
+    def _image_lines(self, db: sqlite3.Connection) -> dict[str, list[str]]:
+        """Every image's line, by shard (one pass over the images table)."""
+        shards: dict[str, list[str]] = {}
+        rows = db.execute(
+            "SELECT url, path, sha256, attempts, last_error, fetched_at FROM images ORDER BY url"
+        )
+        for u, p, s, a, e, f in rows:
+            line = {
+                "url": u,
+                "path": p,
+                "sha256": s,
+                "attempts": a,
+                "last_error": e,
+                "fetched_at": f,
+            }
+            shards.setdefault(shard_of(u), []).append(_line(line))
+        return shards
+
+    def _write(self, path: Path, data: bytes) -> None:
+        """Atomically: `data`, or no file at all when it is empty."""
+        if not data:
+            path.unlink(missing_ok=True)
+            return
+        make_dirs(path.parent, inside=self.hidden.parent)
+        write_atomic(path, data)
+
+    # --- reading -----------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        return self.folder.is_dir()
+
+    def signature(self) -> str:
+        """What changes whenever a state file does (its name, size and time)."""
+        if not self.folder.is_dir():
+            return ""
+        entries = []
+        for path in sorted(self.folder.rglob("*.jsonl")):
+            info = path.stat()
+            entries.append(f"{path.relative_to(self.folder)}\0{info.st_size}\0{info.st_mtime_ns}")
+        return hashlib.sha256("\n".join(entries).encode()).hexdigest()
+
+    def load(self, db: sqlite3.Connection) -> None:
+        """Fill the index's lasting tables from the text state (inside the caller's
+        transaction); the search index is left empty, to be rebuilt when first needed."""
+        for table in ("items", "retries", "feeds", "images", "item_images", "texts", "text_keys"):
+            db.execute(f"DELETE FROM {table}")
+        for path in sorted((self.folder / "items").glob("*/*.jsonl")):
+            header, *rows = _objects(path)
+            source, folder, names = header["source"], header["folder"], header["fields"]
+            for row in rows:
+                item = dict(zip(names, row, strict=True))
+                if "/" not in item["path"]:  # a name in the file's folder
+                    item["path"] = f"{folder}/{item['path']}" if folder else item["path"]
+                db.execute(
+                    "INSERT OR REPLACE INTO items (source, item_id, url, path, title, date, "
+                    "date_guessed, author, keywords, fetched_at, sha256, adopted, sanitized) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        source,
+                        item["item_id"],
+                        item["url"],
+                        item["path"],
+                        item["title"],
+                        item["date"],
+                        int(bool(item["date_guessed"])),
+                        item["author"],
+                        json.dumps(item["keywords"], ensure_ascii=False),
+                        item["fetched_at"],
+                        item["sha256"],
+                        int("adopted" in item["flags"]),
+                        int("sanitized" in item["flags"]),
+                    ),
+                )
+                for url in item["images"]:
+                    db.execute(
+                        "INSERT OR IGNORE INTO item_images VALUES (?,?,?)",
+                        (source, item["item_id"], url),
+                    )
+        for path in sorted((self.folder / "images").glob("*.jsonl")):
+            for image in _objects(path):
+                db.execute(
+                    "INSERT OR REPLACE INTO images VALUES (?,?,?,?,?,?)",
+                    [
+                        image[k]
+                        for k in ("url", "path", "sha256", "attempts", "last_error", "fetched_at")
+                    ],
+                )
+        for retry in _objects(self.folder / "retries.jsonl"):
+            db.execute(
+                "INSERT OR REPLACE INTO retries VALUES (?,?,?,?,?,?)",
+                (
+                    retry["source"],
+                    retry["item_id"],
+                    retry["url"],
+                    json.dumps(retry["payload"], ensure_ascii=False),
+                    retry["attempts"],
+                    retry["last_error"],
+                ),
+            )
+        for feed in _objects(self.folder / "feeds.jsonl"):
+            db.execute(
+                "INSERT OR REPLACE INTO feeds VALUES (?,?,?,?)",
+                (feed["source"], feed["url"], feed["etag"], feed["last_modified"]),
+            )
+
+
+def _joined(lines: Iterable[str]) -> bytes:
+    return "".join(line + "\n" for line in lines).encode("utf-8")
+
+
+def _bytes_of(path: Path) -> bytes:
+    """A state file's bytes; b"" when there is none."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return b""
+
+
+def _objects(path: Path) -> list:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    return [json.loads(line) for line in text.splitlines() if line.strip()]

@@ -1,0 +1,128 @@
+"""The archive in git: its lasting state is text that diffs; the SQLite index is a cache."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from replay import ReplayServer
+from runner import crawl, run_cli
+from sina_replay import ROLL, SINA_NAME, md_files, serve_pages, synthetic_articles
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "crawler",
+    "GIT_AUTHOR_EMAIL": "crawler@example.invalid",
+    "GIT_COMMITTER_NAME": "crawler",
+    "GIT_COMMITTER_EMAIL": "crawler@example.invalid",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+}
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "core.quotepath=false", "-C", str(repo), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV},
+        check=True,
+    )
+    return done.stdout
+
+
+def committed(replay: ReplayServer, repo: Path, articles) -> None:
+    """A blog repository whose posts folder holds a crawl of `articles`, committed."""
+    serve_pages(replay, articles)
+    git(repo.parent, "init", "-q", "-b", "main", repo.name)
+    result = crawl(replay, repo / "posts", "--limit", "1000", "--pages", "40")
+    assert result.returncode == 0, result.stderr
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "crawl")
+
+
+def test_a_clone_recrawls_with_the_roll_page_alone_and_stays_clean(
+    replay: ReplayServer, tmp_path: Path
+):
+    repo = tmp_path / "blog"
+    committed(replay, repo, synthetic_articles(12))
+    tracked = git(repo, "ls-files").splitlines()
+    assert not [f for f in tracked if "sqlite" in f or f.endswith(("/lock", "/dirty"))]
+    assert "posts/.crawler/.gitignore" in tracked
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    assert not (clone / "posts" / ".crawler" / "archive.sqlite3").exists()
+    replay.requests.clear()
+    again = crawl(replay, clone / "posts")
+    assert again.returncode == 0, again.stderr
+    assert f"{SINA_NAME}: 0 new, 0 updated, 12 unchanged, 0 failed" in again.stdout
+    assert replay.requests == [ROLL.format(lid=1686, page=1)]
+    assert git(clone, "status", "--porcelain") == ""
+    # the cache is built from the text state: the review commands work in the clone
+    found = run_cli(None, "archive", "search", "合成新闻第3号", "--archive", str(clone / "posts"))
+    assert found.returncode == 0 and found.stdout.count("\n") == 1, found.stderr
+    assert git(clone, "status", "--porcelain") == ""
+
+
+def test_nothing_new_changes_nothing_one_new_article_a_post_and_a_line(
+    replay: ReplayServer, tmp_path: Path
+):
+    repo = tmp_path / "blog"
+    articles = synthetic_articles(6)
+    committed(replay, repo, articles[1:])
+    assert crawl(replay, repo / "posts").returncode == 0
+    assert git(repo, "status", "--porcelain") == ""
+    serve_pages(replay, articles)  # articles[0] is new, at the top of the roll
+    assert crawl(replay, repo / "posts").returncode == 0
+    changes = git(repo, "status", "--porcelain", "-uall").splitlines()
+    new_post = [c for c in changes if c.startswith("??") and c.endswith(".md")]
+    state = [c for c in changes if "/.crawler/" in c]
+    assert len(new_post) == 1 and len(changes) == 2, changes
+    assert state and state[0].startswith(" M")
+    added, removed = git(repo, "diff", "--numstat").split()[:2]
+    assert (added, removed) == ("1", "0")
+
+
+def test_state_is_a_tenth_of_the_posts_on_a_1000_article_crawl(
+    replay: ReplayServer, tmp_path: Path
+):
+    repo = tmp_path / "blog"
+    committed(replay, repo, synthetic_articles(1000, long=True))
+    posts = repo / "posts"
+    tracked = [repo / f for f in git(repo, "ls-files").splitlines()]
+    post_bytes = sum(p.stat().st_size for p in tracked if ".crawler" not in p.parts)
+    state_bytes = sum(p.stat().st_size for p in tracked if ".crawler" in p.parts)
+    assert len(md_files(posts)) == 1000
+    assert state_bytes <= post_bytes / 10, (state_bytes, post_bytes)
+
+
+def test_an_archive_from_before_the_text_state_is_upgraded_without_loss(
+    replay: ReplayServer, tmp_path: Path
+):
+    articles = synthetic_articles(5)
+    serve_pages(replay, articles)
+    today, earlier = tmp_path / "today", tmp_path / "earlier"
+    assert crawl(replay, today).returncode == 0
+    shutil.copytree(today, earlier)
+    # what the previous version left: the SQLite index alone
+    shutil.rmtree(earlier / ".crawler" / "state")
+    (earlier / ".crawler" / ".gitignore").unlink()
+    db = sqlite3.connect(earlier / ".crawler" / "archive.sqlite3")
+    db.execute("DROP TABLE meta")
+    db.commit()
+    db.close()
+    replay.requests.clear()
+    result = crawl(replay, earlier)
+    assert result.returncode == 0, result.stderr
+    assert replay.requests == [ROLL.format(lid=1686, page=1)]  # nothing was lost
+    assert (earlier / ".crawler" / ".gitignore").is_file()
+    for path in (today / ".crawler" / "state").rglob("*.jsonl"):
+        rel = path.relative_to(today)
+        assert (earlier / rel).read_bytes() == path.read_bytes(), rel
+    assert md_files(earlier) == md_files(today)
+    verify = run_cli(None, "archive", "verify", "--archive", str(earlier))
+    assert verify.returncode == 0, verify.stdout
