@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -418,7 +419,8 @@ def test_an_adopted_file_is_claimed_only_by_its_own_item(tmp_path: Path):
         encoding="utf-8",
     )
     for index_file in (tmp_path / ".crawler").glob("archive.sqlite3*"):
-        index_file.unlink()  # lost: reindex rebuilds it from the files
+        index_file.unlink()  # lost, and the text state too: reindex rebuilds from the files
+    shutil.rmtree(tmp_path / ".crawler" / "state")
     assert rebuild_provenance(tmp_path) == (0, 2, 0)
     with ArchiveWriter(tmp_path) as writer:
         again = writer.write(article("1"))
