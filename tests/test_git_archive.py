@@ -126,3 +126,33 @@ def test_an_archive_from_before_the_text_state_is_upgraded_without_loss(
     assert md_files(earlier) == md_files(today)
     verify = run_cli(None, "archive", "verify", "--archive", str(earlier))
     assert verify.returncode == 0, verify.stdout
+
+
+def test_a_planted_state_line_or_link_is_skipped_and_the_rest_is_read(
+    replay: ReplayServer, tmp_path: Path
+):
+    """The state is found in the archive (a pull may bring anything): lines that are not the
+    crawler's are skipped with one warning per file, links never read, the rest is used."""
+    archive = tmp_path / "archive"
+    serve_pages(replay, synthetic_articles(4))
+    assert crawl(replay, archive).returncode == 0
+    state = archive / ".crawler" / "state"
+    (month,) = (state / "items").rglob("*.jsonl")
+    with month.open("a", encoding="utf-8") as f:
+        f.write('not json\n[1, 2]\n{"deep": ' + "[" * 100_000 + "\n")
+    secret = tmp_path / "secret.jsonl"
+    secret.write_text(
+        '{"source": "x", "item_id": "y", "url": "u", "payload": {}, '
+        '"attempts": 1, "last_error": ""}\n',
+        encoding="utf-8",
+    )
+    (state / "retries.jsonl").symlink_to(secret)
+    (archive / ".crawler" / "archive.sqlite3").unlink()
+    replay.requests.clear()
+    result = crawl(replay, archive)
+    assert result.returncode == 0, result.stderr
+    assert f"{SINA_NAME}: 0 new, 0 updated, 4 unchanged, 0 failed" in result.stdout
+    assert replay.requests == [ROLL.format(lid=1686, page=1)]
+    assert result.stderr.count("not of the crawler's text state, skipped") == 1
+    assert "Traceback" not in result.stderr
+    assert secret.read_text(encoding="utf-8").startswith('{"source": "x"')  # never written

@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 import sqlite3
+import stat
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -28,6 +31,7 @@ from pathlib import Path
 from .atomic import make_dirs, write_atomic
 from .paths import stem_for
 
+log = logging.getLogger("crawler")
 STATE_DIR = "state"
 IGNORED = """\
 # The crawler's cache and working files: rebuilt from state/ and the posts when missing.
@@ -235,67 +239,105 @@ class TextState:
 
     def load(self, db: sqlite3.Connection) -> None:
         """Fill the index's lasting tables from the text state (inside the caller's
-        transaction); the search index is left empty, to be rebuilt when first needed."""
+        transaction); the search index is left empty, to be rebuilt when first needed. The
+        state is found in the archive: a line that is not what this module writes is
+        skipped, with a warning naming its file."""
         for table in ("items", "retries", "feeds", "images", "item_images", "texts", "text_keys"):
             db.execute(f"DELETE FROM {table}")
         for path in sorted((self.folder / "items").glob("*/*.jsonl")):
-            header, *rows = _objects(path)
-            source, folder, names = header["source"], header["folder"], header["fields"]
-            for row in rows:
-                item = dict(zip(names, row, strict=True))
-                if "/" not in item["path"]:  # a name in the file's folder
-                    item["path"] = f"{folder}/{item['path']}" if folder else item["path"]
-                db.execute(
-                    "INSERT OR REPLACE INTO items (source, item_id, url, path, title, date, "
-                    "date_guessed, author, keywords, fetched_at, sha256, adopted, sanitized) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        source,
-                        item["item_id"],
-                        item["url"],
-                        item["path"],
-                        item["title"],
-                        item["date"],
-                        int(bool(item["date_guessed"])),
-                        item["author"],
-                        json.dumps(item["keywords"], ensure_ascii=False),
-                        item["fetched_at"],
-                        item["sha256"],
-                        int("adopted" in item["flags"]),
-                        int("sanitized" in item["flags"]),
-                    ),
-                )
-                for url in item["images"]:
-                    db.execute(
-                        "INSERT OR IGNORE INTO item_images VALUES (?,?,?)",
-                        (source, item["item_id"], url),
-                    )
+            lines = _objects(path)
+            header = lines[0] if lines and isinstance(lines[0], dict) else {}
+            _each(path, lines[1:], lambda row, h=header: _put_item(db, h, row))
         for path in sorted((self.folder / "images").glob("*.jsonl")):
-            for image in _objects(path):
-                db.execute(
-                    "INSERT OR REPLACE INTO images VALUES (?,?,?,?,?,?)",
-                    [
-                        image[k]
-                        for k in ("url", "path", "sha256", "attempts", "last_error", "fetched_at")
-                    ],
-                )
-        for retry in _objects(self.folder / "retries.jsonl"):
-            db.execute(
+            _each(path, _objects(path), lambda image: _put_image(db, image))
+        _each(
+            self.folder / "retries.jsonl",
+            _objects(self.folder / "retries.jsonl"),
+            lambda retry: db.execute(
                 "INSERT OR REPLACE INTO retries VALUES (?,?,?,?,?,?)",
                 (
-                    retry["source"],
-                    retry["item_id"],
-                    retry["url"],
+                    _text(retry["source"]),
+                    _text(retry["item_id"]),
+                    _text(retry["url"]),
                     json.dumps(retry["payload"], ensure_ascii=False),
-                    retry["attempts"],
-                    retry["last_error"],
+                    int(retry["attempts"]),
+                    _text(retry["last_error"]),
                 ),
-            )
-        for feed in _objects(self.folder / "feeds.jsonl"):
-            db.execute(
+            ),
+        )
+        _each(
+            self.folder / "feeds.jsonl",
+            _objects(self.folder / "feeds.jsonl"),
+            lambda feed: db.execute(
                 "INSERT OR REPLACE INTO feeds VALUES (?,?,?,?)",
-                (feed["source"], feed["url"], feed["etag"], feed["last_modified"]),
-            )
+                tuple(_text(feed[k]) for k in ("source", "url", "etag", "last_modified")),
+            ),
+        )
+
+
+def _put_item(db: sqlite3.Connection, header: dict, row: list) -> None:
+    source, folder = _text(header["source"]), _text(header["folder"])
+    item = dict(zip(header["fields"], row, strict=True))
+    path = _text(item["path"])
+    if "/" not in path and folder:  # a name in the file's folder
+        path = f"{folder}/{path}"
+    db.execute(
+        "INSERT OR REPLACE INTO items (source, item_id, url, path, title, date, "
+        "date_guessed, author, keywords, fetched_at, sha256, adopted, sanitized) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            source,
+            _text(item["item_id"]),
+            _text(item["url"]),
+            path,
+            _text(item["title"]),
+            _text(item["date"]),
+            int(bool(item["date_guessed"])),
+            _text(item["author"]),
+            json.dumps([_text(k) for k in item["keywords"]], ensure_ascii=False),
+            _text(item["fetched_at"]),
+            _text(item["sha256"]),
+            int("adopted" in item["flags"]),
+            int("sanitized" in item["flags"]),
+        ),
+    )
+    for url in item["images"]:
+        db.execute(
+            "INSERT OR IGNORE INTO item_images VALUES (?,?,?)",
+            (source, _text(item["item_id"]), _text(url)),
+        )
+
+
+def _put_image(db: sqlite3.Connection, image: dict) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO images VALUES (?,?,?,?,?,?)",
+        (
+            _text(image["url"]),
+            _text(image["path"]),
+            _text(image["sha256"]),
+            int(image["attempts"]),
+            _text(image["last_error"]),
+            _text(image["fetched_at"]),
+        ),
+    )
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"not a string: {value!r:.40}")
+    return value
+
+
+def _each(path: Path, records: list, put) -> None:
+    """`put` each record; those it cannot take (not ours) are counted and said once."""
+    skipped = 0
+    for record in records:
+        try:
+            put(record)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            skipped += 1
+    if skipped:
+        log.warning("%s: %d line(s) not of the crawler's text state, skipped", path, skipped)
 
 
 def _joined(lines: Iterable[str]) -> bytes:
@@ -311,8 +353,21 @@ def _bytes_of(path: Path) -> bytes:
 
 
 def _objects(path: Path) -> list:
+    """The parsed lines of a state file (never read through a link); a line that is not
+    JSON is None (skipped by `_each`)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
         return []
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    with open(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return []
+        text = f.read().decode("utf-8", "replace")
+    objects = []
+    for line in text.splitlines():
+        if line.strip():
+            try:
+                objects.append(json.loads(line))
+            except (ValueError, RecursionError):
+                objects.append(None)
+    return objects
