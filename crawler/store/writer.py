@@ -23,6 +23,7 @@ from .index import HIDDEN_DIR, ProvenanceIndex, Record, record_from_row, record_
 from .paths import collision_stems, stem_for
 from .samples import keep_sample
 from .search import plain_text
+from .state import STATE_DIR
 from .template import Post, parse, post_for, relink_file, render
 from .verify import archive_files
 
@@ -387,9 +388,10 @@ class ArchiveWriter:
         Only a writer that did not close leaves temporary files: the walk over the whole
         archive happens only after one (the `dirty` mark in the hidden folder says so)."""
         removed: list[Path] = []
-        # The hidden folder's own (journal) temp files: a writer killed while writing one may
-        # not have marked itself dirty yet. One small folder, swept every time.
-        for path in (self.root / HIDDEN_DIR).glob(".*"):
+        # The hidden folder's own temp files (journal, text state): a writer killed while
+        # writing one may not have marked itself dirty yet. Small folders, swept every time.
+        hidden = self.root / HIDDEN_DIR
+        for path in [*hidden.glob(".*"), *(hidden / STATE_DIR).rglob(".*")]:
             if is_temp_file(path.name):
                 path.unlink(missing_ok=True)
                 removed.append(path)
