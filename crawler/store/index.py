@@ -540,7 +540,7 @@ class ProvenanceIndex:
         the number of records dropped. `records` is read as it comes (it may look up the
         records it replaces: each is dropped only at the end, if it did not come back). The
         full-text index is rebuilt in one pass at the end, not row by row."""
-        with self.transaction():
+        with _Transaction(self._db):  # the whole state is written after, once
             for name in search.TRIGGERS:
                 self._db.execute(f"DROP TRIGGER IF EXISTS {name}")
             self._db.execute("DELETE FROM texts")
@@ -556,6 +556,7 @@ class ProvenanceIndex:
             self._db.execute("INSERT INTO texts_fts(texts_fts) VALUES ('rebuild')")
             for sql in search.TRIGGERS.values():
                 self._db.execute(sql)
+        self._months, self._shards, self._changed = set(), set(), False
         self.save_all_state()
         return dropped
 
@@ -590,7 +591,6 @@ class ProvenanceIndex:
     def rollback_batch(self) -> None:
         if self._db.in_transaction:
             self._db.execute("ROLLBACK")
-        self._months, self._shards, self._changed = set(), set(), False
 
 
 class _Transaction:
