@@ -626,7 +626,7 @@ def verify(config_path, archive_dir) -> None:
 @config_option
 @archive_option
 def reindex(config_path, archive_dir) -> None:
-    """Rebuild the provenance index and its text state from the files on disk."""
+    """Rebuild the index and the text state from the files on disk."""
     from .store.verify import rebuild_provenance
 
     root = existing_archive(archive_dir, config_path)
