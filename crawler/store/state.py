@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import sqlite3
 import stat
 from collections import Counter
@@ -73,6 +74,30 @@ def source_folder(source: str) -> str:
     return stem if stem == source else f"{stem}_{hashlib.sha1(source.encode()).hexdigest()[:8]}"
 
 
+_MONTH = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])")
+
+
+_COLUMNS = (
+    "item_id, url, path, title, date, date_guessed, author, keywords, fetched_at, sha256, "
+    "adopted, sanitized"
+)
+
+
+def _by_month(db: sqlite3.Connection, sources: dict[str, str]) -> dict[tuple[str, str], list]:
+    """Every item's row, by (source folder, month), each list by date then path."""
+    folders = {source: folder for folder, source in sources.items()}
+    grouped: dict[tuple[str, str], list] = {}
+    rows = db.execute(f"SELECT source, {_COLUMNS} FROM items ORDER BY source, date, path")
+    for source, *row in rows:
+        grouped.setdefault((folders[source], month_of(row[4])), []).append(tuple(row))
+    return grouped
+
+
+def _next_month(month: str) -> str:
+    year, number = int(month[:4]), int(month[5:7])
+    return f"{year + number // 12:04d}-{number % 12 + 1:02d}"
+
+
 def shard_of(url: str) -> str:
     return hashlib.sha1(url.encode("utf-8")).hexdigest()[:2]
 
@@ -115,14 +140,24 @@ class TextState:
         if months is None:
             wanted = {
                 (source_folder(source), month_of(date))
-                for source, date in db.execute("SELECT source, date FROM items")
+                for source, date in db.execute(
+                    "SELECT DISTINCT source, substr(date, 1, 7) FROM items"
+                )
             }
             existing = {(p.parent.name, p.stem) for p in (self.folder / "items").glob("*/*.jsonl")}
             wanted |= existing  # those that are gone get emptied (removed)
         else:
             wanted = {(source_folder(source), month) for source, month in months}
+        # The whole state: every item in one pass (a query a month reads the items table
+        # a month at a time through the date index, 15 ms each: seconds for ten years).
+        every = _by_month(db, sources) if months is None else None
         for folder, month in sorted(wanted):
-            lines = self._item_lines(db, sources.get(folder), month)
+            if every is not None:
+                source = sources.get(folder)
+                rows = every.get((folder, month), [])
+                lines = self._render(db, source, rows) if source and rows else []
+            else:
+                lines = self._item_lines(db, sources.get(folder), month)
             yield self.folder / "items" / folder / f"{month}.jsonl", _joined(lines)
         wanted_shards = None if shards is None else set(shards)
         if wanted_shards is None or wanted_shards:
@@ -165,16 +200,33 @@ class TextState:
     def _item_lines(self, db: sqlite3.Connection, source: str | None, month: str) -> list[str]:
         if source is None:
             return []
-        pattern = "%" if month == "undated" else f"{month}%"
-        rows = db.execute(
-            "SELECT item_id, url, path, title, date, date_guessed, author, keywords, "
-            "fetched_at, sha256, adopted, sanitized FROM items "
-            "WHERE source = ? AND date LIKE ? ORDER BY date, path",
-            (source, pattern),
-        )
-        rows = [r for r in rows if month != "undated" or month_of(r[4]) == "undated"]
-        if not rows:
+        columns = _COLUMNS
+        if month == "undated":
+            rows = db.execute(
+                f"SELECT {columns} FROM items WHERE source = ? ORDER BY date, path", (source,)
+            )
+        elif not _MONTH.fullmatch(month):  # a file that is not ours: it goes
             return []
+        else:  # a range on the date index, not a LIKE that reads every item
+            rows = db.execute(
+                f"SELECT {columns} FROM items WHERE date >= ? AND date < ? AND source = ? "
+                "ORDER BY date, path",
+                (month, _next_month(month), source),
+            )
+        rows = [r for r in rows if month != "undated" or month_of(r[4]) == "undated"]
+        return self._render(db, source, rows) if rows else []
+
+    def _render(self, db: sqlite3.Connection, source: str, rows: list) -> list[str]:
+        """A month file's lines: its header, then each item's fields (rows by date, path)."""
+        images: dict[str, list[str]] = {}
+        if db.execute("SELECT 1 FROM item_images LIMIT 1").fetchone():  # one query a month
+            ids = {r[0] for r in rows}
+            for item_id, image in db.execute(
+                "SELECT item_id, url FROM item_images WHERE source = ? ORDER BY item_id, url",
+                (source,),
+            ):
+                if item_id in ids:
+                    images.setdefault(item_id, []).append(image)
         folders = Counter(r[2].rpartition("/")[0] for r in rows)
         folder = folders.most_common(1)[0][0]
         header = {"source": source, "folder": folder, "fields": list(_ITEM_KEYS)}
@@ -184,15 +236,8 @@ class TextState:
             if path.rpartition("/")[0] == folder:  # the usual case: the name alone
                 path = path.rpartition("/")[2]
             flags = [name for name, on in (("adopted", row[10]), ("sanitized", row[11])) if on]
-            images = [
-                image
-                for (image,) in db.execute(
-                    "SELECT url FROM item_images WHERE source=? AND item_id=? ORDER BY url",
-                    (source, item_id),
-                )
-            ]
             fields = [item_id, url, path, title, date, bool(guessed), author]
-            fields += [json.loads(keywords), fetched, sha, flags, images]
+            fields += [json.loads(keywords), fetched, sha, flags, images.get(item_id, [])]
             lines.append(_line(fields))
         return lines
 
