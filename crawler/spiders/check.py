@@ -17,7 +17,7 @@ from twisted.python.failure import Failure
 
 from ..config import url_problem
 from ..errors import one_line
-from ..extract.feed import FeedEntry, FeedError, entry_article, parse_feed
+from ..extract.feed import FeedEntry, FeedError, entry_article
 from ..extract.html import decode_html
 from ..extract.page import generic_body, is_sina
 from ..extract.sina_article import no_article_reason, read_page, sina_article
@@ -28,6 +28,7 @@ from ..network import TYPED
 from ..store.search import plain_text
 from ..store.template import safe_markup
 from .base import Navigator, describe
+from .feed import feed_of
 from .sina import SinaRoll
 
 MAX_MEDIA = 5  # video or slide pages passed over before the newest article is given up
@@ -180,12 +181,8 @@ class FeedCheck(_Checker):
         self.health.problems.append(f"feed unreadable: {describe(failure)}")
 
     def parse_feed(self, response: Response):
-        headers = {
-            k.decode("latin-1"): b", ".join(v).decode("latin-1")
-            for k, v in response.headers.items()
-        }
         try:
-            feed = parse_feed(response.body, response.url, headers, self.run.source.zone)
+            feed = feed_of(response, self.run.source.zone)
         except FeedError as exc:
             self.health.problems.append(f"feed unreadable: {exc}")
             return

@@ -11,10 +11,19 @@ from twisted.python.failure import Failure
 
 from ..config import url_problem
 from ..errors import one_line
-from ..extract.feed import FeedEntry, FeedError, entry_article, parse_feed
+from ..extract.feed import Feed, FeedEntry, FeedError, entry_article, parse_feed
 from ..extract.page import page_body
 from ..network import TYPED
 from .base import Navigator, describe, log
+
+
+def feed_of(response: Response, zone) -> Feed:
+    """The feed a response holds (its headers tell feedparser the media type and charset);
+    FeedError when it holds none."""
+    headers = {
+        k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()
+    }
+    return parse_feed(response.body, response.url, headers, zone)
 
 
 class FeedSource(Navigator):
@@ -42,12 +51,8 @@ class FeedSource(Navigator):
         if {"partial", "dataloss"} & set(response.flags):
             self.run.fail(f"{response.url}: incomplete response ({', '.join(response.flags)})")
             return
-        headers = {
-            k.decode("latin-1"): b", ".join(v).decode("latin-1")
-            for k, v in response.headers.items()
-        }
         try:
-            feed = parse_feed(response.body, response.url, headers, self.run.source.zone)
+            feed = feed_of(response, self.run.source.zone)
         except FeedError as exc:
             self.run.fail(f"{response.url}: {exc}")
             return
