@@ -15,7 +15,6 @@ The same N always gives the same archive (a seeded generator).
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import sys
@@ -38,15 +37,15 @@ def real_texts() -> tuple[list[str], list[str]]:
     from crawler.extract.sina_page import sina_page
     from crawler.store.search import plain_text
 
-    from reference import FIXTURES, reference_posts
+    from reference import reference_posts
+    from sina_cases import sina_cases
 
     texts, titles = [], []
     for post in reference_posts():
         texts.append(plain_text(post.body))
         titles.append(str(post.front.get("title", "")))
-    pages = FIXTURES / "sina-pages"
-    for entry in json.loads((pages / "manifest.json").read_text(encoding="utf-8")):
-        page = sina_page(decode_html((pages / entry["file"]).read_bytes()), entry["url"])
+    for case in sina_cases():
+        page = sina_page(decode_html(case.page, case.content_type), case.url)
         texts.append(plain_text(page.body or ""))
         titles.append(page.title)
     sentences = sorted(

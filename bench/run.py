@@ -28,6 +28,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from redis_server import redis_binary, redis_server  # noqa: E402
 
 from replay import ReplayServer, Reply  # noqa: E402
+from sina_cases import sina_cases  # noqa: E402
 from sina_replay import ROLL, TEMPLATE, layout_d_page, roll_body  # noqa: E402
 
 CONFIG = ["--config", str(ROOT / "feeds.yaml")]  # the shipped one: its Sina source
@@ -300,13 +301,7 @@ def judge_cost(mirror: Mirror, samples: int = 256) -> dict:
         return edit_markup(article.body, url)[0] if article and article.body else None
 
     mirror_bodies = [edited(mirror.page(i), ARTICLE.format(i)) for i in range(samples)]
-    pages = ROOT / "tests" / "fixtures" / "sina-pages"
-    manifest = json.loads((pages / "manifest.json").read_text(encoding="utf-8"))
-    real = []
-    for entry in manifest if isinstance(manifest, list) else manifest.values():
-        path, url = pages / entry["file"], entry.get("url")
-        if url and path.suffix == ".html":
-            real.append(edited(path.read_bytes(), url))
+    real = [edited(case.page, case.url) for case in sina_cases()]
     mirror_ms, real_ms = timed([b for b in mirror_bodies if b]), timed([b for b in real if b])
     return {
         "mirror_median_ms": statistics.median(mirror_ms),

@@ -9,20 +9,20 @@ Sina served them.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from crawler.extract.html import find, selector
+from crawler.extract.sina_page import doc_id
 from crawler.markup import Tag, tokenize
 from crawler.store.body import apply_edits
 
 from feed_replay import feeds_yaml
-from reference import FIXTURES, reference_posts
+from reference import reference_posts
 from replay import ReplayServer, Reply
+from sina_cases import SINA_CASES, sina_cases
 
-PAGES = FIXTURES / "sina-pages"
-TEMPLATE = PAGES / "html" / "htmlgtmk_t.cj.sina_2018-09-28_caijingtoutiao.html"
+TEMPLATE = SINA_CASES / "htmlgtmk_t.cj.sina_2018-09-28_caijingtoutiao" / "page.html"
 ROLL = "https://feed.mix.sina.com.cn/api/roll/get?pageid=155&lid={lid}&num=50&page={page}"
 SINA_NAME = "新浪财经－国內"
 
@@ -95,24 +95,13 @@ def reference_articles() -> list[RecordedArticle]:
 
 
 def real_articles() -> list[RecordedArticle]:
-    """The saved pages, listed without title or time so the page's own are used."""
+    """The saved pages (tests/cases/sina/), listed without title or time so the page's own
+    are used; an article's id is its URL's doc id, else its case's key."""
     articles = []
-    for entry in json.loads((PAGES / "manifest.json").read_text(encoding="utf-8")):
-        raw = (PAGES / entry["file"]).read_bytes()
-        if raw.startswith(b"<text id="):  # the corpus wrapper of the cwced files
-            raw = raw.split(b"\n", 1)[1].rsplit(b"</text>", 1)[0]
-        stem = Path(entry["file"]).stem
-        m = re.search(r"doc-i([a-z0-9]+)\.shtml", entry["url"])
-        docid = m.group(1) if m else stem
-        articles.append(
-            RecordedArticle(
-                docid,
-                entry["url"],
-                {"docid": docid, "url": entry["url"]},
-                raw,
-                f"text/html; charset={entry['declared_charset']}",
-            )
-        )
+    for case in sina_cases():
+        docid = doc_id(case.url) or case.key
+        roll = {"docid": docid, "url": case.url}
+        articles.append(RecordedArticle(docid, case.url, roll, case.page, case.content_type))
     return articles
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from crawler.store.verify import verify
 from feed_replay import feeds_yaml
 from replay import ReplayServer, Reply
 from runner import FAST, ROOT, crawl, run_cli
+from sina_cases import record_fields, sina_cases, without_guessed_date
 from sina_replay import (
     ROLL,
     SINA_NAME,
@@ -33,9 +33,6 @@ from sina_replay import (
     synthetic_articles,
     video_article,
 )
-
-GOLDEN = Path(__file__).parent / "fixtures" / "sina-golden"
-EXPECTED = Path(__file__).parent / "fixtures" / "sina-expected.json"
 
 
 def files(archive: Path) -> dict[str, bytes]:
@@ -72,30 +69,17 @@ def test_crawl_archives_reference_and_real_pages(replay: ReplayServer, tmp_path:
 
 
 def _check_real_pages(archive: Path, reals, archived: dict[str, bytes]) -> None:
-    """Every family's fields against what the pages show (fixtures/sina-expected.json), and the
-    files against reviewed golden copies (UPDATE_GOLDEN=1 rewrites them)."""
-    expected = json.loads(EXPECTED.read_text(encoding="utf-8"))
+    """A crawl gives every case the fields and the file it gives in process (its expected
+    ones, tests/cases/sina/), but for the date of a page that has none: the fetch time."""
+    cases = {case.url: case for case in sina_cases()}
     index = ProvenanceIndex.open_existing(archive)
     try:
         for article in reals:
-            record = index.get(SINA_NAME, article.id)
-            want = expected[article.id]
-            got = {
-                "title": record.title,
-                "date": None if record.date_guessed else record.date,
-                "media": record.author,
-                "keywords": list(record.keywords),
-                "path": record.path,
-            }
-            assert got == want, article.url
-            data = archived[record.path]
-            if record.date_guessed:  # the fetch time stands in: not part of the golden bytes
-                data = re.sub(rb"\ndate: [^\n]*\n", b"\ndate: (fetch time)\n", data)
-            golden = GOLDEN / record.path
-            if os.environ.get("UPDATE_GOLDEN"):
-                golden.parent.mkdir(parents=True, exist_ok=True)
-                golden.write_bytes(data)
-            assert data == golden.read_bytes(), record.path
+            case, record = cases[article.url], index.get(SINA_NAME, article.id)
+            assert record_fields(record) == case.expected(), case.key
+            assert without_guessed_date(archived[record.path], record) == without_guessed_date(
+                case.expected_file("html"), record
+            ), case.key
     finally:
         index.close()
 

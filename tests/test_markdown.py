@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from crawler.store import ProvenanceIndex
@@ -12,9 +11,8 @@ from crawler.store.verify import check_file, verify
 
 from replay import ReplayServer
 from runner import crawl, run_cli
+from sina_cases import REFERENCE_MARKDOWN, reference_markdown, sina_cases, without_guessed_date
 from sina_replay import md_files, real_articles, reference_articles, serve_sina, sina_config
-
-GOLDEN = Path(__file__).parent / "fixtures" / "sina-golden-md"
 
 
 def test_markdown_keeps_images_links_tables_and_drops_the_rest():
@@ -40,7 +38,16 @@ def test_markdown_text_never_becomes_markup():
     assert "a < b" in markdown  # code is shown as code
 
 
-def test_sina_pages_in_markdown_match_golden_files(replay: ReplayServer, tmp_path: Path):
+def test_reference_posts_in_markdown_match_their_expected_files():
+    """In process: each reference post's page, archived in Markdown (tests/regen.py)."""
+    for article in reference_articles():
+        path, data = reference_markdown(article)
+        assert data == (REFERENCE_MARKDOWN / path).read_bytes(), path
+
+
+def test_sina_pages_in_markdown_match_expected_files(replay: ReplayServer, tmp_path: Path):
+    """A crawl in Markdown writes the files the cases and the reference posts expect, with
+    the front matter a crawl in HTML writes."""
     serve_sina(replay, reference_articles() + real_articles())
     html = crawl(replay, tmp_path / "html", config=sina_config(tmp_path / "h"))
     markdown = crawl(
@@ -51,25 +58,21 @@ def test_sina_pages_in_markdown_match_golden_files(replay: ReplayServer, tmp_pat
     assert as_html.keys() == as_markdown.keys()
     index = ProvenanceIndex.open(tmp_path / "md")
     try:
-        guessed = {r.path for r in index.records() if r.date_guessed}
+        records = {r.path: r for r in index.records()}
     finally:
         index.close()
+    expected = {c.expected()["path"]: c.expected_file("markdown") for c in sina_cases()}
     for path, data in as_markdown.items():
-        text = data.decode("utf-8")
+        text, record = data.decode("utf-8"), records[path]
         parsed, original = parse(text), parse(as_html[path].decode("utf-8"))
         assert parsed.body_format == "markdown" and original.body_format == "html"
-        if path not in guessed:
+        if not record.date_guessed:
             assert parsed.front == original.front, path  # the same front matter
         assert check_file(data) == [], path
         assert "<div>" not in parsed.body and "<!--" not in parsed.body, path
         assert "{" not in parsed.body and "}" not in parsed.body, path
-        if path in guessed:
-            continue  # dated by the fetch time: not part of the golden bytes
-        golden = GOLDEN / path
-        if os.environ.get("UPDATE_GOLDEN"):
-            golden.parent.mkdir(parents=True, exist_ok=True)
-            golden.write_bytes(data)
-        assert data == golden.read_bytes(), path
+        want = expected.get(path) or (REFERENCE_MARKDOWN / path).read_bytes()
+        assert without_guessed_date(data, record) == without_guessed_date(want, record), path
     assert verify(tmp_path / "md") == []
     path = next(p for p in as_markdown if p.endswith("1-7月 西安市经济延续稳定恢复态势.md"))
     shown = run_cli(None, "archive", "show", path, "--archive", str(tmp_path / "md"))

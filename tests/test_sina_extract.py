@@ -1,25 +1,19 @@
-"""Sina extraction as pure functions: the roll API's answers and the page families."""
+"""Sina extraction in this process: the roll API's answers, the page families, and every saved
+page's case (tests/cases/sina/: its fields and its archive files)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-import re
-from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from crawler.extract.html import decode_html
-from crawler.extract.sina_page import BEIJING, FAMILIES, beijing_time, claims, doc_id, sina_page
+from crawler.extract.sina_page import FAMILIES, beijing_time, claims, doc_id, sina_page
 from crawler.extract.sina_roll import RollError, parse_roll, roll_url
 
-from reference import FIXTURES
+from sina_cases import FIELDS, FILES, SINA_CASES, SinaCase, run_case, sina_cases
 from sina_replay import roll_body
-
-PAGES = FIXTURES / "sina-pages"
-MANIFEST = json.loads((PAGES / "manifest.json").read_text("utf-8"))
-EXPECTED = json.loads((FIXTURES / "sina-expected.json").read_text("utf-8"))
-BY_LETTER = {family.family: family for family in FAMILIES}
 
 
 def test_roll_url_is_the_documented_request():
@@ -95,50 +89,58 @@ def test_doc_ids_and_dates():
     assert beijing_time("2019-02-30 10:00:00") is None and beijing_time("") is None
 
 
-def saved_page(entry: dict) -> str:
-    return decode_html((PAGES / entry["file"]).read_bytes())
+CASES = sina_cases()
+CASE_FILES = {"page.html", "case.json", "expected.json", *FILES.values()}
 
 
-def expected_fields(entry: dict) -> dict:
-    """The page's fields in fixtures/sina-expected.json (keyed by the URL's docid, else by
-    the file's stem, as tests/sina_replay.real_articles names them)."""
-    return EXPECTED[doc_id(entry["url"]) or Path(entry["file"]).stem]
+def case_id(case: SinaCase) -> str:
+    return case.key
 
 
-def published_day(entry: dict) -> str:
-    """The day (Beijing) the page was published: its expected date, else its file's date."""
-    if date := expected_fields(entry)["date"]:
-        return datetime.fromisoformat(date).astimezone(BEIJING).date().isoformat()
-    return re.search(r"\d{4}-\d{2}-\d{2}", entry["file"]).group()
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_each_case_folder_is_complete(case):
+    names = {p.name for p in case.folder.iterdir() if not p.name.startswith("groundtruth.")}
+    assert names == CASE_FILES, f"run: .venv/bin/python tests/regen.py {case.key}"
+    source = json.loads((case.folder / "case.json").read_text(encoding="utf-8"))["source"]
+    page = (case.folder / "page.html").read_bytes()
+    assert (hashlib.sha256(page).hexdigest(), len(page)) == (source["sha256"], source["bytes"])
 
 
-@pytest.mark.parametrize("entry", MANIFEST, ids=lambda e: e["file"][5:])
-def test_each_saved_page_is_claimed_by_exactly_one_family(entry):
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_each_case_is_claimed_by_exactly_its_family(case):
     """The dated families never overlap on a saved page; the fallback takes only what none
     of them claims. A new family must keep it so (or a page would change family silently)."""
-    claimed = [family.family for family in claims(saved_page(entry))]
-    assert claimed == [entry["family"]]
+    claimed = [family.family for family in claims(decode_html(case.page, case.content_type))]
+    assert claimed == [case.family]
 
 
-@pytest.mark.parametrize("entry", MANIFEST, ids=lambda e: e["file"][5:])
-def test_each_saved_page_gives_its_expected_fields(entry):
-    page = sina_page(saved_page(entry), entry["url"])
-    assert page.family == entry["family"] and page.recognized
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_each_case_is_an_article(case):
+    page = run_case(case).page
+    assert (page.family, page.recognized) == (case.family, True)
     assert page.body and len(page.body.strip()) > 500
-    want = expected_fields(entry)
-    got = {
-        "title": page.title,
-        "date": page.published and page.published.astimezone(UTC).isoformat(),
-        "media": page.media,
-        "keywords": list(page.keywords),
-    }
-    assert got == {k: want[k] for k in got}
+
+
+@pytest.mark.parametrize(
+    ("case", "field"), [(c, f) for c in CASES for f in FIELDS], ids=lambda v: getattr(v, "key", v)
+)
+def test_each_case_gives_its_expected_field(case, field):
+    assert run_case(case).fields.get(field) == case.expected()[field]
+
+
+@pytest.mark.parametrize(
+    ("case", "body_format"),
+    [(c, f) for c in CASES for f in FILES],
+    ids=lambda v: getattr(v, "key", v),
+)
+def test_each_case_gives_its_expected_file(case, body_format):
+    assert run_case(case).files.get(body_format) == case.expected_file(body_format)
 
 
 @pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.family)
-def test_each_family_has_a_saved_page_and_says_when_it_was_seen(family):
-    days = sorted(published_day(e) for e in MANIFEST if e["family"] == family.family)
-    assert days, f"family {family.family} has no saved page in sina-pages/manifest.json"
+def test_each_family_has_a_case_and_says_when_it_was_seen(family):
+    days = sorted(case.published_day for case in CASES if case.family == family.family)
+    assert days, f"family {family.family} has no case in tests/cases/sina/"
     assert family.seen == (days[0], days[-1])
     assert family.markers and family.body_at
 
@@ -170,6 +172,6 @@ def test_a_page_no_family_knows_is_not_recognized():
 
 
 def test_gb2312_pages_decode_as_gb18030():
-    raw = (PAGES / "html" / "cxextractor_ent_2009-11-09_13482762951_gb2312.html").read_bytes()
+    raw = (SINA_CASES / "cxextractor_ent_2009-11-09_13482762951_gb2312" / "page.html").read_bytes()
     assert "爱戴掀起红盖头" in decode_html(raw)
     assert decode_html("中文".encode("gb18030"), "text/html; charset=GB2312") == "中文"

@@ -1,7 +1,7 @@
-"""Sina article pages, 2004–2024: one page object per layout family of SINA.md §1.
+"""Sina article pages, 2004–2024: one page object per layout family of docs/SINA.md §1.
 
 A page is matched to its family by what it contains (`markers`, `excludes`): exactly one of
-the dated families claims each saved page (tests/fixtures/sina-pages/manifest.json names it),
+the dated families claims each saved page (each case in tests/cases/sina/ names its family),
 and the fallback family F only takes pages none of them claims. Each family says where its
 title, date, media, keywords and body are, and between which days its saved pages were
 published (`seen`); the body is the exact source text of its element.

@@ -1,8 +1,8 @@
 """Pages of a layout no extractor knows, kept for whoever adds the next layout family.
 
 Per source, in `.crawler/samples/<source>/`: each page gzipped as it was received, and a
-`manifest.json` (oldest first) saying which item, URL and media type each file holds, in the
-manner of tests/fixtures/sina-pages/manifest.json. At most `SAMPLES_PER_SOURCE` per source:
+`manifest.json` (oldest first) saying which item, URL and media type each file holds: what
+a case in tests/cases/sina/ needs (docs/EXTENDING.md). At most `SAMPLES_PER_SOURCE` per source:
 the oldest go first; a page sampled again replaces its older sample.
 """
 
