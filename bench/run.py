@@ -275,7 +275,7 @@ def per_article(mirror: Mirror, samples: int = 256) -> dict:
 
 
 def judge_cost(mirror: Mirror, samples: int = 256) -> dict:
-    """The browser-grade judge (FORMAT.md edit 1) per article, in ms: lexbor's reading of the
+    """The browser-grade judge (docs/FORMAT.md edit 1) per article, in ms: lexbor's reading of the
     edited body and the Markdown-link scan, on the mirror's 70–250 KB pages (median) and on the
     real Sina pages of the test fixtures (median and worst)."""
     from crawler.extract.sina_article import read_page, sina_article

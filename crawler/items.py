@@ -48,7 +48,7 @@ class Article:
 
     def __post_init__(self) -> None:
         # A date the archive cannot write (year 0 or 10000 in UTC, no zone) is no date: the
-        # fetch time stands in for it, noted as guessed (FORMAT.md), whoever made the item.
+        # fetch time stands in for it, noted as guessed (docs/FORMAT.md), whoever made the item.
         if self.date is not None and not writable(self.date):
             object.__setattr__(self, "date", None)
             object.__setattr__(self, "date_guessed", True)

@@ -22,7 +22,7 @@ class RebuiltFeed:
     name: str
     url: str
     xml: bytes
-    expected: dict[str, str]  # archive path → the post, its body trimmed as FORMAT.md says
+    expected: dict[str, str]  # archive path → the post, its body trimmed as docs/FORMAT.md says
 
 
 def rss(title: str, items: list[str]) -> bytes:

@@ -1,4 +1,4 @@
-"""A recorded Sina Finance: roll API answers (SINA.md §3) and article pages for the replay server.
+"""A recorded Sina Finance for the replay server: roll API answers (docs/SINA.md §3), pages.
 
 Reference posts become layout-D pages whose #artibody holds the post's body with RSSHub's
 edits undone (protocol-relative sinaimg `src`, no `referrerpolicy`, braces unescaped), so a

@@ -1,4 +1,4 @@
-"""FORMAT.md's body edits, one at a time, on the source text."""
+"""docs/FORMAT.md's body edits, one at a time, on the source text."""
 
 from __future__ import annotations
 

@@ -279,7 +279,7 @@ FAMILIES: tuple[type[SinaPage], ...] = (
 
 
 class MediaPage(SinaPage):
-    """A video or slide page: no article text by design (SINA.md §0: skipped)."""
+    """A video or slide page: no article text by design (docs/SINA.md §0: skipped)."""
 
     is_media = True
 

@@ -1,4 +1,4 @@
-"""What in a body is active content (FORMAT.md edit 1): one set of rules for the in-place
+"""What in a body is active content (docs/FORMAT.md edit 1): one set of rules for the in-place
 edits (body.py), the browser-grade judge (judge.py) and `archive verify`.
 
 Values given to these functions are decoded already (entities resolved), as a browser sees them.

@@ -1,4 +1,4 @@
-"""FORMAT.md's BODY edits, applied to the source text in place: nothing else changes a byte."""
+"""docs/FORMAT.md's BODY edits, applied to the source text in place: nothing else changes a byte."""
 
 from __future__ import annotations
 
@@ -10,6 +10,11 @@ from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser
 
+from ..extract.sina_boilerplate import (
+    BOILERPLATE_STYLE,
+    is_boilerplate_comment,
+    is_boilerplate_element,
+)
 from ..markup import (
     VOID,
     Attr,
@@ -24,21 +29,6 @@ _IMAGE_URL = re.compile(r"\.(?:gif|png|jpe?g|webp)", re.I)
 _SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]*:")
 NO_REFERRER = ' referrerpolicy="no-referrer"'
 HTML_SPACE = " \t\n\r\f"
-
-# clean: true — Sina's boilerplate (SINA.md §2).
-BOILERPLATE_CLASSES = frozenset(
-    {
-        "appendQr_wrap",
-        "app-kaihu-qr",
-        "otherContent_01",
-        "ct_hqimg",
-        "hqimg_related",
-        "fin_art_weixin",
-    }
-)
-_BOILERPLATE_ID = re.compile(r"(?:ad_\d+|left_hzh_ad)$")
-_BOILERPLATE_STYLE = re.compile(r"\.(?:appendQr_|app-kaihu-qr)")
-_ADLIST = re.compile(r"article_adlist\[.*\]article_adlist", re.S)
 
 Edit = tuple[int, int, str]
 
@@ -55,7 +45,7 @@ def prepare_body(body: str, page_url: str | None, *, clean: bool = False) -> str
 
 
 def edit_markup(body: str, page_url: str | None, *, clean: bool = False) -> tuple[str, list[str]]:
-    """FORMAT.md's edits but the last (braces): the body's markup made safe and absolute."""
+    """docs/FORMAT.md's edits but the last (braces): the body's markup made safe and absolute."""
     body = _normalize_text(body).lstrip(HTML_SPACE)
     if clean:
         body = apply_edits(body, boilerplate_edits(body))
@@ -88,7 +78,7 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> str:
 
 
 def markup_edits(body: str, page_url: str | None) -> tuple[list[Edit], list[str]]:
-    """Edits 1–3 of FORMAT.md for every tag that a browser would see as markup, and the
+    """Edits 1–3 of docs/FORMAT.md for every tag that a browser would see as markup, and the
     final `src` of each image (in order, without repeats)."""
     edits: list[Edit] = []
     images: dict[str, None] = {}
@@ -268,7 +258,8 @@ def _escape_attr(value: str, quote: str) -> str:
 
 
 def boilerplate_edits(body: str) -> list[Edit]:
-    """`clean: true`: Sina's QR blocks and their styles, ad boxes, adlist and empty comments."""
+    """`clean: true`: removes whole what crawler/extract/sina_boilerplate.py knows as
+    boilerplate (QR blocks and their styles, ad boxes, adlist and empty comments)."""
     edits: list[Edit] = []
     tokens = _Tokens(tokenize(body))
     for i, tok in enumerate(tokens):
@@ -284,8 +275,7 @@ def boilerplate_edits(body: str) -> list[Edit]:
 
 
 def _is_boilerplate_comment(body: str, comment: Comment) -> bool:
-    text = comment.text.strip()
-    return body.startswith("<!--", comment.start) and (not text or bool(_ADLIST.fullmatch(text)))
+    return body.startswith("<!--", comment.start) and is_boilerplate_comment(comment.text)
 
 
 def _is_boilerplate_style(body: str, tokens: list, i: int) -> bool:
@@ -294,16 +284,13 @@ def _is_boilerplate_style(body: str, tokens: list, i: int) -> bool:
         return False
     content = tokens[i + 1]
     return isinstance(content, RawText) and bool(
-        _BOILERPLATE_STYLE.search(body, content.start, content.end)
+        BOILERPLATE_STYLE.search(body, content.start, content.end)
     )
 
 
 def _is_boilerplate(tag: Tag) -> bool:
-    classes = tag.attr("class")
-    if classes and classes.value and BOILERPLATE_CLASSES.intersection(classes.value.split()):
-        return True
-    ident = tag.attr("id")
-    return bool(ident and ident.value and _BOILERPLATE_ID.match(ident.value))
+    classes, ident = tag.attr("class"), tag.attr("id")
+    return is_boilerplate_element(classes and classes.value, ident and ident.value)
 
 
 def first_image(body: str) -> str:

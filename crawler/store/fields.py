@@ -1,4 +1,4 @@
-"""Front-matter fields: normalization and quoting exactly as FORMAT.md gives them."""
+"""Front-matter fields: normalization and quoting exactly as docs/FORMAT.md gives them."""
 
 from __future__ import annotations
 

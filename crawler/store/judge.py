@@ -1,4 +1,4 @@
-"""Whether a body is safe to publish, judged as a browser reads it (FORMAT.md edit 1).
+"""Whether a body is safe to publish, judged as a browser reads it (docs/FORMAT.md edit 1).
 
 The in-place edits (body.py) keep every byte of an ordinary page; whether they were enough is
 decided here by lexbor, a WHATWG-conformant HTML parser (foreign content, CDATA, raw text,

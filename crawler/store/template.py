@@ -1,4 +1,4 @@
-"""The archive file: FORMAT.md's template, byte for byte, and its reading back."""
+"""The archive file: docs/FORMAT.md's template, byte for byte, and its reading back."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class Post:
 
 
 def safe_markup(article: Article) -> tuple[str, list[str], bool]:
-    """The body after FORMAT.md's edits 1–3 and the judge: (HTML, its images' final URLs,
+    """The body after docs/FORMAT.md's edits 1–3 and the judge: (HTML, its images' final URLs,
     whether it had to be sanitized)."""
     body, images = edit_markup(article.body, article.url, clean=article.shelf.clean)
     body, sanitized = safe_body(body)

@@ -1,4 +1,4 @@
-"""Checking an archive against FORMAT.md and its provenance, and rebuilding the provenance."""
+"""Checking an archive against docs/FORMAT.md and its provenance, and rebuilding the provenance."""
 
 from __future__ import annotations
 
@@ -155,7 +155,7 @@ def _template_mismatch(text: str) -> str:
         return "not in the archive template (it must start with a blank line, '---', 'title: ')"
     if not text.endswith(TRAILER):
         return "not in the archive template: the closing '</div>' lines are missing (truncated?)"
-    return "not in the archive template: the front matter's lines differ from FORMAT.md"
+    return "not in the archive template: the front matter's lines differ from docs/FORMAT.md"
 
 
 def _check_front(front: object) -> list[str]:

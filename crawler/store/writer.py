@@ -67,7 +67,7 @@ class _Staged:
 
 
 class ArchiveWriter:
-    """Writes articles below `root` as FORMAT.md says; knows nothing of Scrapy.
+    """Writes articles below `root` as docs/FORMAT.md says; knows nothing of Scrapy.
 
     With `batch` > 1, writes are made durable in groups (one fsync pass and one index commit
     for up to `batch` articles; `flush` makes them durable sooner): `on_durable` hears of
