@@ -176,7 +176,7 @@ def crawl(
     )
     if redis_url:
         from .cluster import Cluster
-        from .scaleout import run_worker
+        from .worker import run_worker
 
         report = run_worker(Cluster(redis_url), sources, options, wait=wait)
         if report.interrupted:

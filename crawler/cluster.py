@@ -14,7 +14,7 @@ Keys live under one prefix (default `crawler`): `requests` (scrapy-redis's prior
 `dupefilter`, `items` (a list of JSON items), `run` (a hash: id, state, seeded), `members`
 (the workers of the run), `worker:<id>` (busy/idle, expires when a worker stops beating),
 `writer` (expires when the writer stops beating),
-`archived:<source>` (a set) and `catalog:<source>` (a hash).
+`archived:<source>` (a set) and `start:<source>` (a hash).
 """
 
 from __future__ import annotations
@@ -58,8 +58,9 @@ class Report:
 
 
 @dataclass(frozen=True)
-class Catalog:
-    """What a source's workers need from the archive: what to skip, what to ask again."""
+class SourceStart:
+    """What a source's workers start from, as the archive has it: what to skip, what to ask
+    again. (The archive's own listings are store/catalog.py.)"""
 
     archived: frozenset[str]
     retries: list[dict]
@@ -103,24 +104,24 @@ class Cluster:
 
     # The writer's side.
 
-    def open_run(self, catalogs: dict[str, Catalog]) -> str:
-        """Start a run: an empty queue and dupefilter, every source's catalog published (the
+    def open_run(self, starts: dict[str, SourceStart]) -> str:
+        """Start a run: an empty queue and dupefilter, every source's start published (the
         item list is the writer's to drain first)."""
         run_id = uuid.uuid4().hex
         stale = [self.key(k) for k in ("requests", "dupefilter", "members", "seeder")]
         stale += list(self.redis.scan_iter(self.key("archived", "*")))
-        stale += list(self.redis.scan_iter(self.key("catalog", "*")))
+        stale += list(self.redis.scan_iter(self.key("start", "*")))
         pipe = self.redis.pipeline()
         pipe.delete(self.key("run"), *stale)
-        for source, catalog in catalogs.items():
-            ids = sorted(catalog.archived)
-            for start in range(0, len(ids), 10_000):
-                pipe.sadd(self.key("archived", source), *ids[start : start + 10_000])
+        for source, start in starts.items():
+            ids = sorted(start.archived)
+            for first in range(0, len(ids), 10_000):
+                pipe.sadd(self.key("archived", source), *ids[first : first + 10_000])
             pipe.hset(
-                self.key("catalog", source),
+                self.key("start", source),
                 mapping={
-                    "retries": json.dumps(catalog.retries, ensure_ascii=False),
-                    "validators": json.dumps(catalog.validators),
+                    "retries": json.dumps(start.retries, ensure_ascii=False),
+                    "validators": json.dumps(start.validators),
                 },
             )
         pipe.hset(self.key("run"), mapping={"id": run_id, "state": "open", "seeded": 0})
@@ -172,15 +173,15 @@ class Cluster:
                 )
             time.sleep(0.2)
 
-    def catalog(self, source: str) -> Catalog:
-        data = self.redis.hgetall(self.key("catalog", source))
+    def source_start(self, source: str) -> SourceStart:
+        data = self.redis.hgetall(self.key("start", source))
         if not data:
             raise ClusterError(
                 f"{source}: the writer did not publish this source (is it in the writer's "
                 "feeds.yaml?)"
             )
         archived = frozenset(i.decode() for i in self.redis.smembers(self.key("archived", source)))
-        return Catalog(archived, json.loads(data[b"retries"]), json.loads(data[b"validators"]))
+        return SourceStart(archived, json.loads(data[b"retries"]), json.loads(data[b"validators"]))
 
     def join(self, worker: str) -> None:
         self.redis.sadd(self.key("members"), worker)

@@ -13,6 +13,9 @@ from .items import Shelf
 
 DEFAULT_PAGEID = 155  # the finance rolls; 384 the finance roll page's (README table)
 DEFAULT_LID = 1686
+# The source types: each is crawled by a navigator (spiders/archive.py NAVIGATORS) and checked
+# by one (spiders/check.py CHECKERS); tests/test_config.py holds the three to one set.
+SOURCE_TYPES = ("sina", "feed")
 # The image store is `<archive>/images/`; with the archive at a Hexo site's source/_posts and
 # `include: ["_posts/images/**"]` in its _config.yml, Hexo serves it here.
 DEFAULT_IMAGES_URL = "/_posts/images/"
@@ -27,7 +30,7 @@ class Source:
     name: str
     site: str
     category: str
-    type: str = "feed"  # "sina" | "feed"
+    type: str = "feed"  # one of SOURCE_TYPES
     url: str | None = None
     pageid: int = DEFAULT_PAGEID
     lid: int = DEFAULT_LID
@@ -177,8 +180,9 @@ def _parse_source(raw: object, defaults: dict, where: str, defaults_where: str) 
         if key not in values:
             raise ConfigError(f"{where}: missing required key {key!r}")
     kind = values.get("type", "feed")
-    if kind not in ("sina", "feed"):
-        raise ConfigError(f"{at('type')}: key 'type': must be 'sina' or 'feed', not {kind!r}")
+    if kind not in SOURCE_TYPES:
+        choices = " or ".join(repr(name) for name in SOURCE_TYPES)
+        raise ConfigError(f"{at('type')}: key 'type': must be {choices}, not {kind!r}")
     if kind == "sina" and "url" in raw:
         raise ConfigError(
             f"{at('url')}: key 'url': a 'sina' source takes no url (it reads the roll API)"

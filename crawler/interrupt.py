@@ -1,4 +1,5 @@
-"""Ctrl-C and SIGTERM stop a crawl at once, keeping what was archived.
+"""Ctrl-C and SIGTERM stop a crawl at once, keeping what was archived; so does a component
+that cannot go on (`stop_crawl`: the archive cannot be written, Redis is lost).
 
 Scrapy's own first signal waits for every request the downloader holds, those queued behind
 a politeness delay included (a slow site: a minute), and its second stops the reactor with the
@@ -46,3 +47,14 @@ def stop_at_once_on_signals(crawler):
         interrupted = getattr(crawler, "interrupted", False)
         for sig, handler in previous.items():
             signal.signal(sig, signal.SIG_IGN if interrupted else handler)
+
+
+def stop_crawl(crawler, reason: str) -> None:
+    """Close the spider without waiting (the item being processed must finish first)."""
+    from scrapy.utils.defer import deferred_from_coro
+
+    engine = crawler.engine
+    if hasattr(engine, "close_spider_async"):  # Scrapy 2.14+
+        deferred_from_coro(engine.close_spider_async(reason=reason))
+    else:
+        engine.close_spider(crawler.spider, reason)

@@ -4,17 +4,22 @@ The archive is published: a feed entry that links (for `full_text`), an image, a
 item or a redirect that points at `http://127.0.0.1/admin` would otherwise have that page's
 answer written into a public post. The URLs the user typed (feeds.yaml, `fetch` arguments)
 are trusted; a source may opt in to private hosts with `allow_private: true`.
+
+And what went wrong on the way, in one line a user acts on (`describe`).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.python.failure import Failure
 
 TYPED = "typed_url"  # request meta: the user typed this URL (it and its own host are trusted)
 ALLOW_PRIVATE = "allow_private"  # request meta: its source allows private hosts
@@ -89,3 +94,45 @@ class PrivateAddressGuard:
         if reason:
             raise PrivateAddress(f"{host} is {reason}: not fetched (allow_private: true allows)")
         return None
+
+
+_WRAPPED = re.compile(r"Failure [\w.]*?(\w+): ([^>\]]*)")
+
+# What a download failure means to the user, by exception name (Scrapy's own or Twisted's).
+_IN_WORDS = {
+    "CannotResolveHostError": "cannot resolve the host {host} (offline, or no such host?)",
+    "DNSLookupError": "cannot resolve the host {host} (offline, or no such host?)",
+    "DownloadConnectionRefusedError": "{host} refused the connection",
+    "ConnectionRefusedError": "{host} refused the connection",
+    "DownloadTimeoutError": "{host} did not answer in time",
+    "TimeoutError": "{host} did not answer in time",
+    "TCPTimedOutError": "{host} did not answer in time",
+    "ResponseNeverReceived": "{host} closed the connection without an answer",
+    "ConnectionLost": "{host} closed the connection before the end of its answer",
+    "ResponseDataLossError": "{host} closed the connection before the end of its answer",
+    "TunnelError": "the proxy {proxy} could not open a tunnel to {host}",
+    "PrivateAddress": "{message}",
+}
+
+
+def describe(failure: Failure) -> str:
+    """One line for what went wrong with a request, in words a user acts on: the host, what
+    failed, and the proxy when the connection went through one."""
+    if failure.check(HttpError):
+        return f"HTTP {failure.value.response.status}"
+    name, message = type(failure.value).__name__, failure.getErrorMessage()
+    if wrapped := _WRAPPED.search(message):  # Twisted's failures inside a list
+        name, message = wrapped.groups()
+    message = " ".join(message.split())
+    request = getattr(failure, "request", None)
+    host = urlsplit(request.url).netloc if request is not None else "the host"
+    proxy = (request.meta.get("proxy") or "") if request is not None else ""
+    proxy_host = urlsplit(proxy).netloc or proxy
+    if proxy and name in ("DownloadConnectionRefusedError", "ConnectionRefusedError"):
+        return f"the proxy {proxy_host} refused the connection (http_proxy/https_proxy)"
+    if name in _IN_WORDS:
+        said = _IN_WORDS[name].format(host=host, proxy=proxy_host, message=message)
+        return (
+            f"{said} (through the proxy {proxy_host})" if proxy and name != "TunnelError" else said
+        )
+    return f"{name}: {message}".strip(": ")[:300]

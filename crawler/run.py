@@ -16,10 +16,11 @@ from .config import ConfigError, Source
 from .errors import CrawlError
 from .interrupt import stop_at_once_on_signals
 from .items import ImageRetry
+from .network import describe
 from .progress import CLEAR
 from .spiders.archive import ArchiveSpider
-from .spiders.base import SourceRun, describe
-from .spiders.check import FeedCheck, Health, SinaCheck
+from .spiders.base import SourceRun
+from .spiders.check import CHECKERS, Health
 from .spiders.fetch import FetchTarget, UrlFetch
 from .store import ArchiveWriter, ProvenanceIndex
 
@@ -212,8 +213,7 @@ def run_check(sources: list[Source], options: CrawlOptions) -> tuple[list[Health
     runs = [SourceRun(source, limit=1) for source in sources]
     healths = [Health(source.name, source.type) for source in sources]
     checkers = [
-        (SinaCheck if run.source.type == "sina" else FeedCheck)(run, health)
-        for run, health in zip(runs, healths, strict=True)
+        CHECKERS[run.source.type](run, health) for run, health in zip(runs, healths, strict=True)
     ]
     spider = run_spider(
         None, options, extra_settings={"ITEM_PIPELINES": {}}, runs=runs, navigators=checkers

@@ -1,5 +1,5 @@
-"""A crawl across machines: each worker runs the archive spider on a shared Redis queue, one
-writer owns the archive (see cluster.py for what they share)."""
+"""A crawl across machines: one writer owns the archive (here), each worker runs the archive
+spider on a shared Redis queue (worker.py); cluster.py is what they share."""
 
 from __future__ import annotations
 
@@ -7,75 +7,15 @@ import logging
 import time
 from pathlib import Path
 
-from .cluster import Catalog, Cluster, Report, worker_id
+from .cluster import Cluster, Report, SourceStart
 from .config import Source
 from .errors import ClusterError
 from .items import Article, Pending, Sample, Settled
-from .run import CrawlOptions, CrawlReport, keep_outcome, quiet_logging, run_spider, source_run
+from .run import CrawlOptions, CrawlReport, keep_outcome, quiet_logging, source_run
 from .spiders.base import FailedItem, SourceRun
 from .store import ArchiveWriter, ItemError
 
 log = logging.getLogger("crawler")
-
-
-def run_worker(
-    cluster: Cluster, sources: list[Source], options: CrawlOptions, *, wait: float
-) -> CrawlReport:
-    """One worker of a scaled-out crawl: sources from the writer's catalog, requests from the
-    shared queue, items to Redis. Returns this worker's part of the outcome."""
-    for source in sources:
-        if source.images == "keep":
-            raise ClusterError(
-                f"{source.name}: 'images: keep' is not supported by a scaled-out crawl yet"
-            )
-    run_id = cluster.wait_for_run(wait)
-    runs = []
-    for source in sources:
-        catalog = cluster.catalog(source.name)
-        runs.append(
-            SourceRun(
-                source=source,
-                archived=catalog.archived,
-                limit=options.limit or source.limit,
-                pages=options.pages or source.pages,
-                refresh=options.refresh,
-                retry_payloads=catalog.retries,
-                validators=catalog.validators,
-            )
-        )
-    worker = worker_id()
-    cluster.join(worker)
-    seed = cluster.claim_seeding(worker)
-    spider = run_spider(
-        None,
-        options,
-        extra_settings={
-            "SCHEDULER": "crawler.worker.SharedScheduler",
-            "SCHEDULER_PERSIST": True,  # the writer clears the queue when it opens a run
-            "SCHEDULER_QUEUE_KEY": cluster.key("requests"),
-            "SCHEDULER_DUPEFILTER_KEY": cluster.key("dupefilter"),
-            "DUPEFILTER_CLASS": "crawler.worker.SourceDupeFilter",
-            "REDIS_URL": cluster.url,
-            "ITEM_PIPELINES": {"crawler.worker.ClusterItems": 300},
-            "EXTENSIONS": {"crawler.worker.ClusterWorker": 500},
-            "CLUSTER_WORKER": True,
-        },
-        runs=runs,
-        seed=seed,
-        on_seeded=cluster.mark_seeded if seed else None,
-        cluster=cluster,
-        worker=worker,
-        run_id=run_id,
-    )
-    if getattr(spider, "cluster_error", None):
-        raise ClusterError(spider.cluster_error)
-    reason = spider.crawler.stats.get_value("finish_reason")
-    if reason == "run_replaced":
-        raise ClusterError(
-            "a new writer opened another run while this worker was in the last one: what it "
-            "fetched is written by the new writer; nothing is lost"
-        )
-    return CrawlReport(runs, interrupted=reason == "shutdown")
 
 
 def run_writer(root: Path, sources: list[Source], cluster: Cluster, *, wait: float) -> CrawlReport:
@@ -94,7 +34,7 @@ def run_writer(root: Path, sources: list[Source], cluster: Cluster, *, wait: flo
         writer.on_durable = lambda result: runs[result.source].count(result.status)
         run_id = cluster.open_run(
             {
-                name: Catalog(run.archived, run.retry_payloads, run.validators)
+                name: SourceStart(run.archived, run.retry_payloads, run.validators)
                 for name, run in runs.items()
             }
         )

@@ -1,6 +1,7 @@
-"""A scaled-out crawl's worker inside Scrapy: scrapy-redis's shared queue and dupefilter,
-items pushed to Redis, and an exit once the whole cluster is idle (a scrapy-redis spider
-otherwise never stops, which would break cron)."""
+"""A scaled-out crawl's worker (`run_worker`), and its parts inside Scrapy: scrapy-redis's
+shared queue and dupefilter, items pushed to Redis, and an exit once the whole cluster is idle
+(a scrapy-redis spider otherwise never stops, which would break cron). The writer is in
+scaleout.py."""
 
 from __future__ import annotations
 
@@ -20,13 +21,75 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
-from .cluster import HEARTBEAT, IDLE_TIME, Report
+from .cluster import HEARTBEAT, IDLE_TIME, Cluster, Report, worker_id
+from .config import Source
 from .errors import ClusterError
-from .interrupt import INTERRUPTED
+from .interrupt import INTERRUPTED, stop_crawl
 from .items import Article, Pending, Sample, Settled
-from .spiders.base import stop_crawl
+from .run import CrawlOptions, CrawlReport, run_spider
+from .spiders.base import SourceRun
 
 log = logging.getLogger("crawler")
+
+
+def run_worker(
+    cluster: Cluster, sources: list[Source], options: CrawlOptions, *, wait: float
+) -> CrawlReport:
+    """One worker of a scaled-out crawl: sources as the writer started them, requests from the
+    shared queue, items to Redis. Returns this worker's part of the outcome."""
+    for source in sources:
+        if source.images == "keep":
+            raise ClusterError(
+                f"{source.name}: 'images: keep' is not supported by a scaled-out crawl yet"
+            )
+    run_id = cluster.wait_for_run(wait)
+    runs = []
+    for source in sources:
+        start = cluster.source_start(source.name)
+        runs.append(
+            SourceRun(
+                source=source,
+                archived=start.archived,
+                limit=options.limit or source.limit,
+                pages=options.pages or source.pages,
+                refresh=options.refresh,
+                retry_payloads=start.retries,
+                validators=start.validators,
+            )
+        )
+    worker = worker_id()
+    cluster.join(worker)
+    seed = cluster.claim_seeding(worker)
+    spider = run_spider(
+        None,
+        options,
+        extra_settings={
+            "SCHEDULER": "crawler.worker.SharedScheduler",
+            "SCHEDULER_PERSIST": True,  # the writer clears the queue when it opens a run
+            "SCHEDULER_QUEUE_KEY": cluster.key("requests"),
+            "SCHEDULER_DUPEFILTER_KEY": cluster.key("dupefilter"),
+            "DUPEFILTER_CLASS": "crawler.worker.SourceDupeFilter",
+            "REDIS_URL": cluster.url,
+            "ITEM_PIPELINES": {"crawler.worker.ClusterItems": 300},
+            "EXTENSIONS": {"crawler.worker.ClusterWorker": 500},
+            "CLUSTER_WORKER": True,
+        },
+        runs=runs,
+        seed=seed,
+        on_seeded=cluster.mark_seeded if seed else None,
+        cluster=cluster,
+        worker=worker,
+        run_id=run_id,
+    )
+    if getattr(spider, "cluster_error", None):
+        raise ClusterError(spider.cluster_error)
+    reason = spider.crawler.stats.get_value("finish_reason")
+    if reason == "run_replaced":
+        raise ClusterError(
+            "a new writer opened another run while this worker was in the last one: what it "
+            "fetched is written by the new writer; nothing is lost"
+        )
+    return CrawlReport(runs, interrupted=reason == "shutdown")
 
 
 def lost(spider, error: str) -> None:

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import ConfigError, load_config
+from crawler.config import SOURCE_TYPES, ConfigError, load_config
+from crawler.spiders.archive import NAVIGATORS
+from crawler.spiders.check import CHECKERS
 
 ROOT = Path(__file__).parent.parent
 SINA = "  - {name: 新浪, site: 新浪财经, category: 金融, type: sina}\n"
@@ -25,6 +27,12 @@ def test_shipped_feeds_yaml_is_the_sina_domestic_roll():
     assert (source.name, source.site, source.category) == ("新浪财经－国內", "新浪财经", "金融")
     assert (source.type, source.lid, source.pages, source.limit) == ("sina", 1686, 1, 50)
     assert config.archive == ROOT / "archive"
+
+
+def test_every_source_type_is_crawled_and_checked_by_a_navigator():
+    """A type feeds.yaml accepts that no navigator crawls would fail only mid-crawl; a
+    navigator for a type feeds.yaml refuses would be dead code (docs/EXTENDING.md)."""
+    assert set(SOURCE_TYPES) == set(NAVIGATORS) == set(CHECKERS)
 
 
 def test_defaults_apply_and_sources_win(tmp_path: Path):

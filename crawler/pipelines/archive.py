@@ -9,9 +9,8 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
-from ..interrupt import INTERRUPTED
+from ..interrupt import INTERRUPTED, stop_crawl
 from ..items import Article, ImageRetry, Pending, Sample, Settled
-from ..spiders.base import stop_crawl
 from ..store import ArchiveWriter, ItemError, WriteResult
 from ..store.template import render_article
 from ..store.writer import unrenderable

@@ -21,8 +21,7 @@ from scrapy.pipelines.media import MediaPipeline
 from twisted.python.failure import Failure
 
 from ..items import Article, ImageOutcome, ImageRetry
-from ..network import ALLOW_PRIVATE
-from ..spiders.base import describe
+from ..network import ALLOW_PRIVATE, describe
 from ..store import ProvenanceIndex
 from ..store.images import ImageError, ImageStore
 from ..store.template import image_urls

@@ -15,6 +15,7 @@ from .base import Navigator, SourceRun
 from .feed import FeedSource
 from .sina import SinaRoll
 
+# A source type (config.SOURCE_TYPES) → the navigator that crawls it.
 NAVIGATORS: dict[str, type[Navigator]] = {"sina": SinaRoll, "feed": FeedSource}
 
 
@@ -49,8 +50,10 @@ class ArchiveSpider(scrapy.Spider):
         if self.on_seeded is not None:  # the engine has queued the last one by now
             self.on_seeded()
 
-    # A navigator's requests call back through the spider by name: a request can then be
-    # serialized (the shared Redis queue of a scaled-out crawl) and come back to any worker.
+    # A navigator schedules its own methods (`callback=self.parse_article`: a search for a
+    # callback finds where it is scheduled). `_route` swaps them for `dispatch` and keeps
+    # their names, so that a request can be serialized (the shared Redis queue of a
+    # scaled-out crawl) and come back to the same method on any worker.
 
     def dispatch(self, response, **kwargs) -> Iterable[Any]:
         navigator = self.by_source[response.meta["source"]]
@@ -81,6 +84,9 @@ class ArchiveSpider(scrapy.Spider):
 
     def _route(self, request: scrapy.Request, navigator: Navigator) -> scrapy.Request:
         errback = request.errback
+        for method in (request.callback, errback):
+            if method is not None and getattr(navigator, method.__name__, None) != method:
+                raise TypeError(f"{method!r} is not a method of {navigator!r}: not dispatchable")
         return request.replace(
             callback=self.dispatch,
             errback=self.dispatch_failure if errback else None,

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.defer import deferred_from_coro
 from twisted.python.failure import Failure
 
 from ..config import Source
 from ..errors import one_line
+from ..network import describe
 
 log = logging.getLogger("crawler")
 
@@ -148,54 +145,3 @@ class Navigator:
     def item_crashed(self, request: scrapy.Request, reason: str) -> bool:
         """Fail the one item `request` was for, if it was for one."""
         return False
-
-
-_WRAPPED = re.compile(r"Failure [\w.]*?(\w+): ([^>\]]*)")
-
-# What a download failure means to the user, by exception name (Scrapy's own or Twisted's).
-_IN_WORDS = {
-    "CannotResolveHostError": "cannot resolve the host {host} (offline, or no such host?)",
-    "DNSLookupError": "cannot resolve the host {host} (offline, or no such host?)",
-    "DownloadConnectionRefusedError": "{host} refused the connection",
-    "ConnectionRefusedError": "{host} refused the connection",
-    "DownloadTimeoutError": "{host} did not answer in time",
-    "TimeoutError": "{host} did not answer in time",
-    "TCPTimedOutError": "{host} did not answer in time",
-    "ResponseNeverReceived": "{host} closed the connection without an answer",
-    "ConnectionLost": "{host} closed the connection before the end of its answer",
-    "ResponseDataLossError": "{host} closed the connection before the end of its answer",
-    "TunnelError": "the proxy {proxy} could not open a tunnel to {host}",
-    "PrivateAddress": "{message}",
-}
-
-
-def describe(failure: Failure) -> str:
-    """One line for what went wrong with a request, in words a user acts on: the host, what
-    failed, and the proxy when the connection went through one."""
-    if failure.check(HttpError):
-        return f"HTTP {failure.value.response.status}"
-    name, message = type(failure.value).__name__, failure.getErrorMessage()
-    if wrapped := _WRAPPED.search(message):  # Twisted's failures inside a list
-        name, message = wrapped.groups()
-    message = " ".join(message.split())
-    request = getattr(failure, "request", None)
-    host = urlsplit(request.url).netloc if request is not None else "the host"
-    proxy = (request.meta.get("proxy") or "") if request is not None else ""
-    proxy_host = urlsplit(proxy).netloc or proxy
-    if proxy and name in ("DownloadConnectionRefusedError", "ConnectionRefusedError"):
-        return f"the proxy {proxy_host} refused the connection (http_proxy/https_proxy)"
-    if name in _IN_WORDS:
-        said = _IN_WORDS[name].format(host=host, proxy=proxy_host, message=message)
-        return (
-            f"{said} (through the proxy {proxy_host})" if proxy and name != "TunnelError" else said
-        )
-    return f"{name}: {message}".strip(": ")[:300]
-
-
-def stop_crawl(crawler, reason: str) -> None:
-    """Close the spider without waiting (the item being processed must finish first)."""
-    engine = crawler.engine
-    if hasattr(engine, "close_spider_async"):  # Scrapy 2.14+
-        deferred_from_coro(engine.close_spider_async(reason=reason))
-    else:
-        engine.close_spider(crawler.spider, reason)

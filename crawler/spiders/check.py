@@ -24,10 +24,10 @@ from ..extract.sina_article import no_article_reason, read_page, sina_article
 from ..extract.sina_page import media_kind, sina_page
 from ..extract.sina_roll import RollError, RollItem, parse_roll
 from ..items import Article
-from ..network import TYPED
+from ..network import TYPED, describe
 from ..store.search import plain_text
 from ..store.template import safe_markup
-from .base import Navigator, describe
+from .base import Navigator
 from .feed import feed_of
 from .sina import SinaRoll
 
@@ -225,3 +225,7 @@ class FeedCheck(_Checker):
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+# A source type (config.SOURCE_TYPES) → the navigator that checks it.
+CHECKERS: dict[str, type[_Checker]] = {"sina": SinaCheck, "feed": FeedCheck}

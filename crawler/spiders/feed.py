@@ -13,8 +13,8 @@ from ..config import url_problem
 from ..errors import one_line
 from ..extract.feed import Feed, FeedEntry, FeedError, entry_article, parse_feed
 from ..extract.page import page_body
-from ..network import TYPED
-from .base import Navigator, describe, log
+from ..network import TYPED, describe
+from .base import Navigator, log
 
 
 def feed_of(response: Response, zone) -> Feed:

@@ -13,8 +13,8 @@ from twisted.python.failure import Failure
 from ..extract.sina_article import UNKNOWN_LAYOUT, no_article_reason, read_page, sina_article
 from ..extract.sina_roll import RollError, RollItem, parse_roll, roll_referer, roll_url
 from ..items import Pending, Sample, Settled
-from ..network import TYPED
-from .base import Navigator, describe
+from ..network import TYPED, describe
+from .base import Navigator
 
 ROLL_PAGE = "roll_page"  # a pending entry that is a roll page, not an article
 
