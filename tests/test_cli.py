@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -35,6 +36,17 @@ def test_every_command_has_help_that_reads_well_in_80_columns(path):
     # No summary cut mid-word, no strptime patterns, no documents the repository lacks.
     assert not any("..." in line for line in lines[1:]), result.output
     assert "%Y" not in result.output and ".md" not in result.output
+
+
+def test_the_interface_contract_and_the_commands_agree():
+    """docs/INTERFACE.md names only commands the CLI has, and every command is documented
+    there or in the README (a sqlite-utils test_docs.py of our own)."""
+    interface = (ROOT / "docs" / "INTERFACE.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    have = {" ".join(path) for path in commands(cli)} - {"archive"}
+    named = set(re.findall(r"`crawler ((?:archive )?[a-z]+)", interface))
+    assert named and named <= have
+    assert [c for c in sorted(have) if f"crawler {c}" not in interface + readme] == []
 
 
 @pytest.mark.parametrize("args", [[], ["archive"]])

@@ -1,5 +1,6 @@
-"""The two item pipelines alone, on a crawler from Scrapy's own test helper (`get_crawler`):
-no engine, no network; items are handed to them as the engine would."""
+"""The two item pipelines alone, built as Scrapy builds them (`build_from_crawler`) on a crawler
+from its test helper (`get_crawler`): no engine, no network; items handed over as the engine
+would."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from scrapy.http import Response
+from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 from twisted.internet.task import Clock
 
@@ -56,7 +58,7 @@ def pipeline(tmp_path: Path):
     """An open archive pipeline on its own clock (MAX_DELAY passes when the test says)."""
     run = SourceRun(source())
     crawler = scrapy_crawler(tmp_path, run)
-    pipe = ArchivePipeline.from_crawler(crawler)
+    pipe = build_from_crawler(ArchivePipeline, crawler)
     pipe.flusher.clock = Clock()
     pipe.open_spider()
     yield pipe, run
@@ -133,7 +135,7 @@ def test_an_archive_that_cannot_be_written_stops_the_crawl_once(pipeline, monkey
 def test_preview_renders_the_file_and_writes_nothing(tmp_path: Path):
     run = SourceRun(source())
     crawler = scrapy_crawler(tmp_path, run, ARCHIVE_PREVIEW=True)
-    pipe = ArchivePipeline.from_crawler(crawler)
+    pipe = build_from_crawler(ArchivePipeline, crawler)
     pipe.open_spider()
     pipe.process_item(article(run, 1))
     pipe.close_spider()
@@ -160,7 +162,7 @@ def image_keeper(root: Path, answers: dict) -> tuple[ImageKeeper, SourceRun, Rec
     run = SourceRun(source(images="keep"))
     crawler = scrapy_crawler(root, run)
     crawler.engine = RecordedEngine(answers)
-    keeper = ImageKeeper.from_crawler(crawler)
+    keeper = build_from_crawler(ImageKeeper, crawler)
     keeper.open_spider()
     return keeper, run, crawler.engine
 

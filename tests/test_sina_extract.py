@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -143,6 +145,14 @@ def test_each_family_has_a_case_and_says_when_it_was_seen(family):
     assert days, f"family {family.family} has no case in tests/cases/sina/"
     assert family.seen == (days[0], days[-1])
     assert family.markers and family.body_at
+
+
+def test_each_family_has_a_row_in_the_sina_notes():
+    """docs/SINA.md §1 describes every family the code knows (docs/EXTENDING.md)."""
+    notes = (Path(__file__).parent.parent / "docs" / "SINA.md").read_text(encoding="utf-8")
+    layouts = notes.split("## 1. Layout families", 1)[1].split("\n## ", 1)[0]
+    rows = {line[2] for line in layouts.splitlines() if re.match(r"\| [A-Z]'?\. ", line)}
+    assert {family.family for family in FAMILIES} <= rows
 
 
 def test_only_the_last_family_is_a_fallback():

@@ -10,7 +10,7 @@ from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser
 
-from ..extract.sina_boilerplate import (
+from ..boilerplate import (
     BOILERPLATE_STYLE,
     is_boilerplate_comment,
     is_boilerplate_element,
@@ -258,7 +258,7 @@ def _escape_attr(value: str, quote: str) -> str:
 
 
 def boilerplate_edits(body: str) -> list[Edit]:
-    """`clean: true`: removes whole what crawler/extract/sina_boilerplate.py knows as
+    """`clean: true`: removes whole what crawler/boilerplate.py knows as
     boilerplate (QR blocks and their styles, ad boxes, adlist and empty comments)."""
     edits: list[Edit] = []
     tokens = _Tokens(tokenize(body))

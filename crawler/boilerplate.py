@@ -1,8 +1,9 @@
-"""Sina's boilerplate (docs/SINA.md §2): what a source with `clean: true` loses from its bodies.
+"""Known boilerplate (docs/SINA.md §2): what a source with `clean: true` loses from its bodies.
 
-What the site puts in an article body that is not the article: the app's QR blocks and their
-styles, ad boxes, stock-chart blocks, WeChat adlist comments. This module only knows them;
-crawler/store/body.py finds them in a body and removes each whole, before the edits.
+What Sina puts in an article body that is not the article: the app's QR blocks and their
+styles, ad boxes, stock-chart blocks, WeChat adlist comments. This module only knows them
+(a leaf, like items.py: any layer may read it); crawler/store/body.py finds them in a body
+and removes each whole, before the edits.
 """
 
 from __future__ import annotations
