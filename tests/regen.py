@@ -70,21 +70,27 @@ def main(argv: list[str] | None = None) -> int:
     known = {case.key for case in sina_cases()}
     if unknown := sorted(set(args.keys) - known):
         parser.error(f"no such case in {SINA_CASES}: {', '.join(unknown)}")
-    changed = 0
     outputs = expected_outputs(args.keys)
+    changes = []
     for path, new in outputs.items():
         old = path.read_bytes() if path.exists() else None
-        if old == new:
-            continue
-        changed += 1
-        show_diff(path, old, new)
-        if not args.check:
+        if old != new:
+            changes.append((path, old, new))
+    if not args.check:  # all written before any is shown: a closed pager loses no file
+        for path, _, new in changes:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(new)
+    for path, old, new in changes:
+        show_diff(path, old, new)
+    changed = len(changes)
     verb = "differ" if args.check else "rewritten"
     print(f"regen: {changed} of {len(outputs)} expected files {verb}", file=sys.stderr)
     return 1 if args.check and changed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # `| head`: the files are written all the same
+        sys.stderr.close()
+        sys.exit(0)
