@@ -109,6 +109,27 @@ def test_a_navigator_that_raises_fails_its_source_or_item_only():
     assert (failed.item_id, failed.payload["url"]) == ("42", roll.url)
 
 
+def test_a_callback_that_is_not_the_navigators_own_fails_its_source_at_scheduling():
+    """Requests come back by the callback's name (on any worker of a scaled-out crawl): one
+    that a name cannot find again fails its source at once, in one line."""
+    import scrapy
+
+    from crawler.config import Source
+    from crawler.spiders.archive import ArchiveSpider
+    from crawler.spiders.base import Navigator, SourceRun
+
+    class Stray(Navigator):
+        def start(self):
+            yield scrapy.Request("https://a.test/1", callback=lambda response: None)
+
+    run = SourceRun(Source(name="a", site="s", category="c", type="sina"))
+    navigator = Stray(run)
+    spider = ArchiveSpider([run], navigators=[navigator])
+    assert list(spider._routed(navigator.start, navigator, None)) == []
+    assert run.error.startswith("start: TypeError: test_a_callback_that_is_not_the_navigators")
+    assert run.error.endswith("<lambda> is not a Stray method: not dispatchable")
+
+
 # ---- 5. linear time on every body the size cap allows
 
 SWALLOWING = ["<textarea>", "<title>", "<style>", "<script>", "<noscript>", "<iframe>"]

@@ -86,7 +86,8 @@ class ArchiveSpider(scrapy.Spider):
         errback = request.errback
         for method in (request.callback, errback):
             if method is not None and getattr(navigator, method.__name__, None) != method:
-                raise TypeError(f"{method!r} is not a method of {navigator!r}: not dispatchable")
+                name, owner = getattr(method, "__qualname__", repr(method)), type(navigator)
+                raise TypeError(f"{name} is not a {owner.__name__} method: not dispatchable")
         return request.replace(
             callback=self.dispatch,
             errback=self.dispatch_failure if errback else None,
