@@ -5,7 +5,8 @@ item or a redirect that points at `http://127.0.0.1/admin` would otherwise have 
 answer written into a public post. The URLs the user typed (feeds.yaml, `fetch` arguments)
 are trusted; a source may opt in to private hosts with `allow_private: true`.
 
-And what went wrong on the way, in one line a user acts on (`describe`).
+And what came back (`content_type`), or what went wrong on the way, in one line a user acts
+on (`describe`).
 """
 
 from __future__ import annotations
@@ -113,6 +114,11 @@ _IN_WORDS = {
     "TunnelError": "the proxy {proxy} could not open a tunnel to {host}",
     "PrivateAddress": "{message}",
 }
+
+
+def content_type(response) -> str:
+    """A response's Content-Type header as text ("" when it has none)."""
+    return response.headers.get("Content-Type", b"").decode("latin-1")
 
 
 def describe(failure: Failure) -> str:

@@ -15,7 +15,7 @@ from scrapy.settings import Settings
 from .config import ConfigError, Source
 from .errors import CrawlError
 from .interrupt import stop_at_once_on_signals
-from .items import ImageRetry
+from .items import Article, ImageRetry
 from .network import describe
 from .progress import CLEAR
 from .spiders.archive import ArchiveSpider
@@ -23,6 +23,8 @@ from .spiders.base import SourceRun
 from .spiders.check import CHECKERS, Health
 from .spiders.fetch import FetchTarget, UrlFetch
 from .store import ArchiveWriter, ProvenanceIndex
+from .store.search import plain_text
+from .store.template import safe_markup
 
 OUTCOMES = ("new", "updated", "unchanged", "failed")
 EXTRA_OUTCOMES = ("unrecognized", "skipped")  # shown when there are any
@@ -207,13 +209,21 @@ def run_fetch(
     return FetchReport(run, spider.written, spider.archive_error, reason == "shutdown")
 
 
+def shown_of(article: Article) -> tuple[int, int]:
+    """What a reader would see of the article archived: its body's plain-text length and its
+    number of images (check.Measure)."""
+    body, images, _ = safe_markup(article)
+    return len(plain_text(body)), len(images)
+
+
 def run_check(sources: list[Source], options: CrawlOptions) -> tuple[list[Health], bool]:
     """`crawler check`: each source's list and newest article read for real, nothing written;
     the Health of each, and whether a signal stopped the check."""
     runs = [SourceRun(source, limit=1) for source in sources]
     healths = [Health(source.name, source.type) for source in sources]
     checkers = [
-        CHECKERS[run.source.type](run, health) for run, health in zip(runs, healths, strict=True)
+        CHECKERS[run.source.type](run, health, shown_of)
+        for run, health in zip(runs, healths, strict=True)
     ]
     spider = run_spider(
         None, options, extra_settings={"ITEM_PIPELINES": {}}, runs=runs, navigators=checkers

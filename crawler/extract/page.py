@@ -22,10 +22,19 @@ def is_sina(url: str) -> bool:
 
 def page_body(body: bytes, url: str, content_type: str | None = None) -> str | None:
     """The main content of a page as HTML, or None when none can be found."""
+    return read_any_page(body, url, content_type)[0]
+
+
+def read_any_page(
+    body: bytes, url: str, content_type: str | None = None
+) -> tuple[str | None, str | None]:
+    """The main content of a page as HTML (None when none can be found), and the Sina layout
+    family that read it (None: not a Sina page; "?": no family knows it)."""
     html = decode_html(body, content_type)
     if is_sina(url):
-        return sina_page(html, url).body
-    return generic_body(html, url)
+        page = sina_page(html, url)
+        return page.body, page.family
+    return generic_body(html, url), None
 
 
 def generic_body(html: str, url: str) -> str | None:

@@ -21,7 +21,7 @@ from scrapy.pipelines.media import MediaPipeline
 from twisted.python.failure import Failure
 
 from ..items import Article, ImageOutcome, ImageRetry
-from ..network import ALLOW_PRIVATE, describe
+from ..network import ALLOW_PRIVATE, content_type, describe
 from ..store import ProvenanceIndex
 from ..store.images import ImageError, ImageStore
 from ..store.template import image_urls
@@ -104,9 +104,8 @@ class ImageKeeper(MediaPipeline):
             return self._failed(request.url, f"HTTP {response.status}")
         if {"partial", "dataloss"} & set(response.flags) or not response.body:
             return self._failed(request.url, "incomplete or empty response")
-        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
         try:
-            path, sha = self.store.put(response.body, content_type, request.url)
+            path, sha = self.store.put(response.body, content_type(response), request.url)
         except (ImageError, OSError) as exc:
             return self._failed(request.url, str(exc))
         self.known[request.url] = path

@@ -7,7 +7,7 @@ items: nothing reaches the pipelines.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
@@ -18,20 +18,21 @@ from twisted.python.failure import Failure
 from ..config import url_problem
 from ..errors import one_line
 from ..extract.feed import FeedEntry, FeedError, entry_article
-from ..extract.html import decode_html
-from ..extract.page import generic_body, is_sina
+from ..extract.page import read_any_page
 from ..extract.sina_article import no_article_reason, read_page, sina_article
-from ..extract.sina_page import media_kind, sina_page
+from ..extract.sina_page import media_kind
 from ..extract.sina_roll import RollError, RollItem, parse_roll
 from ..items import Article
-from ..network import TYPED, describe
-from ..store.search import plain_text
-from ..store.template import safe_markup
+from ..network import TYPED, content_type, describe
 from .base import Navigator
 from .feed import feed_of
 from .sina import SinaRoll
 
 MAX_MEDIA = 5  # video or slide pages passed over before the newest article is given up
+
+# What a reader would see of an article once archived: the plain-text length of its body
+# and its number of images. The store knows (run.py passes it in): spiders do not import it.
+Measure = Callable[[Article], tuple[int, int]]
 
 
 @dataclass
@@ -79,15 +80,13 @@ class Health:
         """One JSON object for scripts."""
         return {"healthy": self.healthy, **asdict(self)}
 
-    def found(self, article: Article, date_origin: str) -> None:
-        """The newest article, as the archive would have it."""
-        body, images, _ = safe_markup(article)
+    def found(self, article: Article, date_origin: str, shown: tuple[int, int]) -> None:
+        """The newest article, as the archive would have it (`shown`: see Measure)."""
         self.article_url = article.url
         self.title = article.title
         self.date = None if article.date_guessed else article.date.astimezone(UTC).isoformat()
         self.date_origin = "guessed" if article.date_guessed else date_origin
-        self.body_chars = len(plain_text(body))
-        self.images = len(images)
+        self.body_chars, self.images = shown
         self.author = article.author
         self.keywords = list(article.keywords)
         if not self.title.strip():
@@ -101,9 +100,13 @@ class Health:
 class _Checker(Navigator):
     """A navigator whose outcome is a Health record: whatever goes wrong is a problem of it."""
 
-    def __init__(self, run, health: Health):
+    def __init__(self, run, health: Health, measure: Measure):
         super().__init__(run)
         self.health = health
+        self.measure = measure
+
+    def found(self, article: Article, date_origin: str) -> None:
+        self.health.found(article, date_origin, self.measure(article))
 
     def crashed(self, request: scrapy.Request | None, exc: Exception) -> None:
         where = request.url if request is not None else "start"
@@ -144,8 +147,7 @@ class SinaCheck(_Checker, SinaRoll):
         )
 
     def parse_article(self, response: Response, roll: RollItem, then: list[RollItem]):
-        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
-        page = read_page(response.body, response.url, content_type)
+        page = read_page(response.body, response.url, content_type(response))
         if page.is_media and then:
             yield self._article(then[0], then[1:])
             return
@@ -156,7 +158,7 @@ class SinaCheck(_Checker, SinaRoll):
             self.health.problems.append(no_article_reason(page))
             return
         origin = "roll time" if roll.intime else page.date_origin
-        self.health.found(article, origin or "guessed")
+        self.found(article, origin or "guessed")
 
     def article_failed(self, failure: Failure) -> None:
         self.health.article_url = failure.request.url
@@ -201,19 +203,13 @@ class FeedCheck(_Checker):
                 dont_filter=True,
             )
             return
-        self.health.found(entry_article(entry, self.run.source.shelf, response.url, _now()), "feed")
+        self.found(entry_article(entry, self.run.source.shelf, response.url, _now()), "feed")
 
     def parse_page(self, response: Response, entry: FeedEntry):
-        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
-        html = decode_html(response.body, content_type)
-        if is_sina(response.url):
-            page = sina_page(html, response.url)
-            self.health.family = page.family
-            body = page.body
-        else:
-            body = generic_body(html, response.url)
+        body, family = read_any_page(response.body, response.url, content_type(response))
+        self.health.family = family
         article = entry_article(entry, self.run.source.shelf, self.run.source.url, _now(), body)
-        self.health.found(article, "feed")
+        self.found(article, "feed")
         self.health.article_url = response.url
         if body is None:
             self.health.problems.append("full_text: no article found in the entry's page")

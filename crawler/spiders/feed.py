@@ -13,7 +13,7 @@ from ..config import url_problem
 from ..errors import one_line
 from ..extract.feed import Feed, FeedEntry, FeedError, entry_article, parse_feed
 from ..extract.page import page_body
-from ..network import TYPED, describe
+from ..network import TYPED, content_type, describe
 from .base import Navigator, log
 
 
@@ -94,8 +94,7 @@ class FeedSource(Navigator):
 
     def parse_page(self, response: Response, entry: FeedEntry):
         """The entry with its page's body; the feed's own content when that fails."""
-        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
-        body = page_body(response.body, response.url, content_type)
+        body = page_body(response.body, response.url, content_type(response))
         if body is None:
             log.warning(
                 "%s: %s: no article found in the page, feed content kept",

@@ -14,7 +14,7 @@ from ..extract.feed import FeedError, entry_article, parse_feed
 from ..extract.page import generic_article, is_sina, looks_like_feed
 from ..extract.sina_article import no_article_reason, read_page, sina_article
 from ..items import Shelf
-from ..network import TYPED
+from ..network import TYPED, content_type
 from .base import Navigator, SourceRun
 
 
@@ -45,10 +45,10 @@ class UrlFetch(Navigator):
         )
 
     def parse(self, response: Response):
-        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        media_type = content_type(response)
         fetched = datetime.now(UTC)
-        if looks_like_feed(response.body, content_type):
-            headers = {"Content-Type": content_type}
+        if looks_like_feed(response.body, media_type):
+            headers = {"Content-Type": media_type}
             try:
                 feed = parse_feed(response.body, response.url, headers, self.target.zone)
             except FeedError as exc:
@@ -59,7 +59,7 @@ class UrlFetch(Navigator):
                 yield entry_article(entry, shelf, response.url, fetched)
         elif is_sina(response.url):
             shelf = self.target.shelf or self.target.sina_shelf
-            page = read_page(response.body, response.url, content_type)
+            page = read_page(response.body, response.url, media_type)
             article = sina_article(page, shelf, fetched_at=fetched)
             if article is None:
                 self.run.fail(f"{response.url}: {no_article_reason(page)}")
@@ -74,7 +74,7 @@ class UrlFetch(Navigator):
             article = generic_article(
                 response.body,
                 response.url,
-                content_type,
+                media_type,
                 self.target.shelf,
                 self.target.zone,
                 fetched,

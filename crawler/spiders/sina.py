@@ -13,7 +13,7 @@ from twisted.python.failure import Failure
 from ..extract.sina_article import UNKNOWN_LAYOUT, no_article_reason, read_page, sina_article
 from ..extract.sina_roll import RollError, RollItem, parse_roll, roll_referer, roll_url
 from ..items import Pending, Sample, Settled
-from ..network import TYPED, describe
+from ..network import TYPED, content_type, describe
 from .base import Navigator
 
 ROLL_PAGE = "roll_page"  # a pending entry that is a roll page, not an article
@@ -84,8 +84,8 @@ class SinaRoll(Navigator):
         )
 
     def parse_article(self, response: Response, roll: RollItem):
-        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
-        page = read_page(response.body, response.url, content_type)
+        media_type = content_type(response)
+        page = read_page(response.body, response.url, media_type)
         if page.is_media:
             self.run.page_seen(recognized=True)
             self.run.skip(roll.id, response.url, no_article_reason(page))
@@ -94,7 +94,7 @@ class SinaRoll(Navigator):
         if article is None:
             self.run.unrecognized(roll.id, roll.url, dict(roll.__dict__), UNKNOWN_LAYOUT)
             yield Sample(
-                self.run.name, roll.id, response.url, content_type, response.body, datetime.now(UTC)
+                self.run.name, roll.id, response.url, media_type, response.body, datetime.now(UTC)
             )
             return
         self.run.page_seen(recognized=True)
