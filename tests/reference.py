@@ -11,6 +11,8 @@ from pathlib import Path
 
 import yaml
 
+from crawler.store.body import one_block
+
 FIXTURES = Path(__file__).parent / "fixtures"
 REFERENCE = FIXTURES / "reference-posts"
 OPENING = "\n<div>   \n"
@@ -39,6 +41,14 @@ class ReferencePost:
     def date(self) -> datetime:
         date = self.front["date"]
         return date if isinstance(date, datetime) else parsedate_to_datetime(date)
+
+    @property
+    def published(self) -> str:
+        """The post as we write it: the reference bytes with docs/FORMAT.md's raw-HTML-block
+        rule applied to its body (the reference archive's whitespace-only lines made Markdown
+        code blocks of its posts); front matter and path are the reference's own."""
+        start = self.text.index("\n---\n", 1) + len("\n---\n") + len(OPENING)
+        return self.text[:start] + one_block(self.body) + self.text[start + len(self.body) :]
 
     @property
     def body(self) -> str:

@@ -34,10 +34,10 @@ Edit = tuple[int, int, str]
 
 
 def prepare(body: str, page_url: str | None, *, clean: bool = False) -> tuple[str, list[str]]:
-    """The final BODY (clean if asked, disarmed, images and links fixed, braces escaped) and
-    the final `src` of each of its images, found on the way."""
+    """The final BODY (clean if asked, disarmed, images and links fixed, one raw HTML block,
+    braces escaped) and the final `src` of each of its images, found on the way."""
     body, images = edit_markup(body, page_url, clean=clean)
-    return escape_braces(body), images
+    return escape_braces(one_block(body)), images
 
 
 def prepare_body(body: str, page_url: str | None, *, clean: bool = False) -> str:
@@ -51,6 +51,67 @@ def edit_markup(body: str, page_url: str | None, *, clean: bool = False) -> tupl
         body = apply_edits(body, boilerplate_edits(body))
     edits, images = markup_edits(body, page_url)
     return apply_edits(body, edits), images
+
+
+# A line of only spaces and tabs: CommonMark's blank line, which would end the raw HTML block
+# the body is (docs/FORMAT.md, BODY) and turn what follows into Markdown.
+_BLANK_LINE = re.compile(r"^[ \t]*\n", re.M)
+# Where a line break is part of the text a browser shows or keeps: preformatted text, RCDATA.
+_PREFORMATTED = frozenset({"pre", "listing"})
+_RCDATA = frozenset({"textarea", "title"})
+LINE_BREAK = "&#10;"
+
+
+def one_block(body: str) -> str:
+    """docs/FORMAT.md's raw-HTML-block rule: no line of BODY before its trailing white space
+    holds only spaces and tabs. Such a line is dropped with its line break, except where that
+    line break is text a browser keeps (inside `<pre>`, `<textarea>`, an attribute value): there
+    it is written `&#10;`, which reads as the same text."""
+    core = body.rstrip(HTML_SPACE)
+    blanks = [m.start() for m in _BLANK_LINE.finditer(core)]
+    if not blanks:
+        return body
+    kept = _kept_line_breaks(core, blanks)
+    edits: list[Edit] = []
+    for start in blanks:
+        end = core.index("\n", start)
+        edits.append((end, end + 1, LINE_BREAK) if start in kept else (start, end + 1, ""))
+    return apply_edits(core, edits) + body[len(core) :]
+
+
+def _kept_line_breaks(body: str, starts: list[int]) -> set[int]:
+    """Which of the blank lines starting at `starts` (ascending) stand where a line break is
+    text: in preformatted content, in RCDATA, or in an attribute value."""
+    kept: set[int] = set()
+    pending = iter(starts)
+    line = next(pending, None)
+    depth = 0  # open <pre>/<listing> elements
+    for tok in tokenize(body):
+        while line is not None and line < tok.start:  # text between tokens
+            if depth > 0:
+                kept.add(line)
+            line = next(pending, None)
+        while line is not None and line < tok.end:  # inside this token
+            if _breaks_are_text(tok, line):
+                kept.add(line)
+            line = next(pending, None)
+        if isinstance(tok, Tag) and tok.name in _PREFORMATTED:
+            depth = max(0, depth - 1) if tok.closing else depth + 1
+        if line is None:
+            break
+    while line is not None:
+        if depth > 0:
+            kept.add(line)
+        line = next(pending, None)
+    return kept
+
+
+def _breaks_are_text(tok, at: int) -> bool:
+    if isinstance(tok, RawText):
+        return tok.element in _RCDATA
+    if isinstance(tok, Tag) and not tok.closing:
+        return any(a.quote and a.value_start <= at < a.value_end for a in tok.attrs)
+    return False  # a comment, or white space between a tag's attributes
 
 
 def escape_braces(text: str) -> str:

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..items import Article
-from .body import edit_markup, escape_braces, markdown_url, markup_edits, relink_images, to_markdown
+from .body import (
+    edit_markup,
+    escape_braces,
+    markdown_url,
+    markup_edits,
+    one_block,
+    relink_images,
+    to_markdown,
+)
 from .fields import (
     clean_url,
     normalize_name,
@@ -41,11 +49,12 @@ class Post:
 
 
 def safe_markup(article: Article) -> tuple[str, list[str], bool]:
-    """The body after docs/FORMAT.md's edits 1–3 and the judge: (HTML, its images' final URLs,
-    whether it had to be sanitized)."""
+    """The body after docs/FORMAT.md's edits 1–3, made one raw HTML block, and the judge:
+    (HTML, its images' final URLs, whether it had to be sanitized)."""
     body, images = edit_markup(article.body, article.url, clean=article.shelf.clean)
-    body, sanitized = safe_body(body)
+    body, sanitized = safe_body(one_block(body))
     if sanitized:
+        body = one_block(body)
         images = markup_edits(body, None)[1]
     return body, images, sanitized
 
