@@ -21,7 +21,8 @@ from .store.export import BODY_FORMS, FORMATS
 from .store.lock import ArchiveLock, ArchiveLocked
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
-DEFAULT_SINA_SHELF = Shelf("金融", "新浪财经", "新浪财经－国內")  # as the shipped feeds.yaml
+# As the shipped feeds.yaml (a `type: sina` source is `clean: true` unless it says otherwise).
+DEFAULT_SINA_SHELF = Shelf("金融", "新浪财经", "新浪财经－国內", clean=True)
 
 
 class UserError(click.ClickException):

@@ -36,7 +36,7 @@ class Source:
     lid: int = DEFAULT_LID
     pages: int = 1
     limit: int = 50
-    clean: bool = False
+    clean: bool = False  # parse_config: true for `type: sina` unless set (readable by default)
     author: str = "site"  # "site" | "extracted"
     timezone: str = "Asia/Shanghai"
     full_text: bool = False
@@ -176,6 +176,7 @@ def _parse_source(raw: object, defaults: dict, where: str, defaults_where: str) 
         """Where a key's value was written: the source, or `defaults`."""
         return where if key in raw or key not in defaults else defaults_where
 
+    values.setdefault("clean", values.get("type", "feed") == "sina")
     for key in _REQUIRED:
         if key not in values:
             raise ConfigError(f"{where}: missing required key {key!r}")

@@ -88,7 +88,7 @@ def reference_articles() -> list[RecordedArticle]:
                 layout_d_page(post.front["title"], undo_rsshub(post.body)),
                 "text/html; charset=utf-8",
                 post.path,
-                post.text,
+                post.published,
             )
         )
     return articles
@@ -208,6 +208,12 @@ def sina_config(folder: Path, **extra) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     source = {"name": SINA_NAME, "site": "新浪财经", "category": "金融", "type": "sina", **extra}
     return feeds_yaml(folder, [source])
+
+
+def reference_config(folder: Path) -> Path:
+    """The Sina source as the reference archive kept it: `clean: false`, pages as served, so
+    that its posts come out byte for byte (RecordedArticle.expected_text)."""
+    return sina_config(folder, clean=False)
 
 
 def md_files(archive: Path) -> dict[str, bytes]:

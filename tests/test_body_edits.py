@@ -172,6 +172,46 @@ def test_clean_removes_kaihu_qr_and_ad_boxes():
     assert edit(body, clean=True) == "<p>a</p><p>b</p>"
 
 
+@pytest.mark.parametrize(
+    "furniture",
+    [
+        '<div class="video-2017" id="videoList0"><img src="poster.jpg">视频-标题</div>',
+        '<div class="artical-player-wrap"><video src="v.mp4"></video><a class="a-p-s-img">'
+        '<img src="p.jpg"></a></div>',
+        '<style>.tech-quotation{x}.tech-con p{y}</style><div class="tech-quotation clearfix">'
+        '<div class="tech-con"><p>新酷产品第一时间免费试玩</p></div></div>',
+        '<div class="goods-card clearfix"><img src="g.jpg"></div>',
+        '<div class="weibo-2017" style="display: none"></div>',
+        '<div sax-type="proxy" class="j_native_opq240314 box"></div>',
+        "<div id='wx_pic' style='display:none;'><img src='320X320.png'></div>",
+        '<div data-sudaclick="suda_1028_guba"><p>进入<a href="http://guba.sina.com.cn">'
+        "【新浪财经股吧】</a>讨论</p></div>",
+        '<style>.ct_hqimg {margin: 10px 0;}</style><div class="ct_hqimg"><img src="k.png">'
+        '<div class="hqimg_related"><span>热点栏目</span><a>资金流向</a><a>千股千评</a></div>'
+        "</div>",
+    ],
+)
+def test_clean_removes_page_furniture(furniture):
+    body = f"<p>a</p>{furniture}<p>b</p>"
+    assert edit(body, clean=True) == "<p>a</p><p>b</p>"
+    assert edit(body) != "<p>a</p><p>b</p>"  # kept as served without clean
+
+
+def test_clean_removes_the_wrappers_it_empties_and_keeps_empty_ones_as_served():
+    body = (
+        '<p>a</p><center></center><p>\u3000\u3000<a href="http://ent.sina.com.cn/f/v/waptuiguang'
+        '.html"><img src="entphone.gif"></a>\n<a href="http://ent.sina.com.cn/f/v/waptuiguang.html">'
+        "<font>上手机新浪网娱乐频道</font></a></p><div><p><br><!-- x -->"
+        '<span class="app-kaihu-qr">q</span></p></div><p><br></p>'
+    )
+    assert edit(body, clean=True) == "<p>a</p><center></center><p><br></p>"
+
+
+def test_clean_keeps_a_wrapper_that_holds_more_than_boilerplate():
+    body = '<p>正文<a href="/waptuiguang.html">推广</a></p>'
+    assert edit(body, clean=True) == "<p>正文</p>"
+
+
 def test_the_judge_finds_what_edits_remove():
     assert unsafe_markup('<p onclick="x">a</p><script>y</script><a href="javascript:z">') == [
         "onclick attribute on <p>",

@@ -51,6 +51,23 @@ def test_defaults_apply_and_sources_win(tmp_path: Path):
     assert config.archive == tmp_path / "archive"
 
 
+def test_sina_sources_are_clean_unless_they_say_otherwise(tmp_path: Path):
+    config = load_config(
+        write(
+            tmp_path,
+            "sources:\n"
+            + SINA
+            + "  - {name: b, site: s, category: c, type: sina, clean: false}\n"
+            + "  - {name: c, site: s, category: c, url: 'http://x/f'}\n",
+        )
+    )
+    assert [(s.type, s.clean) for s in config.sources] == [
+        ("sina", True),
+        ("sina", False),
+        ("feed", False),
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

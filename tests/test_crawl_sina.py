@@ -25,6 +25,7 @@ from sina_replay import (
     md_files,
     real_articles,
     reference_articles,
+    reference_config,
     relaid_out,
     roll_body,
     serve_pages,
@@ -39,7 +40,22 @@ def files(archive: Path) -> dict[str, bytes]:
     return {p.relative_to(archive).as_posix(): p.read_bytes() for p in archive.rglob("*.md")}
 
 
+def test_crawl_archives_reference_posts_byte_for_byte(replay: ReplayServer, tmp_path: Path):
+    """With the reference archive's own setting (`clean: false`) a crawl writes its posts
+    byte for byte, at their paths (their bodies once docs/FORMAT.md BODY edit 5 is applied)."""
+    references = reference_articles()
+    serve_sina(replay, references)
+    result = crawl(replay, tmp_path / "archive", config=reference_config(tmp_path))
+    assert result.returncode == 0, result.stderr
+    archived = files(tmp_path / "archive")
+    assert len(archived) == len(references)
+    for article in references:
+        assert archived[article.expected_path] == article.expected_text.encode("utf-8")
+    assert verify(tmp_path / "archive") == []
+
+
 def test_crawl_archives_reference_and_real_pages(replay: ReplayServer, tmp_path: Path):
+    """The shipped feeds.yaml: every page archived, safe, as its case expects."""
     references, reals = reference_articles(), real_articles()
     serve_sina(replay, references + reals + [video_article()])
     result = crawl(replay, tmp_path)
@@ -51,8 +67,7 @@ def test_crawl_archives_reference_and_real_pages(replay: ReplayServer, tmp_path:
     assert "detail-ivideo0000001.d.html: a video page, no article text, skipped" in result.stderr
     assert "Traceback" not in result.stderr
     archived = files(tmp_path)
-    for article in references:  # byte for byte, at the reference path
-        assert archived[article.expected_path] == article.expected_text.encode("utf-8")
+    assert {a.expected_path for a in references} <= set(archived)  # at the reference paths
     for path, data in archived.items():
         body = data.decode("utf-8").split("\n<div>   \n", 1)[1]
         assert unsafe_markup(body) == [], path
@@ -119,6 +134,7 @@ def test_refresh_rewrites_exactly_the_changed_file(replay: ReplayServer, tmp_pat
 
 
 def test_article_faults_are_reported_and_retried(replay: ReplayServer, tmp_path: Path):
+    config, tmp_path = reference_config(tmp_path), tmp_path / "archive"
     ok, missing, flaky = reference_articles()[:3]
     serve_sina(replay, [ok, missing, flaky])
     replay.add(missing.url, Reply(404, b"gone"))
@@ -128,7 +144,7 @@ def test_article_faults_are_reported_and_retried(replay: ReplayServer, tmp_path:
         Reply(500),
         Reply(200, flaky.page, {"Content-Type": flaky.content_type}),
     )
-    result = crawl(replay, tmp_path)
+    result = crawl(replay, tmp_path, config=config)
     assert result.returncode == 0, result.stderr
     assert f"{SINA_NAME}: 2 new, 0 updated, 0 unchanged, 1 failed" in result.stdout
     assert f"{missing.url}: HTTP 404 (will retry next run)" in result.stderr
@@ -139,7 +155,7 @@ def test_article_faults_are_reported_and_retried(replay: ReplayServer, tmp_path:
     replay.add(ROLL.format(lid=1686, page=1), Reply(200, roll_body([ok.roll])))
     replay.add(missing.url, Reply(200, missing.page, {"Content-Type": missing.content_type}))
     replay.requests.clear()
-    result = crawl(replay, tmp_path)
+    result = crawl(replay, tmp_path, config=config)
     assert result.returncode == 0, result.stderr
     assert missing.url in replay.requests
     assert (tmp_path / missing.expected_path).read_text(encoding="utf-8") == missing.expected_text

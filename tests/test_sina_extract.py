@@ -139,6 +139,23 @@ def test_each_case_gives_its_expected_file(case, body_format):
     assert run_case(case).files.get(body_format) == case.expected_file(body_format)
 
 
+# Pictures that are page furniture in the saved pages (docs/SINA.md §2): the finance app's QR
+# code, the brokerage app's, WeChat's share picture, a video player's poster, the quote chart.
+FURNITURE = re.compile(
+    r"/cece9e13/20200514/343233024\.png|/20220216/303e-b2864e7bf4f7e5ecede113b90b5a53c9\.png"
+    r"|/2fb77759/20151125/320X320\.png|ivideo\.sina\.com\.cn|entphone\.gif|/newchart/"
+)
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_no_headimg_is_page_furniture_by_default(case):
+    """The shipped defaults (`type: sina` is `clean: true`): the picture a theme shows for a
+    post is the article's own, or none."""
+    text = run_case(case).files["html"].decode("utf-8")
+    (image,) = re.findall(r"^headimg: '(.*)'$", text, re.M)
+    assert not FURNITURE.search(image), image
+
+
 @pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.family)
 def test_each_family_has_a_case_and_says_when_it_was_seen(family):
     days = sorted(case.published_day for case in CASES if case.family == family.family)

@@ -16,6 +16,7 @@ from ..boilerplate import (
     is_boilerplate_element,
 )
 from ..markup import (
+    MAX_NESTING,
     VOID,
     Attr,
     Comment,
@@ -48,7 +49,7 @@ def edit_markup(body: str, page_url: str | None, *, clean: bool = False) -> tupl
     """docs/FORMAT.md's edits but the last (braces): the body's markup made safe and absolute."""
     body = _normalize_text(body).lstrip(HTML_SPACE)
     if clean:
-        body = apply_edits(body, boilerplate_edits(body))
+        body = remove_boilerplate(body)
     edits, images = markup_edits(body, page_url)
     return apply_edits(body, edits), images
 
@@ -192,7 +193,7 @@ class _Tokens(list):
 
     @cached_property
     def closers(self) -> dict[int, int]:
-        """Index of a start tag → the end of its matching end tag (nesting counted)."""
+        """Index of a start tag → the index of its matching end tag (nesting counted)."""
         closers: dict[int, int] = {}
         unclosed: dict[str, list[int]] = {}
         for i, tok in enumerate(self):
@@ -200,7 +201,7 @@ class _Tokens(list):
                 if not tok.closing:
                     unclosed.setdefault(tok.name, []).append(i)
                 elif opened := unclosed.get(tok.name):
-                    closers[opened.pop()] = tok.end
+                    closers[opened.pop()] = i
         return closers
 
 
@@ -210,7 +211,7 @@ def _element_end(tokens: _Tokens, i: int, *, raw: bool = False) -> int:
     if start.name in VOID:
         return start.end
     if (end := tokens.closers.get(i)) is not None:
-        return end
+        return tokens[end].end
     if start.name in ("script", "iframe") and not raw:
         return tokens[-1].end if tokens else start.end  # raw text to the end of input
     return start.end  # no end tag: drop the start tag, keep what follows
@@ -318,9 +319,39 @@ def _escape_attr(value: str, quote: str) -> str:
     return value.replace('"', "&quot;") if quote == '"' else value.replace("'", "&#39;")
 
 
+def remove_boilerplate(body: str) -> str:
+    """`clean: true`: what crawler/boilerplate.py knows as boilerplate (QR blocks and their
+    styles, promotions, players, ad slots, adlist and empty comments) removed whole, then the
+    wrappers that held nothing else (a `<p>` whose only content was a promotion link)."""
+    marked = apply_edits(body, [(s, e, _GONE) for s, e, _ in boilerplate_edits(body)])
+    for _ in range(MAX_NESTING):
+        edits = _emptied_wrappers(marked)
+        if not edits:
+            break
+        marked = apply_edits(marked, edits)
+    return marked.replace(_GONE, "")
+
+
+_GONE = "\x00"  # where boilerplate stood while wrappers are judged (bodies hold no NUL)
+_WRAPPERS = frozenset({"div", "p", "span", "center", "font", "a", "b", "strong", "section"})
+_NOTHING = re.compile(r"(?:[ \t\n\r\f\u3000\u00a0\x00]|&nbsp;?|&#160;|<!--.*?-->|<br\s*/?>)*", re.S)
+
+
+def _emptied_wrappers(text: str) -> list[Edit]:
+    """Elements whose content is only boilerplate removed (`_GONE`), white space, comments and
+    line breaks: each becomes `_GONE` too. An element that was empty as served stays."""
+    edits: list[Edit] = []
+    tokens = _Tokens(tokenize(text))
+    for i, j in tokens.closers.items():
+        start, end = tokens[i], tokens[j]
+        content = text[start.end : end.start]
+        if start.name in _WRAPPERS and _GONE in content and _NOTHING.fullmatch(content):
+            edits.append((start.start, end.end, _GONE))
+    return edits
+
+
 def boilerplate_edits(body: str) -> list[Edit]:
-    """`clean: true`: removes whole what crawler/boilerplate.py knows as
-    boilerplate (QR blocks and their styles, ad boxes, adlist and empty comments)."""
+    """The boilerplate elements and comments of `body`, each an edit that removes it whole."""
     edits: list[Edit] = []
     tokens = _Tokens(tokenize(body))
     for i, tok in enumerate(tokens):
@@ -340,7 +371,7 @@ def _is_boilerplate_comment(body: str, comment: Comment) -> bool:
 
 
 def _is_boilerplate_style(body: str, tokens: list, i: int) -> bool:
-    """A <style> written for a boilerplate block (`.appendQr_…`, `.app-kaihu-qr`)."""
+    """A <style> written for a boilerplate block (`.appendQr_…`, `.ct_hqimg`, …)."""
     if tokens[i].name != "style" or i + 1 >= len(tokens):
         return False
     content = tokens[i + 1]
@@ -350,8 +381,9 @@ def _is_boilerplate_style(body: str, tokens: list, i: int) -> bool:
 
 
 def _is_boilerplate(tag: Tag) -> bool:
-    classes, ident = tag.attr("class"), tag.attr("id")
-    return is_boilerplate_element(classes and classes.value, ident and ident.value)
+    if tag.bare:
+        return False
+    return is_boilerplate_element(tag.name, lambda name: _decoded(tag.attr(name)))
 
 
 def first_image(body: str) -> str:
