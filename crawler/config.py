@@ -46,6 +46,7 @@ class Source:
     images: str = "off"  # "keep" | "off"
     rewrite_images: bool = False
     images_url: str = DEFAULT_IMAGES_URL
+    tags: str = "off"  # "keywords": the item's keywords as Hexo tags | "off"
 
     @property
     def shelf(self) -> Shelf:
@@ -58,6 +59,7 @@ class Source:
             body_format=self.body_format,
             images=self.images == "keep",
             image_url=self.images_url if self.rewrite_images else "",
+            tags=self.tags == "keywords",
         )
 
     @property
@@ -110,6 +112,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "images": (str, bool),  # YAML reads a bare `off` as false
     "rewrite_images": bool,
     "images_url": str,
+    "tags": (str, bool),  # YAML reads a bare `off` as false
 }
 _REQUIRED = ("name", "site", "category")
 _TOP_LEVEL = {"archive", "defaults", "sources"}
@@ -209,6 +212,10 @@ def _parse_source(raw: object, defaults: dict, where: str, defaults_where: str) 
         values["images"] = images = "off"
     if images not in ("keep", "off"):
         raise ConfigError(f"{at('images')}: key 'images': must be 'keep' or 'off'")
+    if values.get("tags", "off") is False:
+        values["tags"] = "off"
+    if values.get("tags", "off") not in ("keywords", "off"):
+        raise ConfigError(f"{at('tags')}: key 'tags': must be 'keywords' or 'off'")
     if values.get("rewrite_images") and images != "keep":
         raise ConfigError(f"{at('rewrite_images')}: key 'rewrite_images': needs 'images: keep'")
     images_url = values.get("images_url", DEFAULT_IMAGES_URL)

@@ -18,6 +18,7 @@ class Shelf:
     body_format: str = "html"  # "html": the page's own markup; "markdown": markdownify's
     images: bool = False  # keep a copy of every image in the archive's image store
     image_url: str = ""  # where Hexo serves the image store: bodies point there; "" = don't
+    tags: bool = False  # `tags: keywords`: the item's keywords as the post's Hexo tags
 
     @property
     def rewrites_images(self) -> bool:

@@ -68,6 +68,23 @@ def test_sina_sources_are_clean_unless_they_say_otherwise(tmp_path: Path):
     ]
 
 
+def test_tags_are_keywords_or_off(tmp_path: Path):
+    config = load_config(
+        write(
+            tmp_path,
+            "sources:\n  - {name: a, site: s, category: c, type: sina, tags: keywords}\n"
+            "  - {name: b, site: s, category: c, type: sina, tags: off}\n" + SINA,
+        )
+    )
+    assert [s.shelf.tags for s in config.sources] == [True, False, False]
+    with pytest.raises(ConfigError, match="key 'tags': must be 'keywords' or 'off'"):
+        load_config(
+            write(
+                tmp_path, "sources:\n  - {name: a, site: s, category: c, type: sina, tags: yes}\n"
+            )
+        )
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
 from crawler.items import Article, Shelf
 from crawler.store import ArchiveError, ArchiveWriter, ItemError, ProvenanceIndex
@@ -467,3 +468,24 @@ def test_a_guessed_date_gives_way_to_a_real_one(tmp_path: Path):
         record = writer.index.get(SHELF.source, "1")
     assert "date: Mon, 27 Sep 2021 23:54:59 GMT" in result.path.read_text(encoding="utf-8")
     assert not record.date_guessed
+
+
+def test_keywords_become_hexo_tags_only_when_the_source_asks(tmp_path: Path):
+    from crawler.store.template import parse
+    from crawler.store.verify import verify
+
+    keywords = ("经济", " 财经 ", "经济", "", "2024", "<b>x</b>", "a&b")
+    with ArchiveWriter(tmp_path) as writer:
+        plain = writer.write(article("1", keywords=keywords))
+        tagged = writer.write(
+            replace(
+                article("2", title="另一篇", keywords=keywords), shelf=replace(SHELF, tags=True)
+            )
+        )
+    assert "tags:" not in plain.path.read_text(encoding="utf-8")  # off by default, as the seed
+    text = tagged.path.read_text(encoding="utf-8")
+    assert "\n - 新浪财经－国內\ntags: \n - 经济\n - 财经\n - '2024'\nheadimg: ''\n" in text
+    front = yaml.safe_load(text.split("\n---\n")[1])
+    assert front["tags"] == ["经济", "财经", "2024"]  # markup-like keywords are no tags
+    assert parse(text) is not None
+    assert verify(tmp_path) == []

@@ -46,6 +46,7 @@ class Post:
     body: str
     body_format: str = "html"
     sanitized: bool = False  # the judge found the edited body unsafe: the allowlist wrote it
+    tags: tuple[str, ...] = ()  # Hexo tags (`tags: keywords`), none by default
 
 
 def safe_markup(article: Article) -> tuple[str, list[str], bool]:
@@ -82,7 +83,20 @@ def post_for(article: Article, date: datetime, local: Mapping[str, str] | None =
         body=escape_braces(body),
         body_format=shelf.body_format,
         sanitized=sanitized,
+        tags=post_tags(article.keywords) if shelf.tags else (),
     )
+
+
+# Hexo's tag helpers (list_tags, tagcloud: landscape's sidebar on every page) write a tag's
+# name into the page unescaped: a keyword that could be markup is no tag (it stays a keyword).
+_MARKUP = re.compile(r"[<>&\"'`]")
+
+
+def post_tags(keywords: tuple[str, ...]) -> tuple[str, ...]:
+    """Keywords as Hexo tags: cleaned like names; empty, repeated and markup-like ones
+    dropped."""
+    names = (normalize_name(k) for k in keywords)
+    return tuple(dict.fromkeys(t for t in names if t and not _MARKUP.search(t)))
 
 
 def image_urls(article: Article) -> list[str]:
@@ -100,7 +114,12 @@ def render(post: Post) -> str:
         f" - {plain_or_quoted(post.category)}\n"
         f" - {plain_or_quoted(post.site)}\n"
         f" - {plain_or_quoted(post.name)}\n"
-        f"headimg: {image}\n"
+        + (
+            "tags: \n" + "".join(f" - {plain_or_quoted(t)}\n" for t in post.tags)
+            if post.tags
+            else ""
+        )
+        + f"headimg: {image}\n"
         f"author: {plain_or_quoted(post.author, key='author')}\n"
         "comments: false\n"
         f"date: {rfc1123(post.date)}\n"
@@ -122,6 +141,7 @@ _FILE = re.compile(
     r"(?P<front>title: [^\n]*\n"
     r"categories: \n"
     r" - [^\n]*\n - [^\n]*\n - [^\n]*\n"
+    r"(?:tags: \n(?: - [^\n]*\n)+)?"
     r"headimg: '[^\n]*'\n"
     r"author: [^\n]*\n"
     r"comments: false\n"

@@ -172,6 +172,9 @@ def _check_front(front: object) -> list[str]:
         and all(isinstance(c, str) for c in categories)
     ):
         problems.append("categories must be three strings")
+    tags = front.get("tags", [])
+    if not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+        problems.append("tags must be a list of strings")
     if front.get("headimg") != front.get("thumbnail"):
         problems.append("headimg and thumbnail differ")
     date = front.get("date")
