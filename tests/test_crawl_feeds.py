@@ -85,6 +85,7 @@ def test_full_text_takes_the_page_body(replay: ReplayServer, tmp_path: Path):
     sina = reference_articles()[0]
     generic = (
         b"<html><head><title>A post</title></head><body><nav>menu</nav><article>"
+        + "<h1>普通</h1>".encode()  # the entry's title: the archived body does not repeat it
         + "<p>这是一篇很长的文章，正文在这里。</p>".encode() * 30
         + b"</article><footer>foot</footer></body></html>"
     )
@@ -110,5 +111,6 @@ def test_full_text_takes_the_page_body(replay: ReplayServer, tmp_path: Path):
     assert body_start in (folder / "新浪.md").read_text("utf-8")  # the page's #artibody
     generic_text = (folder / "普通.md").read_text("utf-8")
     assert "正文在这里" in generic_text and "menu" not in generic_text
+    assert "<h1>" not in generic_text
     assert "<p>feed content</p>" in (folder / "坏链.md").read_text("utf-8")
     assert "https://blog.test/gone: HTTP 404, feed content kept" in result.stderr

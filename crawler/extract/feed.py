@@ -20,11 +20,13 @@ from zoneinfo import ZoneInfo
 import feedparser
 
 from ..items import Article, Shelf
+from ..markup import Attr, Tag, text_content, tokenize
 
 MAX_TITLE = 2_000  # characters
 MAX_BODY = 2_000_000  # characters
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
 _HTML_SPACE = " \t\n\r\f"
+_XML_BASE = (b"xml:base", "xml:base".encode("utf-16-le"))  # found in UTF-16 BE text too
 _CHARREF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
 
 
@@ -71,11 +73,12 @@ def parse_feed(body: bytes, url: str, headers: dict[str, str], zone: ZoneInfo) -
     except Exception as exc:  # feedparser raises on some bad character references
         raise FeedError(f"the feed parser failed: {type(exc).__name__}: {exc}") from None
     bozo = _one_line(parsed.get("bozo_exception")) if parsed.get("bozo") else None
-    entries = [_entry(e, url, zone) for e in parsed.entries]
+    rebases = any(mark in body for mark in _XML_BASE)  # else every base is the feed URL
+    entries = [_entry(e, url, zone, rebases) for e in parsed.entries]
     if not entries and bozo:
         raise FeedError(f"not a feed: {bozo}")
-    title = _clip(parsed.feed.get("title", ""), MAX_TITLE)
-    return Feed(title, entries, bozo)
+    feed_title = _text(parsed.feed.get("title", ""), parsed.feed.get("title_detail"))
+    return Feed(_clip(feed_title, MAX_TITLE), entries, bozo)
 
 
 def _repair_charrefs(body: bytes) -> bytes:
@@ -135,14 +138,18 @@ def _declaration_end(body: bytes, pos: int) -> int:
     return n
 
 
-def _entry(entry: dict, feed_url: str, zone: ZoneInfo) -> FeedEntry:
-    title = _clip(entry.get("title", ""), MAX_TITLE)
+def _entry(entry: dict, feed_url: str, zone: ZoneInfo, rebases: bool = False) -> FeedEntry:
+    title = _clip(_entry_title(entry), MAX_TITLE)
     link = _absolute(entry.get("link", ""), feed_url)
     raw_date = entry.get("published") or entry.get("updated") or ""
     parsed = entry.get("published_parsed") or entry.get("updated_parsed")
     date = parse_date(raw_date, zone, parsed)
     contents = entry.get("content") or []
-    body = contents[0].get("value", "") if contents else entry.get("summary", "")
+    detail = contents[0] if contents else entry.get("summary_detail") or {}
+    body = _clip(detail.get("value", "") if contents else entry.get("summary", ""), MAX_BODY)
+    base = detail.get("base") or ""  # the content's xml:base, as feedparser resolved it
+    if rebases and base not in (feed_url, link) and base.startswith(("http://", "https://")):
+        body = _rebased(body, base)  # it wins over the entry link
     item_id = entry.get("id") or link or _sha1(title + raw_date)
     return FeedEntry(
         id=_clip(item_id, 2_000),
@@ -150,9 +157,83 @@ def _entry(entry: dict, feed_url: str, zone: ZoneInfo) -> FeedEntry:
         link=link,
         date=date,
         author=_clip(entry.get("author", ""), 200),
-        body=_clip(body, MAX_BODY).strip(_HTML_SPACE),
+        body=body.strip(_HTML_SPACE),
         image=_image(entry, feed_url),
     )
+
+
+# ---- titles and bodies as a reader sees them
+
+_MARKUP_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def _is_markup(detail: dict | None) -> bool:
+    """Atom `type="html"`/`"xhtml"`, or an RSS title in which feedparser finds HTML."""
+    return (detail or {}).get("type") in _MARKUP_TYPES
+
+
+def _text(value: str, detail: dict | None) -> str:
+    """A title as text: an HTML one loses its markup and has its references decoded; a plain
+    one (`a < b`) is kept as it is."""
+    return text_content(value or "") if _is_markup(detail) else value or ""
+
+
+def _entry_title(entry: dict) -> str:
+    """The entry's title as the store takes it: the store decodes the entities of every title
+    (docs/FORMAT.md TITLE), so an HTML title made text keeps its `&` through that."""
+    detail = entry.get("title_detail")
+    title = _text(entry.get("title", ""), detail)
+    return title.replace("&", "&amp;") if _is_markup(detail) else title
+
+
+_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]*:")
+_IMAGE_URL = re.compile(r"\.(?:gif|png|jpe?g|webp)", re.I)
+_DATA = re.compile(r"\s*data:", re.I)
+
+
+def _rebased(body: str, base: str) -> str:
+    """The body with the relative URLs that docs/FORMAT.md edits 2–3 resolve (`<a href>`,
+    `<img>`'s source) made absolute against the content's xml:base. The store resolves what
+    is left against the item's URL, the entry link, which an xml:base overrides."""
+    edits: list[tuple[int, int, str]] = []
+    for tok in tokenize(body):
+        if not isinstance(tok, Tag) or tok.closing or tok.name not in ("a", "img"):
+            continue
+        attr = tok.attr("href") if tok.name == "a" else _image_source(tok)
+        url = htmllib.unescape(attr.value).strip() if attr and attr.value else ""
+        if not url or _SCHEME.match(url):
+            continue
+        try:
+            absolute = urljoin(base, url)
+        except ValueError:  # not a URL (`//[::1`): left as it is, for the store to judge
+            continue
+        edits.append((attr.value_start, attr.value_end, _attribute_value(attr, absolute)))
+    out, pos = [], 0
+    for start, end, text in edits:  # tokens come in order and do not overlap
+        out += [body[pos:start], text]
+        pos = end
+    return "".join(out) + body[pos:]
+
+
+def _attribute_value(attr: Attr, url: str) -> str:
+    """The new value's text as the store writes one: `&` and the quote escaped, and quoted
+    where the old value was not."""
+    value = url.replace("&", "&amp;")
+    if attr.quote == "'":
+        return value.replace("'", "&#39;")
+    value = value.replace('"', "&quot;")
+    return value if attr.quote else f'"{value}"'
+
+
+def _image_source(tag: Tag) -> Attr | None:
+    """The attribute the store takes an image's `src` from: `src`, else (missing, blank or a
+    `data:` placeholder) the first lazy-loading attribute holding an image URL."""
+    src = tag.attr("src")
+    if src is not None and (src.value or "").strip() and not _DATA.match(src.value):
+        return src
+    names = (a for a in tag.attrs if a.name != "src" and not a.name.endswith("srcset"))
+    lazy = (a for a in names if not a.name.startswith("on") and a.value)
+    return next((a for a in lazy if _IMAGE_URL.search(a.value)), None)
 
 
 def _image(entry: dict, feed_url: str) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html as htmllib
 import re
 from datetime import datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from ..items import Article, Shelf
+from ..markup import Tag, element_end, text_content, tokenize
 from .feed import parse_date
 from .html import decode_html
 from .sina_page import sina_page
@@ -20,25 +22,29 @@ def is_sina(url: str) -> bool:
     return host == "sina.com.cn" or host.endswith((".sina.com.cn", ".sina.cn"))
 
 
-def page_body(body: bytes, url: str, content_type: str | None = None) -> str | None:
+def page_body(
+    body: bytes, url: str, content_type: str | None = None, title: str = ""
+) -> str | None:
     """The main content of a page as HTML, or None when none can be found."""
-    return read_any_page(body, url, content_type)[0]
+    return read_any_page(body, url, content_type, title)[0]
 
 
 def read_any_page(
-    body: bytes, url: str, content_type: str | None = None
+    body: bytes, url: str, content_type: str | None = None, title: str = ""
 ) -> tuple[str | None, str | None]:
     """The main content of a page as HTML (None when none can be found), and the Sina layout
-    family that read it (None: not a Sina page; "?": no family knows it)."""
+    family that read it (None: not a Sina page; "?": no family knows it). `title` is the
+    article's: a page read by trafilatura does not repeat it as its first heading."""
     html = decode_html(body, content_type)
     if is_sina(url):
         page = sina_page(html, url)
         return page.body, page.family
-    return generic_body(html, url), None
+    return generic_body(html, url, title), None
 
 
-def generic_body(html: str, url: str) -> str | None:
-    """trafilatura's main-content HTML (text, links, images), without its wrapper."""
+def generic_body(html: str, url: str, title: str = "") -> str | None:
+    """trafilatura's main-content HTML (text, links, images), without its wrapper, and
+    without the page's heading when that is the article's `title` (a post shows it once)."""
     import trafilatura  # heavy: loaded only when a page has to be read this way
 
     try:
@@ -56,7 +62,31 @@ def generic_body(html: str, url: str) -> str | None:
     if not extracted:
         return None
     m = _WRAPPER.match(extracted)
-    return (m.group(1) if m else extracted).strip()
+    return _without_title((m.group(1) if m else extracted).strip(), title)
+
+
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+
+
+def _without_title(body: str, title: str) -> str:
+    """The body without a leading heading whose text is the title (white space folded,
+    entities decoded: the title as the store will write it)."""
+    first = next(iter(tokenize(body)), None)
+    if not title or not isinstance(first, Tag) or first.start or first.name not in _HEADINGS:
+        return body
+    end = element_end(body, first.name, first.end)
+    if end is None or text_content(body[first.end : end[0]]) != _folded(title):
+        return body
+    return body[end[1] :].lstrip()
+
+
+def _folded(title: str) -> str:
+    return " ".join(htmllib.unescape(title).split())
+
+
+# A page's date with its time and zone (htmldate gives the day alone by default); `%z` is
+# empty for a time without a zone, which parse_date then reads in the source's zone.
+_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 
 
 def generic_article(
@@ -69,16 +99,18 @@ def generic_article(
 ) -> Article | None:
     """Any article page: trafilatura's title, date, author and main content."""
     import trafilatura
+    from trafilatura.settings import set_date_params
 
     html = decode_html(body, content_type)
-    text = generic_body(html, url)
-    if text is None:
-        return None
     try:
-        meta = trafilatura.extract_metadata(html, default_url=url)
+        dates = {**set_date_params(), "outputformat": _DATE_FORMAT}
+        meta = trafilatura.extract_metadata(html, default_url=url, date_config=dates)
     except Exception:  # metadata is optional: the body is what matters
         meta = None
     title = (getattr(meta, "title", None) or "").strip() or url
+    text = generic_body(html, url, title)
+    if text is None:
+        return None
     date = parse_date(getattr(meta, "date", None) or "", zone)
     return Article(
         id=url,

@@ -94,7 +94,7 @@ class FeedSource(Navigator):
 
     def parse_page(self, response: Response, entry: FeedEntry):
         """The entry with its page's body; the feed's own content when that fails."""
-        body = page_body(response.body, response.url, content_type(response))
+        body = page_body(response.body, response.url, content_type(response), entry.title)
         if body is None:
             log.warning(
                 "%s: %s: no article found in the page, feed content kept",
