@@ -13,7 +13,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from reference import REFERENCE  # noqa: E402
 from replay import ReplayServer  # noqa: E402
 
-HEXO = Path(__file__).parent / "hexo"
+BLOG = Path(__file__).parent.parent / "examples" / "blog"
+# What a user's copy of the site holds that the set-up does not: packages, the archive,
+# what Hexo generates.
+BLOG_LOCAL = ("node_modules", "source", "public", "db.json", ".deploy_git")
 
 
 @pytest.fixture(scope="session")
@@ -39,14 +42,18 @@ def seed_body() -> str:
 
 @pytest.fixture(scope="session")
 def hexo_site(tmp_path_factory) -> Path:
-    """A Hexo 7 site (tests/hexo), its packages installed from the npm registry once per
-    session. Outside CI a machine without npm skips the tests that need it."""
+    """A copy of the blog set-up users get (examples/blog), its packages installed with
+    `npm ci` from its lockfile once per session. Outside CI a machine without npm skips the
+    tests that need it."""
     needs("npm", "node", why="the Hexo tests")
-    site = tmp_path_factory.mktemp("hexo-site")
-    for name in ("package.json", "_config.yml", "load.js"):  # load.js resolves `hexo` here
-        shutil.copy(HEXO / name, site / name)
-    run_in_site(site, "npm", "install", "--no-audit", "--no-fund", "--loglevel=error")
+    site = tmp_path_factory.mktemp("hexo-site") / "blog"
+    shutil.copytree(BLOG, site, ignore=_local_to_a_copy)
+    run_in_site(site, "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
     return site
+
+
+def _local_to_a_copy(folder: str, names: list[str]) -> list[str]:
+    return [name for name in names if Path(folder) == BLOG and name in BLOG_LOCAL]
 
 
 def needs(*tools: str, why: str) -> None:

@@ -165,14 +165,14 @@ def published(hexo_site: Path, server: ReplayServer, tmp_path_factory) -> Path:
 
 
 def post_pages(public: Path) -> dict[str, Path]:
-    """Post page of each case and format: 'hostile-rss/<id>' → its index.html."""
+    """Post page of each case and format: 'hostile <id>@hostile-rss' → its page (the source
+    is the post's deepest category: the URL names neither, examples/blog's permalink)."""
     pages = {}
-    for page in public.rglob("index.html"):
-        html = page.read_text(encoding="utf-8")
-        title = LexborHTMLParser(html).css_first("h1.article-title")
+    for page in public.rglob("*.html"):
+        tree = LexborHTMLParser(page.read_text(encoding="utf-8"))
+        title = tree.css_first("h1.article-title")
         if title is not None:
-            parts = page.relative_to(public).parts
-            source = next(p for p in parts if p.startswith(("hostile-", "benign")))
+            source = tree.css(".article-category-link")[-1].text(strip=True)
             pages[f"{title.text(strip=True)}@{source}"] = page
     return pages
 
