@@ -77,4 +77,5 @@ def test_sina_pages_in_markdown_match_expected_files(replay: ReplayServer, tmp_p
     path = next(p for p in as_markdown if p.endswith("1-7月 西安市经济延续稳定恢复态势.md"))
     shown = run_cli(None, "archive", "show", path, "--archive", str(tmp_path / "md"))
     assert shown.returncode == 0, shown.stderr
-    assert shown.stdout.rstrip().endswith("海量资讯、精准解读，尽在新浪财经APP\n\n责任编辑：徐小曼")
+    assert shown.stdout.rstrip().endswith("两年平均增长2.5%。\n\n责任编辑：徐小曼")
+    assert "新浪财经APP" not in shown.stdout  # clean: true, a Sina source's default

@@ -206,7 +206,9 @@ class FeedCheck(_Checker):
         self.found(entry_article(entry, self.run.source.shelf, response.url, _now()), "feed")
 
     def parse_page(self, response: Response, entry: FeedEntry):
-        body, family = read_any_page(response.body, response.url, content_type(response))
+        body, family = read_any_page(
+            response.body, response.url, content_type(response), entry.title
+        )
         self.health.family = family
         article = entry_article(entry, self.run.source.shelf, self.run.source.url, _now(), body)
         self.found(article, "feed")
