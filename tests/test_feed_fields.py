@@ -252,3 +252,32 @@ def test_a_page_date_keeps_its_time_and_zone(meta: str, date: str):
     article = article_of(html)
     assert not article.date_guessed
     assert f"\ndate: {date}\n" in render_article(article).decode()
+
+
+def test_an_entrys_categories_are_its_keywords_and_with_tags_keywords_its_tags():
+    xml = atom(
+        atom_entry(
+            html_content("<p>x</p>")
+            + '<category term="经济"/><category term="Fed"/><category term="经济"/>'
+            + '<category term="&lt;b&gt;x&lt;/b&gt;"/>'
+        )
+    )
+    (entry,) = parse_feed(xml, FEED_URL, {"Content-Type": "application/atom+xml"}, SHANGHAI).entries
+    assert entry.keywords == ("经济", "Fed", "<b>x</b>")
+    article = entry_article(entry, Shelf("测试", "站点", "名字", tags=True), FEED_URL, WHEN)
+    text = render_article(article).decode("utf-8")
+    assert "\ntags: \n - 经济\n - Fed\nheadimg: " in text  # markup-like categories are no tags
+    assert "tags:" not in render_article(entry_article(entry, SHELF, FEED_URL, WHEN)).decode()
+
+
+def test_json_feed_tags_are_keywords_and_odd_values_are_dropped():
+    import json
+
+    item = {"id": "1", "title": "a", "content_html": "<p>x</p>", "tags": ["A", 5, None, "B", ""]}
+    feed = {"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [item]}
+    headers = {"Content-Type": "application/feed+json"}
+    (entry,) = parse_feed(json.dumps(feed).encode(), FEED_URL, headers, SHANGHAI).entries
+    assert entry.keywords == ("A", "B")
+    feed["items"][0]["tags"] = "A,B"  # not a list: no keywords, no failure
+    (entry,) = parse_feed(json.dumps(feed).encode(), FEED_URL, headers, SHANGHAI).entries
+    assert entry.keywords == ()

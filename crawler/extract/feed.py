@@ -43,6 +43,7 @@ class FeedEntry:
     author: str
     body: str
     image: str  # an image enclosure or media thumbnail
+    keywords: tuple[str, ...] = ()  # the entry's categories (RSS <category>, Atom, JSON tags)
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,7 @@ def _entry(entry: dict, feed_url: str, zone: ZoneInfo, rebases: bool = False) ->
         author=_clip(entry.get("author", ""), 200),
         body=body.strip(_HTML_SPACE),
         image=_image(entry, feed_url),
+        keywords=_keywords(t.get("term") for t in entry.get("tags") or () if isinstance(t, dict)),
     )
 
 
@@ -347,6 +349,7 @@ def _json_feed(body: bytes, url: str, zone: ZoneInfo) -> Feed:
                 author=author,
                 body=_clip(body or _str(item.get("summary")), MAX_BODY).strip(_HTML_SPACE),
                 image=_absolute(image, url),
+                keywords=_keywords(item.get("tags") if isinstance(item.get("tags"), list) else ()),
             )
         )
     return Feed(_clip(_str(data.get("title")), MAX_TITLE), entries, None)
@@ -358,6 +361,12 @@ def _json_feed(body: bytes, url: str, zone: ZoneInfo) -> Feed:
 def _absolute(link: str, base: str) -> str:
     link = (link or "").strip()
     return urljoin(base, link) if link else ""
+
+
+def _keywords(terms) -> tuple[str, ...]:
+    """An entry's categories as keywords: strings only, at most 20 of 100 characters."""
+    kept = (_clip(term, 100).strip() for term in terms if isinstance(term, str))
+    return tuple(dict.fromkeys(k for k in kept if k))[:20]
 
 
 def _clip(value: object, limit: int) -> str:
@@ -390,5 +399,6 @@ def entry_article(
         date_guessed=entry.date is None,
         author=entry.author,
         image=entry.image,
+        keywords=entry.keywords,
         fetched_at=fetched_at,
     )
