@@ -24,14 +24,11 @@ import re
 import shutil
 import struct
 import subprocess
-import threading
 import zlib
 from collections import Counter
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from functools import partial
 from html import escape
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 from zoneinfo import ZoneInfo
@@ -41,6 +38,7 @@ import yaml
 from conftest import needs
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from browser import chromium, serve_folder
 from feed_replay import RSS, feed_source, feeds_yaml, rebuilt_feeds
 from replay import IMAGE_URL, ReplayServer, Reply, image_bytes
 from runner import crawl
@@ -377,11 +375,6 @@ def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
     )
 
 
-class _QuietFiles(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args) -> None:
-        pass
-
-
 def test_screenshot_of_a_sina_post(blog: Blog, server: ReplayServer, tmp_path: Path):
     """One Sina post as Chromium shows it, the site served over loopback and every other
     request answered by the replay server (remote images as grey pictures, nothing else)."""
@@ -392,32 +385,19 @@ def test_screenshot_of_a_sina_post(blog: Blog, server: ReplayServer, tmp_path: P
     server.resolver = lambda url: (
         Reply(200, picture, {"Content-Type": "image/png"}) if IMAGE_URL.search(url) else None
     )
-    site = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietFiles, directory=blog.public))
-    threading.Thread(target=site.serve_forever, daemon=True).start()
+    site = serve_folder(blog.public)
     shot = tmp_path / "sina-post.png"
     url = f"http://127.0.0.1:{site.server_address[1]}/{post.page.relative_to(blog.public)}"
     try:
-        subprocess.run(
-            [
-                "chromium",
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                f"--user-data-dir={tmp_path / 'profile'}",
-                f"--proxy-server={server.url}",  # loopback is never proxied: the site is direct
-                "--ignore-certificate-errors",  # the replay server's throwaway certificates
-                "--hide-scrollbars",
-                "--virtual-time-budget=5000",
-                f"--screenshot={shot}",
-                "--window-size=1200,1600",
-                url,
-            ],
-            capture_output=True,
-            timeout=120,
+        chromium(
+            url,
+            "--ignore-certificate-errors",  # the replay server's throwaway certificates
+            "--hide-scrollbars",
+            f"--screenshot={shot}",
+            "--window-size=1200,1600",
+            proxy=server.url,
+            profile=tmp_path / "profile",
+            budget_ms=5000,
         )
     finally:
         site.shutdown()
