@@ -264,3 +264,62 @@ def test_fast_tag_reading_agrees_with_the_careful_one():
         assert [(a.name, a.value, a.start, a.end) for a in tag.attrs] == [
             (a.name, a.value, a.start, a.end) for a in attrs
         ], text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "x:&quot;&gt;&lt;img src=y onerror=alert(1)&gt;",  # a theme pastes img.src into markup
+        "tel:123",
+        "ftp://x.test/a.jpg",
+        "feed:https://x.test/",
+        "jav&#x09;ascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "data:image/svg+xml,<svg onload=alert(1)>",
+        "//[x",  # does not parse
+        "http://[::1",
+        "http://x.test:99999/",
+        "http://a\u2100b/",  # a host that NFKC turns into a/c
+    ],
+)
+def test_urls_keep_only_known_inert_schemes(url):
+    body = f'<p><a href="{url}">a</a><img src="{url}"></p>'
+    assert edit(body) == '<p><a>a</a><img referrerpolicy="no-referrer"></p>'
+    assert first_image(edit(body)) == ""  # never the post's picture either
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://n.sinaimg.cn/a.jpg",
+        "http://x.test/a.png",
+        "mailto:a@x.test",
+        "/a.jpg",
+        "a.jpg",
+        "#top",
+        "data:image/png;base64,iVBORw0KGgo=",
+    ],
+)
+def test_urls_with_inert_schemes_stay(url):
+    body = f'<p><a href="{url}">a</a></p>'
+    assert edit(body, url=None) == body
+
+
+def test_an_image_whose_src_is_removed_takes_its_lazy_source():
+    body = '<img data-src="//n.sinaimg.cn/a.jpg" src="javascript:x">'
+    assert edit(body) == (
+        '<img data-src="//n.sinaimg.cn/a.jpg" src="https://n.sinaimg.cn/a.jpg"'
+        ' referrerpolicy="no-referrer">'
+    )
+    assert (
+        edit('<img data-src="x:a.jpg">') == '<img data-src="x:a.jpg" referrerpolicy="no-referrer">'
+    )
+
+
+def test_url_in_any_attribute_is_judged_as_css():
+    body = (
+        '<svg><rect fill="url(#a)" mask="url(//evil.test/m)" clip-path="&#117;rl(//e.test/c)"'
+        ' marker-end="\\75 rl(https://e.test/m)" filter="url(https://e.test/f.png)"/></svg>'
+    )
+    assert edit(body) == '<svg><rect fill="url(#a)" filter="url(https://e.test/f.png)"/></svg>'
+    assert unsafe_markup(body) != [] and unsafe_markup(edit(body)) == []

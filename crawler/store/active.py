@@ -7,6 +7,7 @@ Values given to these functions are decoded already (entities resolved), as a br
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 # Elements removed with everything inside them. `<meta http-equiv=refresh>` and a `<style>`
 # that loads something go too (is_refresh, css_loads).
@@ -45,7 +46,11 @@ URL_ATTRS = frozenset(
 _URL_LISTS = re.compile(r"[;,\s]+")
 _LISTS = frozenset({"srcset", "imagesrcset", "values", "ping"})
 
-_DANGEROUS_SCHEME = re.compile(r"(?:javascript|vbscript|data):", re.I)
+# The only schemes a URL may have (docs/FORMAT.md edit 1): what the saved Sina pages and the
+# feed corpora use (http, https, mailto; relative URLs), and raster data: images. Any other
+# scheme, known or not (`x:` keeps `"<>` in img.src for a theme's script to paste), is removed.
+_SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]*):")
+SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 _RASTER_DATA = re.compile(r"data:image/(?:png|gif|jpe?g|webp)[;,]", re.I)
 _RASTER_URL = re.compile(r"[^?#]*\.(?:gif|png|jpe?g|webp)(?:[?#].*)?", re.I | re.S)
 # Browsers drop tab and newline anywhere in a URL, and C0 and space around it.
@@ -58,24 +63,36 @@ _MARKUP_IN_TEXT = re.compile(r'[<>"]')
 
 
 def is_active_attribute(name: str, value: str | None) -> bool:
-    """An event handler, a URL attribute holding a script or non-raster data URL, a style
-    attribute that loads something, or alt text that a theme would turn into markup."""
+    """An event handler; a URL attribute holding anything but an http(s), mailto, relative or
+    raster data URL; a style attribute that loads something; any other attribute whose
+    `url(…)` would load something (SVG's `fill`, `mask`, `clip-path`, `marker-end` are CSS);
+    or alt text that a theme would turn into markup."""
     if name.startswith("on"):
         return True
     if value is None:
         return False
-    if name == "alt":
-        return bool(_MARKUP_IN_TEXT.search(value))
+    if name == "alt" and _MARKUP_IN_TEXT.search(value):
+        return True
     if name in URL_ATTRS:
         if name in _LISTS or name in ("to", "from", "by"):
             return any(is_dangerous_url(part) for part in _URL_LISTS.split(value))
         return is_dangerous_url(value)
-    return name == "style" and css_loads(value)
+    if name == "style":
+        return css_loads(value)
+    return css_urls_load(value)
 
 
 def is_dangerous_url(url: str) -> bool:
+    """Whether `url` is anything but http(s), mailto, a raster data: image or a relative URL,
+    or does not parse (a browser would not load it; our own resolving would fail on it)."""
     url = _URL_NOISE.sub("", url)
-    return bool(_DANGEROUS_SCHEME.match(url)) and not _RASTER_DATA.match(url)
+    if (m := _SCHEME.match(url)) and m.group(1).lower() not in SAFE_SCHEMES:
+        return not _RASTER_DATA.match(url)
+    try:
+        _ = urlsplit(url).port  # a bad IPv6 host, port or NFKC-invalid host raises
+    except ValueError:
+        return True
+    return False
 
 
 def is_refresh(http_equiv: str | None) -> bool:
@@ -91,13 +108,30 @@ _CSS_URL = re.compile(r"url\s*\(\s*(?:\"([^\"]*)\"?|'([^']*)'?|([^)]*))", re.S)
 def css_loads(css: str) -> bool:
     """Whether a style sheet or style attribute loads anything but a raster image, or runs
     script (`@import`, `url(` to a non-image, `expression(`, `behavior`, `-moz-binding`)."""
+    css = _plain_css(css)
+    return bool(_CSS_ACTIVE.search(css)) or _urls_load(css)
+
+
+def css_urls_load(value: str) -> bool:
+    """Whether a CSS value (an SVG presentation attribute) has a `url(…)` that loads anything
+    but a raster image; `url(#id)`, a reference inside the page, loads nothing."""
+    if "url" not in value.lower() and "\\" not in value:
+        return False
+    return _urls_load(_plain_css(value))
+
+
+def _plain_css(css: str) -> str:
+    """CSS with its escapes resolved and comments dropped, lower-cased."""
     if "\\" in css:
         css = _CSS_ESCAPE.sub(_unescape_css, css)
-    css = _CSS_COMMENT.sub("", css).lower()
-    if _CSS_ACTIVE.search(css):
-        return True
+    return _CSS_COMMENT.sub("", css).lower()
+
+
+def _urls_load(css: str) -> bool:
     for m in _CSS_URL.finditer(css):
         url = _URL_NOISE.sub("", m.group(1) or m.group(2) or m.group(3) or "")
+        if url.startswith("#"):
+            continue
         if not (
             _RASTER_DATA.match(url) or (not is_dangerous_url(url) and _RASTER_URL.fullmatch(url))
         ):

@@ -24,7 +24,14 @@ from ..markup import (
     Tag,
     tokenize,
 )
-from .active import ACTIVE_ELEMENTS, URL_ATTRS, css_loads, is_active_attribute, is_refresh
+from .active import (
+    ACTIVE_ELEMENTS,
+    URL_ATTRS,
+    css_loads,
+    is_active_attribute,
+    is_dangerous_url,
+    is_refresh,
+)
 
 _IMAGE_URL = re.compile(r"\.(?:gif|png|jpe?g|webp)", re.I)
 _SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]*:")
@@ -164,7 +171,9 @@ def markup_edits(body: str, page_url: str | None) -> tuple[list[Edit], list[str]
                 if src:
                     images[src] = None
             elif not tok.closing and tok.name == "a":
-                edits.extend(_resolve_edit(tok.attr("href"), page_url))
+                href = tok.attr("href")
+                if href is not None and not active_attribute(href):
+                    edits.extend(_resolve_edit(href, page_url))
     return edits, list(images)
 
 
@@ -234,8 +243,10 @@ def removes_element(body: str, tokens: list, i: int) -> bool:
 
 # Every attribute name that is_active_attribute can flag, as it stands after white space, a
 # slash or a closing quote: a tag without one needs no attribute parsing at all.
+# and any attribute value that may spell `url(` (CSS escapes, character references).
 _MAYBE_ACTIVE = re.compile(
-    r"[ \t\n\r\f/\"'](?:on|style|alt|" + "|".join(sorted(URL_ATTRS, key=len, reverse=True)) + ")",
+    r"[ \t\n\r\f/\"'](?:on|style|alt|" + "|".join(sorted(URL_ATTRS, key=len, reverse=True)) + ")"
+    r"|url|\\|&",
     re.I,
 )
 
@@ -258,6 +269,11 @@ def _image_edits(tag: Tag, page_url: str | None) -> tuple[list[Edit], str]:
     """The image's edits and its final `src` ('' if it has none)."""
     edits: list[Edit] = []
     src = tag.attr("src")
+    if src is not None and active_attribute(src):
+        src = None  # removed by the attribute edits: the image has no src of its own
+        dropped = True
+    else:
+        dropped = False
     lazy = _lazy_source(tag) if src is None or _is_placeholder(src.value) else None
     if lazy is not None:
         url = _resolve(lazy, page_url)
@@ -265,6 +281,8 @@ def _image_edits(tag: Tag, page_url: str | None) -> tuple[list[Edit], str]:
             edits.append((tag.attrs_end, tag.attrs_end, f' src="{_escape_attr(url, chr(34))}"'))
         else:
             edits.append(_replace_value(src, url))
+    elif dropped:
+        url = ""
     else:
         url = htmllib.unescape(src.value or "").strip() if src is not None else ""
         url = _resolve(url, page_url) if url else ""
@@ -286,6 +304,7 @@ def _lazy_source(tag: Tag) -> str | None:
             and attr.value
             and _IMAGE_URL.search(attr.value)
             and not active_attribute(attr)
+            and not is_dangerous_url(htmllib.unescape(attr.value))
         ):
             return htmllib.unescape(attr.value).strip()
     return None
