@@ -134,9 +134,9 @@ def test_braces_are_escaped_everywhere_in_the_body():
     )
 
 
-def test_style_is_raw_text_but_markup_in_it_is_disarmed():
-    body = "<svg><style><img src=x onerror=alert(1)></style></svg>"
-    assert edit(body) == "<svg><style><img src=x></style></svg>"
+def test_raw_text_in_svg_is_markup_and_is_disarmed():
+    body = "<svg><title><img src=x onerror=alert(1)></title></svg>"
+    assert edit(body) == "<svg><title><img src=x></title></svg>"
 
 
 def test_noscript_comment_trick_is_disarmed():
@@ -323,3 +323,28 @@ def test_url_in_any_attribute_is_judged_as_css():
     )
     assert edit(body) == '<svg><rect fill="url(#a)" filter="url(https://e.test/f.png)"/></svg>'
     assert unsafe_markup(body) != [] and unsafe_markup(edit(body)) == []
+
+
+@pytest.mark.parametrize(
+    "style",
+    [
+        "display:block; position:absolute; left:0; top:0; width:100%; height:100%; z-index:1",
+        "POSITION : Fixed !important",
+        "position:sticky;top:0",
+        "position:var(--p)",
+        "posit\\69 on:fixed",
+    ],
+)
+def test_a_style_attribute_that_leaves_the_flow_is_removed(style):
+    assert edit(f'<div style="{style}">x</div>') == "<div>x</div>"
+
+
+def test_a_style_attribute_in_the_flow_stays():
+    body = '<a style="margin:0px auto;width:300px;display:block;position:relative;">x</a>'
+    assert edit(body) == body
+
+
+def test_an_svg_style_sheet_is_removed_as_it_styles_the_whole_page():
+    body = "<svg><style>body{display:none}</style><rect/></svg><style>.a{color:red}</style>"
+    assert edit(body) == "<svg><rect/></svg><style>.a&#123;color:red&#125;</style>"
+    assert unsafe_markup(body) == ["<style> in <svg> or <math> (it styles the whole page)"]

@@ -78,7 +78,7 @@ def is_active_attribute(name: str, value: str | None) -> bool:
             return any(is_dangerous_url(part) for part in _URL_LISTS.split(value))
         return is_dangerous_url(value)
     if name == "style":
-        return css_loads(value)
+        return css_loads(value) or css_leaves_the_flow(value)
     return css_urls_load(value)
 
 
@@ -110,6 +110,22 @@ def css_loads(css: str) -> bool:
     script (`@import`, `url(` to a non-image, `expression(`, `behavior`, `-moz-binding`)."""
     css = _plain_css(css)
     return bool(_CSS_ACTIVE.search(css)) or _urls_load(css)
+
+
+# A style attribute that takes its element out of the article's flow, over the blog's own
+# header, menu and sidebar (feedvalidator's platypus.xml: `position:absolute; width:100%;
+# height:100%; z-index:1`). Only these positions leave an element where the article put it.
+_POSITION = re.compile(r"(?<![\w-])position\s*:\s*([^;!]*)")
+_IN_FLOW = frozenset({"", "static", "relative", "initial", "inherit", "unset", "revert"})
+
+
+def css_leaves_the_flow(style: str) -> bool:
+    """Whether a style attribute positions its element out of the flow (fixed, absolute,
+    sticky, or a value we cannot tell: `var(…)`)."""
+    if "position" not in style.lower() and "\\" not in style:
+        return False
+    css = _plain_css(style)
+    return any(m.group(1).strip() not in _IN_FLOW for m in _POSITION.finditer(css))
 
 
 def css_urls_load(value: str) -> bool:

@@ -153,13 +153,16 @@ def markup_edits(body: str, page_url: str | None) -> tuple[list[Edit], list[str]
     images: dict[str, None] = {}
     tokens = _Tokens(tokenize(body))
     skip_to = -1
+    foreign = 0  # open <svg>/<math> elements (counted as written: breakouts are ignored)
     for i, tok in enumerate(tokens):
         if tok.start < skip_to:
             continue
         if isinstance(tok, RawText):
             edits.extend(_disarm_raw_text(body, tok))
         elif isinstance(tok, Tag):
-            if removes_element(body, tokens, i):
+            if tok.name in _FOREIGN and not tok.self_closing:
+                foreign = max(0, foreign - 1) if tok.closing else foreign + 1
+            if removes_element(body, tokens, i) or (foreign and tok.name == "style"):
                 end = tok.end if tok.closing else _element_end(tokens, i)
                 edits.append((tok.start, end, ""))
                 skip_to = end
@@ -224,6 +227,11 @@ def _element_end(tokens: _Tokens, i: int, *, raw: bool = False) -> int:
     if start.name in ("script", "iframe") and not raw:
         return tokens[-1].end if tokens else start.end  # raw text to the end of input
     return start.end  # no end tag: drop the start tag, keep what follows
+
+
+# Inside them a <style> is no raw text: its character references (edit 4's `&#123;`) are read,
+# and an SVG style sheet applies to the whole page, not to the article: it is removed.
+_FOREIGN = frozenset({"svg", "math"})
 
 
 def removes_element(body: str, tokens: list, i: int) -> bool:

@@ -56,6 +56,8 @@ def _unsafe_html(html: str) -> list[str]:
             found.append("<meta http-equiv=refresh> element")
         elif name == "style" and css_loads(node.text(deep=True)):
             found.append("<style> that loads content")
+        elif name == "style" and _in_foreign_content(node):
+            found.append("<style> in <svg> or <math> (it styles the whole page)")
         elif name == "p" and attrs.get("id") == _END:
             end_seen = True
         found.extend(
@@ -70,6 +72,15 @@ def _unsafe_html(html: str) -> list[str]:
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _MARKDOWN = MarkdownIt("commonmark", {"html": True})
+
+
+def _in_foreign_content(node) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.tag.lower() in ("svg", "math"):
+            return True
+        parent = parent.parent
+    return False
 
 
 def _tag_across_blank_line(body: str) -> bool:
