@@ -79,3 +79,26 @@ def test_sina_pages_in_markdown_match_expected_files(replay: ReplayServer, tmp_p
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.rstrip().endswith("两年平均增长2.5%。\n\n责任编辑：徐小曼")
     assert "新浪财经APP" not in shown.stdout  # clean: true, a Sina source's default
+
+
+def test_an_escaped_colon_makes_no_script_link_in_markdown():
+    """marked reads `javascript\\:` as `javascript:` (a backslash escape) and makes a link of
+    any destination: the judge renders as it does, and the colon is broken."""
+    from crawler.store.judge import safe_markdown, unsafe_markup
+
+    assert unsafe_markup("[y](javascript\\:alert(2))", markdown=True) != []
+    markdown, sanitized = safe_markdown(
+        "<p>[y](javascript\\:alert(2)) [z](JaVa&#x09;script\\:x)</p>"
+    )
+    assert unsafe_markup(markdown, markdown=True) == [] and not sanitized
+    assert "javascript\\" not in markdown.lower() and "\uff1a" in markdown
+
+
+def test_markdown_the_judge_finds_unsafe_is_written_as_text(monkeypatch):
+    from crawler.store import judge
+
+    made = iter(["[x](vbscript&#x3a;alert(1)) <img src=x onerror=alert(1)>"])
+    real = judge.to_markdown
+    monkeypatch.setattr(judge, "to_markdown", lambda html: next(made, None) or real(html))
+    markdown, sanitized = judge.safe_markdown("<p>正文 <b>粗体</b></p>")
+    assert sanitized and markdown == "正文 粗体"

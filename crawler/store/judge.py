@@ -18,6 +18,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from ..markup import MAX_NESTING, Comment, Tag, as_text, nesting_depth, tokenize
 from .active import ACTIVE_ELEMENTS, css_loads, is_active_attribute, is_refresh
+from .body import to_markdown
 
 # Placed after the body: a body that swallows it (an unterminated comment, attribute, or a
 # <textarea>, <xmp>, <plaintext>, <template>…) would swallow the blog's page after it too.
@@ -71,7 +72,10 @@ def _unsafe_html(html: str) -> list[str]:
 
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
+# Hexo's renderer (marked) makes a link of any destination, where markdown-it by itself
+# refuses javascript: and other schemes: the judge renders as marked does.
 _MARKDOWN = MarkdownIt("commonmark", {"html": True})
+_MARKDOWN.validateLink = lambda url: True
 
 
 def _in_foreign_content(node) -> bool:
@@ -100,7 +104,8 @@ def _obfuscated(word: str) -> str:
         + (f"&#x0*{ord(c.upper()):x};?)")
         for c in word
     ]
-    return noise.join(letters) + noise + r"(?::|&colon;|&#0*58;?|&#x0*3a;?)"
+    # Markdown reads `\:` as `:` (a backslash escapes any ASCII punctuation)
+    return noise.join(letters) + noise + r"(?::|\\:|&colon;|&#0*58;?|&#x0*3a;?)"
 
 
 # `data:` only when a URL follows (text such as "data: 2023" is no link).
@@ -122,7 +127,7 @@ def _may_hold_scheme(text: str) -> bool:
     decode to a script scheme: the text decoded, without tabs and newlines, names one."""
     if "&" in text:
         text = htmllib.unescape(text)
-    return bool(_DECODED_SCHEME.search(text.translate(_NOISE)))
+    return bool(_DECODED_SCHEME.search(text.translate(_NOISE).replace("\\:", ":")))
 
 
 def markdown_link_schemes(text: str) -> list[str]:
@@ -144,7 +149,7 @@ def neutralize_markdown_links(text: str) -> str:
 def _break_scheme(m: re.Match) -> str:
     text = m.group()
     colon = text.rfind(":") if text.endswith(":") else text.rfind("&")
-    return text[:colon] + _FULLWIDTH_COLON
+    return text[:colon].removesuffix("\\") + _FULLWIDTH_COLON
 
 
 # Ammonia's allowlist (no script, style, forms, frames or event handlers; http(s), mailto and
@@ -169,6 +174,15 @@ def _one_line(tag: str, attribute: str, value: str) -> str | None:
     if is_active_attribute(attribute, value):
         return None  # alt text a theme would turn into markup
     return " ".join(value.split()) if "\n" in value or "\r" in value else value
+
+
+def safe_markdown(html: str) -> tuple[str, bool]:
+    """`body_format: markdown`: the Markdown of a safe body, judged as Hexo renders it: (it,
+    False) when that is safe, else (the body's text alone as Markdown, True)."""
+    markdown = neutralize_markdown_links(to_markdown(html))
+    if not unsafe_markup(markdown, markdown=True):
+        return markdown, False
+    return neutralize_markdown_links(to_markdown(as_text(html))), True
 
 
 def safe_body(body: str) -> tuple[str, bool]:
