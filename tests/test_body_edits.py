@@ -348,3 +348,12 @@ def test_an_svg_style_sheet_is_removed_as_it_styles_the_whole_page():
     body = "<svg><style>body{display:none}</style><rect/></svg><style>.a{color:red}</style>"
     assert edit(body) == "<svg><rect/></svg><style>.a&#123;color:red&#125;</style>"
     assert unsafe_markup(body) == ["<style> in <svg> or <math> (it styles the whole page)"]
+
+
+@pytest.mark.parametrize("attr", ["ping", "attributionsrc", "ATTRIBUTIONSRC"])
+def test_attributes_that_only_make_requests_are_removed(attr):
+    body = f'<a href="https://x.test/" {attr}="https://evil.test/r">a</a><img src="a.png" {attr}>'
+    assert (
+        edit(body, url=None)
+        == '<a href="https://x.test/">a</a><img src="a.png" referrerpolicy="no-referrer">'
+    )

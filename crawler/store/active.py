@@ -40,11 +40,15 @@ URL_ATTRS = frozenset(
         "to",
         "from",
         "by",
+        "attributionsrc",  # Chromium's Attribution Reporting: a request of its own
     }
 )
 # Attributes holding a list: a dangerous URL anywhere in the list counts.
 _URL_LISTS = re.compile(r"[;,\s]+")
-_LISTS = frozenset({"srcset", "imagesrcset", "values", "ping"})
+_LISTS = frozenset({"srcset", "imagesrcset", "values", "ping", "attributionsrc"})
+# Attributes whose only use is a request of their own to wherever they say (a click's ping,
+# Chromium's attribution reports): never an article's, removed whatever their value.
+_REQUESTS = frozenset({"ping", "attributionsrc"})
 
 # The only schemes a URL may have (docs/FORMAT.md edit 1): what the saved Sina pages and the
 # feed corpora use (http, https, mailto; relative URLs), and raster data: images. Any other
@@ -67,7 +71,7 @@ def is_active_attribute(name: str, value: str | None) -> bool:
     raster data URL; a style attribute that loads something; any other attribute whose
     `url(…)` would load something (SVG's `fill`, `mask`, `clip-path`, `marker-end` are CSS);
     or alt text that a theme would turn into markup."""
-    if name.startswith("on"):
+    if name.startswith("on") or name in _REQUESTS:
         return True
     if value is None:
         return False
