@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         site = make_site(work)
         seed = args.seed
-        while time.monotonic() < deadline:
+        while rounds == 0 or time.monotonic() < deadline:  # one round whatever the budget
             cases = generate(seed, args.batch)
             folder = work / f"round-{seed}"
             folder.mkdir()

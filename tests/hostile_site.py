@@ -442,32 +442,62 @@ def serve_round(replay: ReplayServer, cases: list[dict], work: Path) -> tuple[Pa
     return feeds_yaml(work, sources), fetches
 
 
-def run_round(
-    site: Path, replay: ReplayServer, cases: list[dict], work: Path, *, timeout: float = 60
-) -> Round:
-    """Crawl the cases into the site, build it with `npm run build`, load every page in
-    Chromium behind the beacon and judge it."""
-    result = Round(cases)
-    clock = time.monotonic()
+def publish(site: Path, replay: ReplayServer, cases: list[dict], work: Path) -> str:
+    """Crawl the cases into the site and build it with `npm run build`: what failed, or ''."""
     posts, public = site / "source" / "_posts", site / "public"
     for old in (posts, public, site / "db.json"):
         shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
     replay.reset()
     config, fetches = serve_round(replay, cases, work)
+    failure = ""
     crawled = crawl(replay, posts, config=config)
     if crawled.returncode != 0:
-        result.failure = f"crawl exit {crawled.returncode}: {crawled.stderr[-2000:]}"
+        failure = f"crawl exit {crawled.returncode}: {crawled.stderr[-2000:]}"
     if fetches:
         fetched = fetch(replay, posts, *fetches, config=config)
         if fetched.returncode != 0:
-            result.failure += f"fetch exit {fetched.returncode}: {fetched.stderr[-2000:]}"
-    result.seconds["crawl"] = time.monotonic() - clock
+            failure += f"fetch exit {fetched.returncode}: {fetched.stderr[-2000:]}"
+    return failure + _node(site, "npm", "run", "build")
+
+
+def breakers(
+    site: Path, replay: ReplayServer, cases: list[dict], work: Path, failure: str
+) -> list[tuple[dict, str]]:
+    """The cases that alone make the crawl or the build fail (and how), found by halving."""
+    if len(cases) == 1:
+        return [(cases[0], failure)]
+    found = []
+    for part in (cases[: len(cases) // 2], cases[len(cases) // 2 :]):
+        if failed := publish(site, replay, part, work):
+            found += breakers(site, replay, part, work, failed)
+    return found
+
+
+def _gist(failure: str) -> str:
+    lines = [line.strip() for line in failure.splitlines() if line.strip()]
+    return next((line for line in lines if "Error" in line), lines[-1] if lines else "")[:300]
+
+
+def run_round(
+    site: Path, replay: ReplayServer, cases: list[dict], work: Path, *, timeout: float = 60
+) -> Round:
+    """Crawl the cases into the site, build it, load every page in Chromium behind the beacon
+    and judge it. A case that breaks the crawl or the build is a find, and is left out."""
+    result = Round(cases)
     clock = time.monotonic()
-    built = _node(site, "npm", "run", "build")
-    result.seconds["build"] = time.monotonic() - clock
-    if built:
-        result.failure += built
+    failure = publish(site, replay, cases, work)
+    if failure:
+        found = breakers(site, replay, cases, work, failure)
+        broken = [case for case, _ in found]
+        for case, why in found:
+            result.finds.append({"id": case["id"], "what": f"crawl or build fails: {_gist(why)}"})
+        result.failure = "" if broken else failure
+        failure = publish(site, replay, [c for c in cases if c not in broken], work)
+        result.failure += failure
+    result.seconds["publish"] = time.monotonic() - clock
+    if failure:
         return result
+    public = site / "public"
     clock = time.monotonic()
     pages = judge_pages(public)
     beacon, files = Beacon().start(), serve_folder(public)
@@ -487,5 +517,5 @@ def run_round(
         files.shutdown()
     result.pages = len(pages)
     result.seconds["browse"] = time.monotonic() - clock
-    result.finds = verdicts(public, pages, doms, beacon)
+    result.finds += verdicts(public, pages, doms, beacon)
     return result
