@@ -26,6 +26,8 @@ class FetchTarget:
     zone: ZoneInfo
 
     def feed_shelf(self, feed_title: str) -> Shelf:
+        """`订阅/<title>/<title>`: the writer makes each name inert (docs/FORMAT.md, CATEGORY),
+        and the folders are those names' STEMs, so the folders and categories agree."""
         title = feed_title.strip() or "feed"
         return self.shelf or Shelf(category="订阅", site=title, name=title)
 

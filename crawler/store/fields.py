@@ -30,6 +30,24 @@ def normalize_name(raw: str) -> str:
     return _CONTROL.sub("", _WHITE.sub(" ", raw)).strip(" ")
 
 
+# A theme or helper may write a name (category, author) or a title into the page unescaped:
+# Hexo's list_categories does with every category, list_posts with every title. A name's
+# markup characters become their full-width look-alikes; a title keeps its quotes (every
+# title sink Hexo and landscape write escapes them) and loses only a `<` that opens markup.
+_LOOK_ALIKE = str.maketrans({"<": "＜", ">": "＞", "&": "＆", '"': "＂", "'": "＇", "`": "｀"})
+_MARKUP_OPENER = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def inert_name(raw: str) -> str:
+    """A name cleaned (normalize_name) with `<>&"'` and backtick as full-width look-alikes."""
+    return normalize_name(raw).translate(_LOOK_ALIKE)
+
+
+def inert_title(title: str) -> str:
+    """A normalized title whose `<` before a letter, `/`, `!` or `?` is `＜`."""
+    return _MARKUP_OPENER.sub("＜", title)
+
+
 def quote_title(title: str) -> str:
     """Rules 1–3: single quotes, else double quotes, else single quotes with `'` doubled."""
     if "'" not in title:

@@ -15,10 +15,11 @@ from .body import (
     markup_edits,
     one_block,
     relink_images,
-    to_markdown,
 )
 from .fields import (
     clean_url,
+    inert_name,
+    inert_title,
     normalize_name,
     normalize_title,
     plain_or_quoted,
@@ -26,7 +27,8 @@ from .fields import (
     rfc1123,
     single_quoted,
 )
-from .judge import neutralize_markdown_links, safe_body
+from .hexo_syntax import neutralize_hexo_syntax
+from .judge import safe_body, safe_markdown
 
 TRAILER = "  \n</div>\n" + " " * 12
 MARKDOWN = "markdown"
@@ -69,14 +71,17 @@ def post_for(article: Article, date: datetime, local: Mapping[str, str] | None =
         body = relink_images(body, local)
         image = local.get(image, image)
     if shelf.body_format == MARKDOWN:
-        body = neutralize_markdown_links(to_markdown(body))
-    site = normalize_name(shelf.site)
-    author = normalize_name(article.author) if shelf.author == "extracted" else ""
+        body, unsafe = safe_markdown(body)
+        sanitized = sanitized or unsafe
+    else:
+        body = neutralize_hexo_syntax(body)
+    site = inert_name(shelf.site)
+    author = inert_name(article.author) if shelf.author == "extracted" else ""
     return Post(
-        title=normalize_title(article.title),
-        category=normalize_name(shelf.category),
+        title=inert_title(normalize_title(article.title)),
+        category=inert_name(shelf.category),
         site=site,
-        name=normalize_name(shelf.name),
+        name=inert_name(shelf.name),
         image=image,
         author=author or site,
         date=date,

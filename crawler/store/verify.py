@@ -14,6 +14,8 @@ from pathlib import Path
 import yaml
 
 from .atomic import is_temp_file
+from .fields import inert_title
+from .hexo_syntax import hexo_syntax_edits
 from .images import ImageError, image_extension, stored_files
 from .index import HIDDEN_DIR, ProvenanceIndex, Record
 from .judge import unsafe_markup
@@ -25,6 +27,7 @@ _RFC1123 = re.compile(
     r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
     r"\d{4} \d\d:\d\d:\d\d GMT"
 )
+_MARKUP_CHARACTERS = re.compile(r"[<>&\"'`]")
 _KEYS = ("title", "categories", "headimg", "author", "comments", "date", "thumbnail")
 
 
@@ -147,6 +150,11 @@ def check_file(data: bytes) -> list[str]:
     )
     if "{" in parsed.body or "}" in parsed.body:
         problems.append("unescaped { or } in body (Hexo reads them as template tags)")
+    if not markdown and hexo_syntax_edits(parsed.body):
+        problems.append(
+            "Hexo syntax in body: an excerpt marker, a code fence at a line start or a `<` "
+            "inside a tag (BODY edit 6)"
+        )
     return problems
 
 
@@ -172,6 +180,7 @@ def _check_front(front: object) -> list[str]:
         and all(isinstance(c, str) for c in categories)
     ):
         problems.append("categories must be three strings")
+    problems.extend(_markup_in_fields(front))
     tags = front.get("tags", [])
     if not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
         problems.append("tags must be a list of strings")
@@ -180,6 +189,20 @@ def _check_front(front: object) -> list[str]:
     date = front.get("date")
     if isinstance(date, str) and not _is_rfc1123(date):
         problems.append(f"date {date!r} is not RFC 1123 in GMT")
+    return problems
+
+
+def _markup_in_fields(front: dict) -> list[str]:
+    """Names and titles a theme may write into a page unescaped (docs/FORMAT.md, TITLE,
+    CATEGORY / AUTHOR) hold no markup."""
+    problems = []
+    title = front.get("title")
+    if isinstance(title, str) and inert_title(title) != title:
+        problems.append("title holds a '<' that opens markup (it is written '＜')")
+    categories = front.get("categories")
+    names = [front.get("author"), *(categories if isinstance(categories, list) else [])]
+    if any(isinstance(n, str) and _MARKUP_CHARACTERS.search(n) for n in names):
+        problems.append("a category or the author holds markup characters (<>&\"'`)")
     return problems
 
 
