@@ -17,8 +17,7 @@ import bisect
 import re
 
 from ..markup import Comment, RawText, Tag, Token, tokenize
-
-Edit = tuple[int, int, str]
+from .body import Edit, apply_edits
 
 # Hexo 7's excerpt marker is /<!-- ?more ?-->/i; any white space, as later versions and
 # plugins read it.
@@ -41,15 +40,7 @@ def neutralize_hexo_syntax(body: str) -> str:
     """Edit 6 applied: BODY holds no excerpt marker, no code fence at a line start and no `<`
     inside a tag (nor inside a tag that raw text holds when it is read as markup)."""
     edits = hexo_syntax_edits(body)
-    if not edits:
-        return body
-    out, pos = [], 0
-    for start, end, replacement in edits:
-        out.append(body[pos:start])
-        out.append(replacement)
-        pos = end
-    out.append(body[pos:])
-    return "".join(out)
+    return apply_edits(body, edits) if edits else body
 
 
 def hexo_syntax_edits(body: str) -> list[Edit]:
