@@ -429,14 +429,20 @@ def as_yaml(case: dict) -> str:
 
 
 def report(cases: list[dict], finds: list[dict]) -> list[str]:
-    """Each find as the cases to paste (a pair with its partner) and what fired."""
+    """Each find as the cases to paste (a pair with its partner) and what fired, the same
+    finding on many pages said once."""
     by_id = {c["id"]: c for c in cases}
-    lines, shown = [], set()
+    seen: dict[tuple[str, str], list[str]] = {}
     for find in finds:
-        ids = [i for i in find["id"].split(",") if i in by_id]
+        what = find["what"].split(" on ")[0].split(" in the DOM of ")[0].split(" from ")[0]
+        seen.setdefault((find["id"], what), []).append(find["what"])
+    lines, shown = [], set()
+    for (fid, _), whats in seen.items():
+        ids = [i for i in fid.split(",") if i in by_id]
         for cid in ids + [by_id[i]["pair"] for i in ids if "pair" in by_id[i]]:
             if cid not in shown:
                 shown.add(cid)
                 lines.append(as_yaml(by_id[cid]))
-        lines.append(f"    # {find['id']}: {find['what']}")
+        more = f" (and {len(whats) - 1} more pages)" if len(whats) > 1 else ""
+        lines.append(f"    # {fid}: {whats[0]}{more}")
     return lines
