@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+import ada_url
+
 # Elements removed with everything inside them. `<meta http-equiv=refresh>` and a `<style>`
 # that loads something go too (is_refresh, css_loads).
 ACTIVE_ELEMENTS = frozenset(
@@ -55,6 +57,7 @@ _REQUESTS = frozenset({"ping", "attributionsrc"})
 # scheme, known or not (`x:` keeps `"<>` in img.src for a theme's script to paste), is removed.
 _SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]*):")
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+_BASE = "https://base.invalid/"  # what a relative URL is read against to see that it parses
 _RASTER_DATA = re.compile(r"data:image/(?:png|gif|jpe?g|webp)[;,]", re.I)
 _RASTER_URL = re.compile(r"[^?#]*\.(?:gif|png|jpe?g|webp)(?:[?#].*)?", re.I | re.S)
 # Browsers drop tab and newline anywhere in a URL, and C0 and space around it.
@@ -88,15 +91,18 @@ def is_active_attribute(name: str, value: str | None) -> bool:
 
 def is_dangerous_url(url: str) -> bool:
     """Whether `url` is anything but http(s), mailto, a raster data: image or a relative URL,
-    or does not parse (a browser would not load it; our own resolving would fail on it)."""
-    url = _URL_NOISE.sub("", url)
-    if (m := _SCHEME.match(url)) and m.group(1).lower() not in SAFE_SCHEMES:
-        return not _RASTER_DATA.match(url)
+    or does not parse as a browser parses it (WHATWG, by ada: `http://a b/`, `https://%zz/`;
+    Chromium keeps such a URL's raw text in img.src, and a theme's script pastes it into
+    markup) or as our own resolving does (urllib)."""
+    stripped = _URL_NOISE.sub("", url)
+    if (m := _SCHEME.match(stripped)) and m.group(1).lower() not in SAFE_SCHEMES:
+        return not _RASTER_DATA.match(stripped)
     try:
-        _ = urlsplit(url).port  # a bad IPv6 host, port or NFKC-invalid host raises
+        parsed = ada_url.URL(url, _BASE)  # strips and drops tab and newline as browsers do
+        _ = urlsplit(url.strip()).port  # a bad IPv6 host, port or NFKC-invalid host raises
     except ValueError:
         return True
-    return False
+    return parsed.protocol[:-1] not in SAFE_SCHEMES
 
 
 def is_refresh(http_equiv: str | None) -> bool:
