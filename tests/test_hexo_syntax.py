@@ -35,6 +35,7 @@ WJ = WORD_JOINER
 DATE = datetime(2021, 9, 27, 23, 54, 59, tzinfo=UTC)
 # Hexo 7.3's filters, as node_modules/hexo/dist/plugins/filter/ has them.
 HEXO_EXCERPT = re.compile(r"<!-- ?more ?-->", re.I)
+HEXO_OPEN_GRAPH_IMAGE = re.compile("<img [^>]*src=['\"]([^'\"]+)([^>]*>)", re.I)
 HEXO_FENCE = re.compile(
     r"^((?:[^\S\r\n]*>){0,3}[^\S\r\n]*)(`{3,}|~{3,})[^\S\r\n]*((?:.*?[^`\s])?)[^\S\r\n]*\n"
     r"((?:[\s\S]*?\n)?)(?:(?:[^\S\r\n]*>){0,3}[^\S\r\n]*)\2[^\S\r\n]?(\n+|$)",
@@ -228,6 +229,9 @@ HOSTILE_BODIES = {
     "svg raw text": "<svg><xmp><img title=\"<a href='http://example.org/'>"
     + LIVE.format(n=4)
     + '"></xmp></svg><p>戊</p>',
+    # open_graph makes a URL of every `<img …src="…"`: one that does not parse failed the page
+    "open graph": "<p>壬</p><img data-src=\"https://%zz/x.png\"><!-- <img src='http://a b/'> -->"
+    '<textarea><img src="https://%zz/"></textarea>',
 }
 
 
@@ -302,6 +306,29 @@ def test_the_marker_reads_as_the_body_had_it(public: Path):
     assert texts["case markdown"].css_first("code").text() == "<!-- more -->"
 
 
+def test_an_image_open_graph_cannot_parse_is_no_image_to_it():
+    body = (
+        "<img data-src=\"https://%zz/x.png\"><!-- <img src='http://a b/'> -->"
+        '<textarea><img src="https://%zz/"></textarea><img src="https://ok.test/a.png">'
+    )
+    assert neutralize_hexo_syntax(body) == (
+        "<img\tdata-src=\"https://%zz/x.png\"><!-- <img\tsrc='http://a b/'> -->"
+        '<textarea>&lt;img src="https://%zz/"></textarea><img src="https://ok.test/a.png">'
+    )
+    seen = HEXO_OPEN_GRAPH_IMAGE.findall(neutralize_hexo_syntax(body))
+    assert [src for src, _ in seen] == ["https://ok.test/a.png"]
+
+
+@pytest.mark.slow
+@pytest.mark.node
+def test_every_post_has_its_page(public: Path):
+    titles = set()
+    for page in public.glob("p/*.html"):
+        title = LexborHTMLParser(page.read_text("utf-8")).css_first("h1.article-title")
+        titles.add(title.text(strip=True))
+    assert {f"case {key}" for key in HOSTILE_BODIES} <= titles
+
+
 def test_hexo_regexes_here_are_hexos():
     """The regular expressions above are node_modules/hexo's (when it is installed)."""
     hexo = Path(__file__).parent.parent / "examples/blog/node_modules/hexo/dist/plugins/filter"
@@ -311,5 +338,7 @@ def test_hexo_regexes_here_are_hexos():
     assert f"const rExcerpt = /{HEXO_EXCERPT.pattern}/i;" in excerpt
     fence = (hexo / "before_post_render/backtick_code_block.js").read_text()
     assert HEXO_FENCE.pattern.replace("\\/", "/") in fence.replace("\\/", "/")
+    graph = (hexo.parent / "helper/open_graph.js").read_text()
+    assert f"const imgPattern = /{HEXO_OPEN_GRAPH_IMAGE.pattern}/gi;" in graph
     link = (hexo / "after_render/external_link.js").read_text()
     assert HEXO_EXTERNAL_LINK.pattern.replace('\\"', '"') in link.replace("\\/", "/")

@@ -98,11 +98,20 @@ def is_dangerous_url(url: str) -> bool:
     if (m := _SCHEME.match(stripped)) and m.group(1).lower() not in SAFE_SCHEMES:
         return not _RASTER_DATA.match(stripped)
     try:
-        parsed = ada_url.URL(url, _BASE)  # strips and drops tab and newline as browsers do
         _ = urlsplit(url.strip()).port  # a bad IPv6 host, port or NFKC-invalid host raises
     except ValueError:
         return True
-    return parsed.protocol[:-1] not in SAFE_SCHEMES
+    scheme = url_scheme(url)
+    return scheme is None or scheme not in SAFE_SCHEMES
+
+
+def url_scheme(url: str) -> str | None:
+    """The scheme of `url` as a browser (or Node.js: `new URL(url, base)`) parses it, a
+    relative URL read against an https page; None when it does not parse."""
+    try:
+        return ada_url.URL(url, _BASE).protocol[:-1]  # strips and drops tab/newline as browsers
+    except ValueError:
+        return None
 
 
 def is_refresh(http_equiv: str | None) -> bool:

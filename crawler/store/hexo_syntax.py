@@ -17,6 +17,7 @@ import bisect
 import re
 
 from ..markup import Comment, RawText, Tag, Token, tokenize
+from .active import url_scheme
 from .body import Edit, apply_edits
 
 # Hexo 7's excerpt marker is /<!-- ?more ?-->/i; any white space, as later versions and
@@ -28,6 +29,10 @@ _JS_BLANK = "\t\v\f \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufef
 CODE_FENCE = re.compile(
     rf"(?:\A|(?<=[\n\r\u2028\u2029]))(?:[{_JS_BLANK}]*>){{0,3}}[{_JS_BLANK}]*(?=```|~~~)"
 )
+# Hexo's open_graph helper (in landscape's <head> of every post page) reads every `<img …src="…"`
+# of the rendered post with this expression, markup or not, and makes a URL of it (`new
+# URL(capture, the page's URL)`): one that does not parse fails the post's page.
+OPEN_GRAPH_IMAGE = re.compile(r"<img [^>]*src=['\"]([^'\"]+)", re.I)
 _RCDATA = frozenset({"textarea", "title"})  # character references are read
 # Raw text a browser reads as markup inside <svg>/<math> (<style> there is removed by edit 1;
 # <script> and <iframe> are removed everywhere).
@@ -45,7 +50,7 @@ def neutralize_hexo_syntax(body: str) -> str:
 
 def hexo_syntax_edits(body: str) -> list[Edit]:
     """Edit 6's edits, sorted, none overlapping; empty when BODY already complies."""
-    if "<" not in body and "```" not in body and "~~~" not in body:
+    if "<" not in body and "```" not in body and "~~~" not in body:  # (open_graph needs `<`)
         return []
     tokens = list(tokenize(body))
     starts = [tok.start for tok in tokens]
@@ -59,6 +64,9 @@ def hexo_syntax_edits(body: str) -> list[Edit]:
         edits.add(_break_marker(body, m, _context(tokens, starts, m.start())))
     for m in CODE_FENCE.finditer(body):
         edits.add(_break_fence(body, m.end(), _context(tokens, starts, m.end())))
+    for m in OPEN_GRAPH_IMAGE.finditer(body):
+        if url_scheme(m.group(1)) is None:
+            edits.add(_break_image(m.start(), _context(tokens, starts, m.start())))
     return sorted(edits)
 
 
@@ -117,6 +125,13 @@ def _break_marker(body: str, m: re.Match, where: Token | None) -> Edit:
         o = m.start(1) + 1
         return (o, o + 1, f"\\{ord(body[o]):x} ")
     return _less_than(m.start(), kind)
+
+
+def _break_image(at: int, where: Token | None) -> Edit:
+    """`<img\t…`: the same tag (or text) to a browser, and none to open_graph's expression."""
+    if _kind(where) == "rcdata":
+        return _less_than(at, "rcdata")
+    return (at + len("<img"), at + len("<img "), "\t")
 
 
 def _break_fence(body: str, at: int, where: Token | None) -> Edit:
