@@ -282,6 +282,7 @@ def test_fast_tag_reading_agrees_with_the_careful_one():
         "http://a\u2100b/",  # a host that NFKC turns into a/c
         "http://a b/x.png",  # no URL to a browser: Chromium keeps its raw text in img.src
         "https://%zz/x.png",
+        "mailto:&quot;&gt;&lt;details/open/ontoggle=alert(1)&gt;",  # kept raw in img.src
     ],
 )
 def test_urls_keep_only_known_inert_schemes(url):

@@ -57,6 +57,7 @@ _REQUESTS = frozenset({"ping", "attributionsrc"})
 # scheme, known or not (`x:` keeps `"<>` in img.src for a theme's script to paste), is removed.
 _SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]*):")
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+_PASTE_BREAKERS = re.compile(r"[\"'<>`]")
 _BASE = "https://base.invalid/"  # what a relative URL is read against to see that it parses
 _RASTER_DATA = re.compile(r"data:image/(?:png|gif|jpe?g|webp)[;,]", re.I)
 _RASTER_URL = re.compile(r"[^?#]*\.(?:gif|png|jpe?g|webp)(?:[?#].*)?", re.I | re.S)
@@ -101,15 +102,21 @@ def is_dangerous_url(url: str) -> bool:
         _ = urlsplit(url.strip()).port  # a bad IPv6 host, port or NFKC-invalid host raises
     except ValueError:
         return True
-    scheme = url_scheme(url)
-    return scheme is None or scheme not in SAFE_SCHEMES
+    try:
+        parsed = ada_url.URL(url, _BASE)  # strips and drops tab and newline as browsers do
+    except ValueError:
+        return True
+    # A theme's script pastes img.src and a.href into markup: the URL a browser makes of it
+    # must hold no quote or angle bracket. http(s) percent-encodes them; mailto: (an opaque
+    # path) keeps them as written (the fuzzer's `mailto:"><details ontoggle=…>`).
+    return parsed.protocol[:-1] not in SAFE_SCHEMES or bool(_PASTE_BREAKERS.search(parsed.href))
 
 
 def url_scheme(url: str) -> str | None:
     """The scheme of `url` as a browser (or Node.js: `new URL(url, base)`) parses it, a
     relative URL read against an https page; None when it does not parse."""
     try:
-        return ada_url.URL(url, _BASE).protocol[:-1]  # strips and drops tab/newline as browsers
+        return ada_url.URL(url, _BASE).protocol[:-1]
     except ValueError:
         return None
 
