@@ -11,6 +11,7 @@ for the attacker's origin), and optionally the entry's `title`, `author`, `tags`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -188,7 +189,9 @@ class _BeaconHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "image/png")
         self.send_header("Content-Length", str(len(png)))
         self.end_headers()
-        self.wfile.write(png)
+        # a page closed before its picture arrived: recorded all the same
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(png)
 
     do_POST = do_GET
 
