@@ -489,3 +489,21 @@ def test_keywords_become_hexo_tags_only_when_the_source_asks(tmp_path: Path):
     assert front["tags"] == ["经济", "财经", "2024"]  # markup-like keywords are no tags
     assert parse(text) is not None
     assert verify(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("picture", "headimg"),
+    [
+        ("javascript:alert(1)", "''"),
+        ('x:"><b>', "''"),
+        ('https://x.test/a"b<c>.jpg', "'https://x.test/a%22b%3Cc%3E.jpg'"),  # as a browser has it
+        ("https://ok.test/a.jpg", "'https://ok.test/a.jpg'"),
+    ],
+)
+def test_the_posts_picture_is_an_inert_url_a_theme_can_paste(
+    tmp_path: Path, picture: str, headimg: str
+):
+    with ArchiveWriter(tmp_path) as writer:
+        result = writer.write(article(image=picture))
+    text = result.path.read_text(encoding="utf-8")
+    assert f"\nheadimg: {headimg}\n" in text and f"\nthumbnail: {headimg}\n" in text

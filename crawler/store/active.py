@@ -57,7 +57,7 @@ _REQUESTS = frozenset({"ping", "attributionsrc"})
 # scheme, known or not (`x:` keeps `"<>` in img.src for a theme's script to paste), is removed.
 _SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]*):")
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
-_PASTE_BREAKERS = re.compile(r"[\"'<>`]")
+_PASTE_BREAKERS = re.compile(r"[\"<>`]")
 _BASE = "https://base.invalid/"  # what a relative URL is read against to see that it parses
 _RASTER_DATA = re.compile(r"data:image/(?:png|gif|jpe?g|webp)[;,]", re.I)
 _RASTER_URL = re.compile(r"[^?#]*\.(?:gif|png|jpe?g|webp)(?:[?#].*)?", re.I | re.S)
@@ -106,8 +106,8 @@ def is_dangerous_url(url: str) -> bool:
         parsed = ada_url.URL(url, _BASE)  # strips and drops tab and newline as browsers do
     except ValueError:
         return True
-    # A theme's script pastes img.src and a.href into markup: the URL a browser makes of it
-    # must hold no quote or angle bracket. http(s) percent-encodes them; mailto: (an opaque
+    # A theme's script pastes img.src and a.href into markup (between double quotes): the URL
+    # a browser makes of it must hold no double quote, angle bracket or backtick. http(s) percent-encodes them; mailto: (an opaque
     # path) keeps them as written (the fuzzer's `mailto:"><details ontoggle=…>`).
     return parsed.protocol[:-1] not in SAFE_SCHEMES or bool(_PASTE_BREAKERS.search(parsed.href))
 

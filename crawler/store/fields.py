@@ -96,6 +96,16 @@ def clean_url(url: str) -> str:
     return _CONTROL.sub("", url.replace("\t", "")).strip()
 
 
+_PASTE_BREAKERS = str.maketrans({'"': "%22", "<": "%3C", ">": "%3E", "`": "%60"})
+
+
+def inert_url(url: str) -> str:
+    """The picture's URL as themes paste it into markup (`<img src="<%- headimg %>">`): its
+    double quotes, angle brackets and backticks percent-encoded, as a browser encodes them in an
+    http(s) URL anyway (the body's own URLs are checked to parse that way: edit 1)."""
+    return url.translate(_PASTE_BREAKERS)
+
+
 def rfc1123(moment: datetime) -> str:
     """`Mon, 27 Sep 2021 23:54:59 GMT`, in English whatever the locale."""
     if moment.tzinfo is None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..items import Article
+from .active import is_dangerous_url
 from .body import (
     edit_markup,
     escape_braces,
@@ -20,6 +21,7 @@ from .fields import (
     clean_url,
     inert_name,
     inert_title,
+    inert_url,
     normalize_name,
     normalize_title,
     plain_or_quoted,
@@ -66,7 +68,7 @@ def post_for(article: Article, date: datetime, local: Mapping[str, str] | None =
     """The article's post; `local` maps image URLs to their stored copies' URLs (rewrite)."""
     shelf = article.shelf
     body, images, sanitized = safe_markup(article)
-    image = clean_url(images[0] if images else article.image)
+    image = clean_url(images[0]) if images else feed_picture(article)
     if local:
         body = relink_images(body, local)
         image = local.get(image, image)
@@ -82,7 +84,7 @@ def post_for(article: Article, date: datetime, local: Mapping[str, str] | None =
         category=inert_name(shelf.category),
         site=site,
         name=inert_name(shelf.name),
-        image=image,
+        image=inert_url(image),
         author=author or site,
         date=date,
         body=escape_braces(body),
@@ -104,10 +106,15 @@ def post_tags(keywords: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for t in names if t and not _MARKUP.search(t)))
 
 
+def feed_picture(article: Article) -> str:
+    """The item's own picture (a feed's enclosure or thumbnail), if it is an inert URL."""
+    return "" if is_dangerous_url(article.image) else clean_url(article.image)
+
+
 def image_urls(article: Article) -> list[str]:
     """Every image the article's post shows: those of its final body, else its picture."""
     images = safe_markup(article)[1]
-    return images or ([clean_url(article.image)] if article.image else [])
+    return images or ([picture] if (picture := feed_picture(article)) else [])
 
 
 def render(post: Post) -> str:
