@@ -329,11 +329,11 @@ def test_every_post_has_its_page(public: Path):
     assert {f"case {key}" for key in HOSTILE_BODIES} <= titles
 
 
-def test_hexo_regexes_here_are_hexos():
-    """The regular expressions above are node_modules/hexo's (when it is installed)."""
-    hexo = Path(__file__).parent.parent / "examples/blog/node_modules/hexo/dist/plugins/filter"
-    if not hexo.exists():
-        pytest.skip("examples/blog has no node_modules")
+@pytest.mark.slow
+@pytest.mark.node
+def test_hexo_regexes_here_are_hexos(hexo_site: Path):
+    """The regular expressions above are those of the Hexo examples/blog installs."""
+    hexo = hexo_site / "node_modules/hexo/dist/plugins/filter"
     excerpt = (hexo / "after_post_render/excerpt.js").read_text()
     assert f"const rExcerpt = /{HEXO_EXCERPT.pattern}/i;" in excerpt
     fence = (hexo / "before_post_render/backtick_code_block.js").read_text()
