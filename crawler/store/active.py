@@ -107,8 +107,9 @@ def is_dangerous_url(url: str) -> bool:
     except ValueError:
         return True
     # A theme's script pastes img.src and a.href into markup (between double quotes): the URL
-    # a browser makes of it must hold no double quote, angle bracket or backtick. http(s) percent-encodes them; mailto: (an opaque
-    # path) keeps them as written (the fuzzer's `mailto:"><details ontoggle=…>`).
+    # a browser makes of it must hold no double quote, angle bracket or backtick. http(s)
+    # percent-encodes them; mailto: (an opaque path) keeps them as written (the fuzzer's
+    # `mailto:"><details ontoggle=…>`).
     return parsed.protocol[:-1] not in SAFE_SCHEMES or bool(_PASTE_BREAKERS.search(parsed.href))
 
 
