@@ -55,7 +55,7 @@ _REQUESTS = frozenset({"ping", "attributionsrc"})
 # The only schemes a URL may have (docs/FORMAT.md edit 1): what the saved Sina pages and the
 # feed corpora use (http, https, mailto; relative URLs), and raster data: images. Any other
 # scheme, known or not (`x:` keeps `"<>` in img.src for a theme's script to paste), is removed.
-_SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]*):")
+URL_SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]*):")  # a URL that names its scheme
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 _PASTE_BREAKERS = re.compile(r"[\"<>`]")
 _BASE = "https://base.invalid/"  # what a relative URL is read against to see that it parses
@@ -96,7 +96,7 @@ def is_dangerous_url(url: str) -> bool:
     Chromium keeps such a URL's raw text in img.src, and a theme's script pastes it into
     markup) or as our own resolving does (urllib)."""
     stripped = _URL_NOISE.sub("", url)
-    if (m := _SCHEME.match(stripped)) and m.group(1).lower() not in SAFE_SCHEMES:
+    if (m := URL_SCHEME.match(stripped)) and m.group(1).lower() not in SAFE_SCHEMES:
         return not _RASTER_DATA.match(stripped)
     try:
         _ = urlsplit(url.strip()).port  # a bad IPv6 host, port or NFKC-invalid host raises

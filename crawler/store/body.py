@@ -27,6 +27,7 @@ from ..markup import (
 from .active import (
     ACTIVE_ELEMENTS,
     URL_ATTRS,
+    URL_SCHEME,
     css_loads,
     is_active_attribute,
     is_dangerous_url,
@@ -34,7 +35,6 @@ from .active import (
 )
 
 _IMAGE_URL = re.compile(r"\.(?:gif|png|jpe?g|webp)", re.I)
-_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]*:")
 NO_REFERRER = ' referrerpolicy="no-referrer"'
 HTML_SPACE = " \t\n\r\f"
 
@@ -322,13 +322,13 @@ def _resolve_edit(attr: Attr | None, page_url: str | None) -> list[Edit]:
     if attr is None or attr.value is None or not page_url:
         return []
     url = htmllib.unescape(attr.value).strip()
-    if not url or _SCHEME.match(url):
+    if not url or URL_SCHEME.match(url):
         return []  # empty, or already absolute: its bytes stay as served
     return [_replace_value(attr, _resolve(url, page_url))]
 
 
 def _resolve(url: str, page_url: str | None) -> str:
-    if not page_url or _SCHEME.match(url):
+    if not page_url or URL_SCHEME.match(url):
         return url
     return urljoin(page_url, url)
 

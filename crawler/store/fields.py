@@ -34,6 +34,7 @@ def normalize_name(raw: str) -> str:
 # Hexo's list_categories does with every category, list_posts with every title. A name's
 # markup characters become their full-width look-alikes; a title keeps its quotes (every
 # title sink Hexo and landscape write escapes them) and loses only a `<` that opens markup.
+MARKUP_CHARACTERS = re.compile(r"[<>&\"'`]")  # what a raw sink could read as markup
 _LOOK_ALIKE = str.maketrans({"<": "＜", ">": "＞", "&": "＆", '"': "＂", "'": "＇", "`": "｀"})
 _MARKUP_OPENER = re.compile(r"<(?=[A-Za-z/!?])")
 

@@ -18,6 +18,7 @@ from .body import (
     relink_images,
 )
 from .fields import (
+    MARKUP_CHARACTERS,
     clean_url,
     inert_name,
     inert_title,
@@ -96,14 +97,13 @@ def post_for(article: Article, date: datetime, local: Mapping[str, str] | None =
 
 # Hexo's tag helpers (list_tags, tagcloud: landscape's sidebar on every page) write a tag's
 # name into the page unescaped: a keyword that could be markup is no tag (it stays a keyword).
-_MARKUP = re.compile(r"[<>&\"'`]")
 
 
 def post_tags(keywords: tuple[str, ...]) -> tuple[str, ...]:
     """Keywords as Hexo tags: cleaned like names; empty, repeated and markup-like ones
     dropped."""
     names = (normalize_name(k) for k in keywords)
-    return tuple(dict.fromkeys(t for t in names if t and not _MARKUP.search(t)))
+    return tuple(dict.fromkeys(t for t in names if t and not MARKUP_CHARACTERS.search(t)))
 
 
 def feed_picture(article: Article) -> str:

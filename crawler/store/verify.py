@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from .atomic import is_temp_file
-from .fields import inert_title
+from .fields import MARKUP_CHARACTERS, inert_title
 from .hexo_syntax import hexo_syntax_edits
 from .images import ImageError, image_extension, stored_files
 from .index import HIDDEN_DIR, ProvenanceIndex, Record
@@ -27,7 +27,6 @@ _RFC1123 = re.compile(
     r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
     r"\d{4} \d\d:\d\d:\d\d GMT"
 )
-_MARKUP_CHARACTERS = re.compile(r"[<>&\"'`]")
 _KEYS = ("title", "categories", "headimg", "author", "comments", "date", "thumbnail")
 
 
@@ -201,7 +200,7 @@ def _markup_in_fields(front: dict) -> list[str]:
         problems.append("title holds a '<' that opens markup (it is written '＜')")
     categories = front.get("categories")
     names = [front.get("author"), *(categories if isinstance(categories, list) else [])]
-    if any(isinstance(n, str) and _MARKUP_CHARACTERS.search(n) for n in names):
+    if any(isinstance(n, str) and MARKUP_CHARACTERS.search(n) for n in names):
         problems.append("a category or the author holds markup characters (<>&\"'`)")
     return problems
 
