@@ -9,12 +9,19 @@ keep state to finish (the archive pipeline makes what it holds durable; a scale-
 reports and leaves) and stops the reactor without waiting for downloads. Requests in flight
 were noted as pending before they were made: the next run asks for them again. Later
 signals change nothing.
+
+Stopping the reactor by `crash()` skips its shutdown triggers, the one that stops its thread
+pool among them (Scrapy resolves host names there: every crawl without a proxy has one). Python
+waits at exit for every thread that is not a daemon, and an idle worker of the pool waits for
+work forever: the pool's threads are made daemons, so nothing they hold keeps the process.
 """
 
 from __future__ import annotations
 
 import signal
+import threading
 from contextlib import contextmanager
+from functools import partial
 
 INTERRUPTED = object()  # a Scrapy signal: sent once, on the reactor, before it stops
 
@@ -23,6 +30,9 @@ INTERRUPTED = object()  # a Scrapy signal: sent once, on the reactor, before it 
 def stop_at_once_on_signals(crawler):
     """While in the block (`process.start()`), SIGINT and SIGTERM stop `crawler` at once."""
     from twisted.internet import reactor
+
+    # Before the reactor runs: the pool starts its threads only when there is work.
+    reactor.getThreadPool().threadFactory = partial(threading.Thread, daemon=True)
 
     def interrupt() -> None:
         if getattr(crawler, "interrupted", False):

@@ -220,3 +220,43 @@ def test_a_second_crawl_exits_3_while_the_first_runs(mirror, tmp_path: Path):
     assert second.returncode == 3 and f"pid {first.pid}" in second.stderr
     first.communicate(timeout=120)
     assert first.returncode == 0
+
+
+@pytest.mark.parametrize("proxied", [True, False], ids=["proxy", "no-proxy"])
+def test_ctrl_c_exits_at_once_with_and_without_a_proxy(tmp_path: Path, proxied: bool):
+    """A feed that does not answer, reached by a name that resolves: without a proxy the name
+    is resolved in the reactor's thread pool, which stopping the reactor at once leaves
+    running; the process waited for it forever after printing its summary."""
+    from feed_replay import feed_source, feeds_yaml
+
+    server = ReplayServer().start()
+    try:
+        server.latency = 20.0
+        feed = f"http://localhost:{server.server_address[1]}/feed.xml"
+        config = feeds_yaml(tmp_path, [feed_source("慢", feed)])
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "http_proxy": "", "https_proxy": ""}
+        if proxied:
+            env.update(server.proxy_env())
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "crawler", "crawl", "-c", str(config)]
+            + ["--archive", str(tmp_path / "archive"), *FAST],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while feed not in server.requests:
+            assert time.monotonic() < deadline and proc.poll() is None, "the feed was not asked"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        signalled = time.monotonic()
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail("the crawl did not exit after Ctrl-C")
+        assert time.monotonic() - signalled < 8  # 2 s here; generous: the machine is shared
+        assert proc.returncode == 130 and "Traceback" not in err, err
+    finally:
+        server.shutdown()
