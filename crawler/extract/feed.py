@@ -10,15 +10,18 @@ import hashlib
 import html as htmllib
 import io
 import json
+import logging
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 import feedparser
 
+from .. import urls
+from ..errors import one_line
 from ..items import Article, Shelf
 from ..markup import Attr, Tag, text_content, tokenize
 
@@ -28,10 +31,15 @@ _ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
 _HTML_SPACE = " \t\n\r\f"
 _XML_BASE = (b"xml:base", "xml:base".encode("utf-16-le"))  # found in UTF-16 BE text too
 _CHARREF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+log = logging.getLogger("crawler")
 
 
 class FeedError(Exception):
     """The document is not a feed we can read; the message is one line."""
+
+
+class EntryError(Exception):
+    """One entry cannot be archived (its link is no URL): it alone is skipped."""
 
 
 @dataclass(frozen=True)
@@ -75,11 +83,37 @@ def parse_feed(body: bytes, url: str, headers: dict[str, str], zone: ZoneInfo) -
         raise FeedError(f"the feed parser failed: {type(exc).__name__}: {exc}") from None
     bozo = _one_line(parsed.get("bozo_exception")) if parsed.get("bozo") else None
     rebases = any(mark in body for mark in _XML_BASE)  # else every base is the feed URL
-    entries = [_entry(e, url, zone, rebases) for e in parsed.entries]
+    entries = _readable(parsed.entries, url, lambda e: _entry(e, url, zone, rebases))
     if not entries and bozo:
         raise FeedError(f"not a feed: {bozo}")
     feed_title = _text(parsed.feed.get("title", ""), parsed.feed.get("title_detail"))
     return Feed(_clip(feed_title, MAX_TITLE), entries, bozo)
+
+
+def _readable(raw: Iterable, feed_url: str, read: Callable[[object], FeedEntry]) -> list:
+    """The entries `read` makes sense of. One it cannot read (a link that is no URL, a value
+    of a shape no reader expects) is skipped with a warning naming it, never its feed."""
+    entries = []
+    for n, item in enumerate(raw, start=1):
+        try:
+            entries.append(read(item))
+        except EntryError as exc:
+            _skipped(feed_url, n, item, str(exc))
+        except Exception as exc:
+            _skipped(feed_url, n, item, one_line(exc))
+    return entries
+
+
+def _skipped(feed_url: str, n: int, item: object, reason: str) -> None:
+    log.warning("%s: entry %d%s: %s, skipped", feed_url, n, _named(item), reason)
+
+
+def _named(item: object) -> str:
+    """How a warning names an entry: by its id, else its link, else its title."""
+    keys = ("id", "link", "url", "title")
+    values = (item.get(k) for k in keys) if isinstance(item, dict) else ()
+    name = next((v.strip() for v in values if isinstance(v, str) and v.strip()), "")
+    return f" ({name[:100]!r})" if name else ""
 
 
 def _repair_charrefs(body: bytes) -> bytes:
@@ -141,7 +175,7 @@ def _declaration_end(body: bytes, pos: int) -> int:
 
 def _entry(entry: dict, feed_url: str, zone: ZoneInfo, rebases: bool = False) -> FeedEntry:
     title = _clip(_entry_title(entry), MAX_TITLE)
-    link = _absolute(entry.get("link", ""), feed_url)
+    link = _link(entry.get("link", ""), feed_url)
     raw_date = entry.get("published") or entry.get("updated") or ""
     parsed = entry.get("published_parsed") or entry.get("updated_parsed")
     date = parse_date(raw_date, zone, parsed)
@@ -205,9 +239,8 @@ def _rebased(body: str, base: str) -> str:
         url = htmllib.unescape(attr.value).strip() if attr and attr.value else ""
         if not url or _SCHEME.match(url):
             continue
-        try:
-            absolute = urljoin(base, url)
-        except ValueError:  # not a URL (`//[::1`): left as it is, for the store to judge
+        absolute = urls.join(base, url)
+        if absolute is None:  # not a URL (`//[::1`): left as it is, for the store to judge
             continue
         edits.append((attr.value_start, attr.value_end, _attribute_value(attr, absolute)))
     out, pos = [], 0
@@ -239,14 +272,26 @@ def _image_source(tag: Tag) -> Attr | None:
 
 
 def _image(entry: dict, feed_url: str) -> str:
-    for enclosure in entry.get("enclosures") or []:
-        if str(enclosure.get("type", "")).startswith("image/") and enclosure.get("href"):
-            return _absolute(enclosure["href"], feed_url)
-    for key in ("media_thumbnail", "media_content"):
-        for media in entry.get(key) or []:
-            if media.get("url") and media.get("medium", "image") == "image":
-                return _absolute(media["url"], feed_url)
-    return ""
+    """The entry's own picture: its first image enclosure, else media thumbnail or content,
+    whose URL is a web one (a bad one is passed over, the entry kept)."""
+    enclosures = (
+        e.get("href")
+        for e in entry.get("enclosures") or []
+        if str(e.get("type", "")).startswith("image/")
+    )
+    media = (
+        m.get("url")
+        for key in ("media_thumbnail", "media_content")
+        for m in entry.get(key) or []
+        if m.get("medium", "image") == "image"
+    )
+    return _first_image((*enclosures, *media), feed_url)
+
+
+def _first_image(candidates: Iterable[object], feed_url: str) -> str:
+    """The first candidate that is an http(s) URL read against the feed's, or ""."""
+    found = (urls.absolute(feed_url, c) for c in candidates if isinstance(c, str) and c.strip())
+    return next((url for url in found if url), "")
 
 
 # ---- dates: feedparser reads zone-less times as UTC and misses Chinese forms; we do not.
@@ -322,45 +367,72 @@ def _looks_like_json(body: bytes, headers: dict[str, str]) -> bool:
 
 def _json_feed(body: bytes, url: str, zone: ZoneInfo) -> Feed:
     try:
-        data = json.loads(body.decode("utf-8-sig"))
+        data = read_json(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise FeedError(f"not a feed: invalid JSON ({_one_line(exc)})") from None
     if not isinstance(data, dict) or not str(data.get("version", "")).startswith(
         "https://jsonfeed.org/version/"
     ):
         raise FeedError("not a feed: JSON without a JSON Feed version")
-    entries = []
-    for item in data.get("items") or []:
-        if not isinstance(item, dict):
-            continue
-        link = _absolute(_str(item.get("url")), url)
-        title = _clip(_str(item.get("title")), MAX_TITLE)
-        raw_date = _str(item.get("date_published")) or _str(item.get("date_modified"))
-        body = _str(item.get("content_html")) or htmllib.escape(_str(item.get("content_text")))
-        authors = item.get("authors") or ([item["author"]] if item.get("author") else [])
-        author = next((_str(a.get("name")) for a in authors if isinstance(a, dict)), "")
-        image = _str(item.get("image")) or _str(item.get("banner_image"))
-        entries.append(
-            FeedEntry(
-                id=_clip(_str(item.get("id")) or link or _sha1(title + raw_date), 2_000),
-                title=title,
-                link=link,
-                date=parse_date(raw_date, zone),
-                author=author,
-                body=_clip(body or _str(item.get("summary")), MAX_BODY).strip(_HTML_SPACE),
-                image=_absolute(image, url),
-                keywords=_keywords(item.get("tags") if isinstance(item.get("tags"), list) else ()),
-            )
-        )
+    items = data.get("items") if isinstance(data.get("items"), list) else []
+    entries = _readable(items, url, lambda item: _json_entry(item, url, zone))
     return Feed(_clip(_str(data.get("title")), MAX_TITLE), entries, None)
+
+
+def read_json(text: str) -> object:
+    """JSON as `json.loads` reads it, but an integer past Python's digit limit (which fails
+    the whole document) is kept as its text: one value never spoils the rest."""
+    return json.loads(text, parse_int=_integer)
+
+
+def _integer(digits: str) -> int | str:
+    try:
+        return int(digits)
+    except ValueError:
+        return digits
+
+
+def _json_entry(item: object, feed_url: str, zone: ZoneInfo) -> FeedEntry:
+    if not isinstance(item, dict):
+        raise EntryError("not an object")
+    link = _link(_str(item.get("url")), feed_url)
+    title = _clip(_str(item.get("title")), MAX_TITLE)
+    raw_date = _str(item.get("date_published")) or _str(item.get("date_modified"))
+    body = _str(item.get("content_html")) or htmllib.escape(_str(item.get("content_text")))
+    tags = item.get("tags")
+    return FeedEntry(
+        id=_clip(_str(item.get("id")) or link or _sha1(title + raw_date), 2_000),
+        title=title,
+        link=link,
+        date=parse_date(raw_date, zone),
+        author=_json_author(item),
+        body=_clip(body or _str(item.get("summary")), MAX_BODY).strip(_HTML_SPACE),
+        image=_first_image((item.get("image"), item.get("banner_image")), feed_url),
+        keywords=_keywords(tags if isinstance(tags, list) else ()),
+    )
+
+
+def _json_author(item: dict) -> str:
+    """The first author's name (JSON Feed 1.1 `authors`, else 1.0 `author`); authors of
+    another shape are no author."""
+    authors = item.get("authors") or [item.get("author")]
+    people = authors if isinstance(authors, list) else ()
+    return next((_str(a.get("name")) for a in people if isinstance(a, dict)), "")
 
 
 # ---- small helpers
 
 
-def _absolute(link: str, base: str) -> str:
+def _link(link: str, base: str) -> str:
+    """The entry's link read against the feed's URL ("" when it has none); EntryError when
+    it is no URL: the entry is then skipped."""
     link = (link or "").strip()
-    return urljoin(base, link) if link else ""
+    if not link:
+        return ""
+    joined = urls.join(base, link)
+    if joined is None:
+        raise EntryError(f"its link {link[:200]!r} is not a URL")
+    return joined
 
 
 def _keywords(terms) -> tuple[str, ...]:

@@ -5,21 +5,56 @@ from __future__ import annotations
 import html as htmllib
 import re
 from datetime import datetime
-from urllib.parse import urlsplit
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from w3lib.encoding import (
+    html_body_declared_encoding,
+    http_content_type_encoding,
+    read_bom,
+    to_unicode,
+)
+
+from .. import urls
 from ..items import Article, Shelf
 from ..markup import Tag, element_end, text_content, tokenize
 from .feed import parse_date
-from .html import decode_html
 from .sina_page import sina_page
 
 _WRAPPER = re.compile(r"^\s*<html>\s*<body>(.*)</body>\s*</html>\s*$", re.S)
 
 
 def is_sina(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
+    host = urls.host(url)
     return host == "sina.com.cn" or host.endswith((".sina.com.cn", ".sina.cn"))
+
+
+def decode_page(body: bytes, content_type: str | None = None) -> str:
+    """Text of an HTML page: BOM, then the HTTP header's charset, then <meta>'s, else UTF-8,
+    as w3lib (Scrapy) names them (GBK is GB18030, Latin-1 is windows-1252). A declared codec
+    that is no page encoding (idna, punycode, UTF-7, rot13, base64) is passed over."""
+    codec, bom = read_bom(body)
+    if codec and bom:
+        return to_unicode(body[len(bom) :], codec)
+    declared = (http_content_type_encoding(content_type), html_body_declared_encoding(body))
+    codec = next((c for c in declared if c and _reads_markup(c)), "utf-8")
+    return to_unicode(body, codec)
+
+
+# Markup's ASCII (with escapes other codecs read: `\u0041`, `\\`), then every other byte.
+_MARKUP = bytes(c for c in range(0x20, 0x7F) if c != 0x5C) + b"\t\n\r\\u0041\\\\"
+_PROBE = _MARKUP + bytes(range(0x80, 0x100))
+
+
+@lru_cache(maxsize=64)
+def _reads_markup(codec: str) -> bool:
+    """Whether `codec` reads any bytes, and the ASCII of markup as ASCII, as every page
+    encoding does: the escapes, UTF-7 and UTF-16/32 without a BOM do not, and idna, punycode,
+    `undefined` and the bytes-to-bytes codecs (rot13, base64) do not decode at all."""
+    try:
+        return to_unicode(_PROBE, codec).startswith(_MARKUP.decode("ascii"))
+    except (LookupError, UnicodeError):
+        return False
 
 
 def page_body(
@@ -35,7 +70,7 @@ def read_any_page(
     """The main content of a page as HTML (None when none can be found), and the Sina layout
     family that read it (None: not a Sina page; "?": no family knows it). `title` is the
     article's: a page read by trafilatura does not repeat it as its first heading."""
-    html = decode_html(body, content_type)
+    html = decode_page(body, content_type)
     if is_sina(url):
         page = sina_page(html, url)
         return page.body, page.family
@@ -101,7 +136,7 @@ def generic_article(
     import trafilatura
     from trafilatura.settings import set_date_params
 
-    html = decode_html(body, content_type)
+    html = decode_page(body, content_type)
     try:
         dates = {**set_date_params(), "outputformat": _DATE_FORMAT}
         meta = trafilatura.extract_metadata(html, default_url=url, date_config=dates)

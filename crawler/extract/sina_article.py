@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ..items import Article, Shelf
-from .html import decode_html
+from .page import decode_page
 from .sina_page import SinaPage, doc_id, sina_page
-from .sina_roll import RollItem
+from .sina_roll import RollItem, roll_date
 
 
 def read_page(body: bytes, url: str, content_type: str | None) -> SinaPage:
     """A fetched Sina page, as the family that claims it (or a video, slide or unknown page)."""
-    return sina_page(decode_html(body, content_type), url)
+    return sina_page(decode_page(body, content_type), url)
 
 
 def sina_article(
@@ -26,7 +26,7 @@ def sina_article(
     if text is None:
         return None
     url = page.url
-    date = datetime.fromtimestamp(roll.intime, UTC) if roll and roll.intime else page.published
+    date = (roll_date(roll.intime) if roll else None) or page.published
     article = Article(
         id=roll.id if roll else (doc_id(url) or url),
         url=url,  # where the page was found: its links resolve against it

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
+import math
 import re
 from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from datetime import UTC, datetime
+from urllib.parse import urlencode, urlunsplit
 
+from .. import urls
+from ..errors import one_line
+from .feed import read_json
 from .sina_page import doc_id
 
 ROLL_API = "https://feed.mix.sina.com.cn/api/roll/get"
@@ -17,6 +23,10 @@ _JSONP = re.compile(
     r"^\s*(?:try\s*\{)?\s*[\w$.]+\s*\((.*)\)\s*;?\s*(?:\}\s*catch\s*\(\s*\w*\s*\)\s*\{\s*\}\s*;?)?\s*$",
     re.S,
 )
+# The roll times a date can be made of: after 1970, before 9999-12-30 (a day short of the
+# last a datetime holds, so that no zone takes one out of range).
+_SECONDS = range(1, int(datetime(9999, 12, 30, tzinfo=UTC).timestamp()) + 1)
+log = logging.getLogger("crawler")
 
 
 class RollError(Exception):
@@ -56,7 +66,7 @@ def parse_roll(body: bytes) -> list[RollItem]:
     text = body.decode("utf-8-sig", "replace").strip()
     m = _JSONP.match(text) if not text.startswith("{") else None
     try:
-        data = json.loads(m.group(1) if m else text)
+        data = read_json(m.group(1) if m else text)
     except (json.JSONDecodeError, RecursionError):
         raise RollError(f"not JSON: {text[:60]!r}") from None
     result = data.get("result") if isinstance(data, dict) else None
@@ -71,17 +81,29 @@ def parse_roll(body: bytes) -> list[RollItem]:
     if not isinstance(entries, list):
         raise RollError("'data' is not a list")
     items, seen = [], set()
-    for entry in entries:
-        item = _item(entry) if isinstance(entry, dict) else None
+    for n, entry in enumerate(entries, start=1):
+        item = _guarded(entry, n) if isinstance(entry, dict) else None
         if item is not None and item.id not in seen:
             seen.add(item.id)
             items.append(item)
     return items
 
 
-def _item(entry: dict) -> RollItem | None:
-    url = canonical_url(_text(entry.get("url")) or _text(entry.get("wapurl")))
+def _guarded(entry: dict, n: int) -> RollItem | None:
+    """The entry's item: one that raises, whatever it holds, is skipped alone."""
+    try:
+        return _item(entry, n)
+    except Exception as exc:
+        _skipped(n, entry, one_line(exc))
+        return None
+
+
+def _item(entry: dict, n: int) -> RollItem | None:
+    given = _text(entry.get("url")) or _text(entry.get("wapurl"))
+    url = canonical_url(given)
     if not url:
+        if given and urls.split(given) is None:
+            _skipped(n, entry, f"its URL {given[:200]!r} is not a URL")
         return None
     item_id = doc_id(url) or _text(entry.get("docid")).removeprefix("comos:")
     if not item_id:
@@ -100,10 +122,17 @@ def _item(entry: dict) -> RollItem | None:
     )
 
 
+def _skipped(n: int, entry: dict, reason: str) -> None:
+    """A roll item that cannot be read is said, as a skipped feed entry is; not its roll."""
+    docid = _text(entry.get("docid"))
+    name = f" ({docid[:100]!r})" if docid else ""
+    log.warning("roll item %d%s: %s, skipped", n, name, reason)
+
+
 def canonical_url(url: str) -> str:
     """An article URL without tracking query or fragment; '' if it is not http(s)."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    parts = urls.split(url)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         return ""
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
@@ -113,10 +142,19 @@ def _text(value: object) -> str:
 
 
 def _seconds(value: object) -> int | None:
-    if isinstance(value, bool):
+    """A roll time (Unix seconds, a number or its ASCII digits) that a date can be made of;
+    None for any other (Infinity, NaN, `²`, year 10000, negative): the item has no time."""
+    if isinstance(value, str):
+        text = value.strip()
+        value = int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
+    if isinstance(value, float) and math.isfinite(value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
         return None
-    if isinstance(value, int | float):
-        return int(value) if value > 0 else None
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip()) or None
-    return None
+    return value if value in _SECONDS else None
+
+
+def roll_date(seconds: int | None) -> datetime | None:
+    """The moment of a roll time, or None when there is none it can be."""
+    checked = _seconds(seconds)
+    return None if checked is None else datetime.fromtimestamp(checked, UTC)
