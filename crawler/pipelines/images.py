@@ -12,7 +12,6 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.exceptions import NotConfigured
@@ -20,6 +19,7 @@ from scrapy.http.request import NO_CALLBACK
 from scrapy.pipelines.media import MediaPipeline
 from twisted.python.failure import Failure
 
+from .. import urls
 from ..items import Article, ImageOutcome, ImageRetry
 from ..network import ALLOW_PRIVATE, content_type, describe
 from ..store import ProvenanceIndex
@@ -32,7 +32,8 @@ log = logging.getLogger("crawler")
 def referer_for(image_url: str, page_url: str) -> dict[str, str]:
     """The Referer an image request carries: the article's own URL to the article's own host,
     nothing to any other (Sina's image hosts refuse foreign Referers; none is always safe)."""
-    if page_url and urlsplit(image_url).netloc == urlsplit(page_url).netloc:
+    host = urls.netloc(image_url)
+    if host and host == urls.netloc(page_url):
         return {"Referer": page_url}
     return {}
 

@@ -7,9 +7,10 @@ Values given to these functions are decoded already (entities resolved), as a br
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 import ada_url
+
+from .. import urls
 
 # Elements removed with everything inside them. `<meta http-equiv=refresh>` and a `<style>`
 # that loads something go too (is_refresh, css_loads).
@@ -98,9 +99,7 @@ def is_dangerous_url(url: str) -> bool:
     stripped = _URL_NOISE.sub("", url)
     if (m := URL_SCHEME.match(stripped)) and m.group(1).lower() not in SAFE_SCHEMES:
         return not _RASTER_DATA.match(stripped)
-    try:
-        _ = urlsplit(url.strip()).port  # a bad IPv6 host, port or NFKC-invalid host raises
-    except ValueError:
+    if urls.split(url) is None:  # a bad IPv6 host, port or NFKC-invalid host
         return True
     try:
         parsed = ada_url.URL(url, _BASE)  # strips and drops tab and newline as browsers do

@@ -6,10 +6,10 @@ import html as htmllib
 import re
 from collections.abc import Iterable, Mapping
 from functools import cache, cached_property
-from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser
 
+from .. import urls
 from ..boilerplate import (
     BOILERPLATE_STYLE,
     is_boilerplate_comment,
@@ -330,7 +330,7 @@ def _resolve_edit(attr: Attr | None, page_url: str | None) -> list[Edit]:
 def _resolve(url: str, page_url: str | None) -> str:
     if not page_url or URL_SCHEME.match(url):
         return url
-    return urljoin(page_url, url)
+    return urls.join(page_url, url) or url  # unparsable: edit 1 removes it
 
 
 def _replace_value(attr: Attr, url: str) -> Edit:

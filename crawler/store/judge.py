@@ -49,7 +49,7 @@ def _unsafe_html(html: str) -> list[str]:
     found: list[str] = []
     end_seen = False
     for node in tree.root.traverse():
-        name = node.tag.lower()
+        name = (node.tag or "").lower()  # a processing instruction `<?x>` has none
         attrs = node.attributes
         if name in ACTIVE_ELEMENTS:
             found.append(f"<{name}> element")
