@@ -13,7 +13,16 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from .config import Config, ConfigError, load_config, url_problem
+from .config import (
+    MAX_LIMIT,
+    MAX_NAME,
+    MAX_PAGES,
+    Config,
+    ConfigError,
+    load_config,
+    text_problem,
+    url_problem,
+)
 from .errors import ClusterError, CrawlError
 from .items import Shelf
 from .store import ArchiveError
@@ -21,6 +30,7 @@ from .store.export import BODY_FORMS, FORMATS
 from .store.lock import ArchiveLock, ArchiveLocked
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+MAX_WAIT = 86_400  # seconds: --wait is at most a day
 # As the shipped feeds.yaml (a `type: sina` source is `clean: true` unless it says otherwise).
 DEFAULT_SINA_SHELF = Shelf("金融", "新浪财经", "新浪财经－国內", clean=True)
 
@@ -70,15 +80,67 @@ def redis_option(f):
         "--redis",
         "redis_url",
         metavar="URL",
+        callback=redis_url,
         help="A crawl shared by several machines through this Redis (redis://host:6379/0).",
     )(f)
+
+
+def wait_option(default: int, help: str):
+    return click.option(
+        "--wait",
+        type=click.FloatRange(min=0, max=MAX_WAIT),
+        default=default,
+        show_default=True,
+        callback=a_number,
+        help=help,
+    )
+
+
+def redis_url(ctx, param, value: str | None) -> str | None:
+    """A --redis value: a redis://, rediss:// or unix:// URL (exit 2 before connecting)."""
+    from .cluster import redis_url_problem
+
+    if value is not None and (problem := redis_url_problem(value)):
+        raise click.BadParameter(problem)
+    return value
+
+
+def a_number(ctx, param, value: float | None) -> float | None:
+    """FloatRange lets NaN through (no comparison is true of it): a wait without end."""
+    if value is not None and value != value:
+        raise click.BadParameter(f"{value!r} is not a number")
+    return value
+
+
+def text(ctx, param, value):
+    """An argument that must be text (a lone surrogate, from bytes that are not UTF-8 in
+    the command line, cannot be searched for nor looked up): exit 2, not a crash."""
+    for each in value if isinstance(value, tuple) else (value,):
+        if each is not None and any(0xD800 <= ord(c) <= 0xDFFF for c in each):
+            raise click.BadParameter(f"{each!r} is not text (bytes that are not UTF-8?)")
+    return value
+
+
+def a_name(ctx, param, value: str | None) -> str | None:
+    """A --category, --site or --name: a folder, held to feeds.yaml's rule for names."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise click.BadParameter("must not be empty")
+    if problem := text_problem(value, MAX_NAME):
+        raise click.BadParameter(problem)
+    return value
 
 
 def load(config_path: Path) -> Config:
     try:
         return load_config(config_path)
     except ConfigError as exc:
-        hint = " (run where it is, or give it with -c FEEDS)" if not config_path.exists() else ""
+        hint = (
+            " (run where it is, or give it with -c FEEDS)"
+            if not os.path.exists(config_path)
+            else ""
+        )
         raise UserError(f"{exc}{hint}", EXIT_USAGE) from None
 
 
@@ -86,7 +148,7 @@ def archive_root(archive_dir: Path | None, config_path: Path) -> Path:
     """--archive wins; else the config's `archive` (no feeds.yaml at all: ./archive)."""
     if archive_dir is not None:
         root = archive_dir
-    elif not config_path.exists() and config_path == Path("feeds.yaml"):
+    elif config_path == Path("feeds.yaml") and not config_path.exists():
         root = Path("archive")
     else:
         root = load(config_path).archive
@@ -96,9 +158,15 @@ def archive_root(archive_dir: Path | None, config_path: Path) -> Path:
 
 def check_archive_path(root: Path) -> None:
     """The archive is a folder, or can become one: never a file, nor below one (exit 2)."""
-    if root.exists() and not root.is_dir():
+    try:
+        exists = root.exists()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        shown = str(root) if len(str(root)) <= 200 else f"{str(root)[:200]}…"
+        raise UserError(f"{shown}: not a usable archive path: {reason}", EXIT_USAGE) from None
+    if exists and not root.is_dir():
         raise UserError(f"{root}: archive path exists and is not a folder", EXIT_USAGE)
-    above = next((p for p in root.absolute().parents if p.exists()), None)
+    above = next((p for p in root.absolute().parents if os.path.exists(p)), None)
     if above is not None and not above.is_dir():
         raise UserError(f"{root}: archive path lies below {above}, a file", EXIT_USAGE)
 
@@ -139,19 +207,19 @@ def cli() -> None:
 @click.argument("names", nargs=-1)
 @config_option
 @archive_option
-@click.option("--limit", type=click.IntRange(min=1), help="At most N new items per source.")
-@click.option("--pages", type=click.IntRange(min=1), help="Roll pages per Sina source (backfill).")
+@click.option(
+    "--limit", type=click.IntRange(min=1, max=MAX_LIMIT), help="At most N new items per source."
+)
+@click.option(
+    "--pages",
+    type=click.IntRange(min=1, max=MAX_PAGES),
+    help="Roll pages per Sina source (backfill).",
+)
 @click.option("--refresh", is_flag=True, help="Refetch archived items; rewrite changed files.")
 @click.option("--quiet", is_flag=True, help="Only warnings and the summary.")
 @overrides_option
 @redis_option
-@click.option(
-    "--wait",
-    type=click.FloatRange(min=0),
-    default=60,
-    show_default=True,
-    help="With --redis: seconds to wait for the writer to open a run.",
-)
+@wait_option(60, "With --redis: seconds to wait for the writer to open a run.")
 def crawl(
     names, config_path, archive_dir, limit, pages, refresh, quiet, overrides, redis_url, wait
 ) -> None:
@@ -177,8 +245,10 @@ def crawl(
     )
     if redis_url:
         from .cluster import Cluster
-        from .worker import run_worker
+        from .worker import run_worker, unsupported
 
+        if problem := unsupported(sources):
+            raise UserError(problem, EXIT_USAGE)
         report = run_worker(Cluster(redis_url), sources, options, wait=wait)
         if report.interrupted:
             raise UserError("interrupted: the other workers and the writer go on", 130)
@@ -207,13 +277,7 @@ def finish(report) -> None:
 @config_option
 @archive_option
 @redis_option
-@click.option(
-    "--wait",
-    type=click.FloatRange(min=0),
-    default=120,
-    show_default=True,
-    help="Seconds to wait for workers to come (or for gone ones to come back).",
-)
+@wait_option(120, "Seconds to wait for workers to come (or for gone ones to come back).")
 def write(config_path, archive_dir, redis_url, wait) -> None:
     """Write what the workers of a crawl shared through Redis fetch.
 
@@ -226,6 +290,7 @@ def write(config_path, archive_dir, redis_url, wait) -> None:
         raise click.UsageError("--redis URL is required")
     config = load(config_path)
     root = archive_dir if archive_dir is not None else config.archive
+    check_archive_path(root)
     cluster = Cluster(redis_url)
     with writable_archive(root):
         report = run_writer(root, list(config.sources), cluster, wait=wait)
@@ -287,9 +352,11 @@ def parse_overrides(pairs: tuple[str, ...]) -> dict[str, object]:
 @config_option
 @archive_option
 @click.option("--source", "source_name", help="File everything under this source's names.")
-@click.option("--category", help="CATEGORY for a feed or page (with --site and --name).")
-@click.option("--site", help="SITE for a feed or page.")
-@click.option("--name", help="NAME for a feed or page.")
+@click.option(
+    "--category", callback=a_name, help="CATEGORY for a feed or page (with --site and --name)."
+)
+@click.option("--site", callback=a_name, help="SITE for a feed or page.")
+@click.option("--name", callback=a_name, help="NAME for a feed or page.")
 @click.option("--stdout", "to_stdout", is_flag=True, help="Print the file(s); write nothing.")
 @overrides_option
 def fetch(
@@ -306,7 +373,7 @@ def fetch(
     if any(names) and not all(names):
         raise click.UsageError("--category, --site and --name go together")
     config = (
-        load(config_path) if config_path.exists() or config_path != Path("feeds.yaml") else None
+        load(config_path) if config_path != Path("feeds.yaml") or config_path.exists() else None
     )
     sina_shelf, shelf, zone = DEFAULT_SINA_SHELF, None, ZoneInfo("Asia/Shanghai")
     if config is not None:
@@ -434,7 +501,7 @@ def echo_lines(lines, chunk: int = 1000) -> None:
 
 
 @archive.command()
-@click.argument("path_or_id")
+@click.argument("path_or_id", callback=text)
 @config_option
 @archive_option
 def show(path_or_id, config_path, archive_dir) -> None:
@@ -455,11 +522,11 @@ def show(path_or_id, config_path, archive_dir) -> None:
 
 
 @archive.command(name="search")
-@click.argument("words", nargs=-1, required=True)
+@click.argument("words", nargs=-1, required=True, callback=text)
 @config_option
 @archive_option
 @click.option("--source", help="Only this source.")
-@click.option("--limit", type=click.IntRange(min=1), help="Only the first N hits.")
+@click.option("--limit", type=click.IntRange(min=1, max=MAX_LIMIT), help="Only the first N hits.")
 @click.option("--count", "count_only", is_flag=True, help="Print the number of hits only.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def search_(words, config_path, archive_dir, source, limit, count_only, as_json) -> None:

@@ -24,14 +24,17 @@ import functools
 import json
 import logging
 import os
+import re
 import socket
 import time
 import uuid
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import redis
+from redis.connection import parse_url
 
 from .errors import ClusterError
 from .items import Article, ImageOutcome, Pending, Sample, Settled, Shelf
@@ -75,7 +78,7 @@ def _lost_redis(method):
         try:
             return method(self, *args, **kwargs)
         except redis.RedisError as exc:
-            raise ClusterError(f"lost Redis at {self.url}: {exc}") from None
+            raise ClusterError(f"lost Redis at {self.shown}: {exc}") from None
 
     return wrapper
 
@@ -88,16 +91,57 @@ def _guarded(cls):
     return cls
 
 
+REDIS_SCHEMES = ("redis", "rediss", "unix")  # as redis-py's from_url takes them
+_DATABASE = re.compile(r"/?\d{0,9}")  # the path of a redis:// URL: a database number
+_PASSWORD = re.compile(r"(//[^/@:]*:)[^/@]*@")
+
+
+def redacted(url: str) -> str:
+    """A Redis URL as messages show it: its password (redis://user:password@host) hidden."""
+    return _PASSWORD.sub(r"\1***@", url)
+
+
+def redis_url_problem(url: str) -> str | None:
+    """Why `url` (typed by the user) is no Redis URL, or None: checked before connecting."""
+    hidden = redacted(url)
+    shown = repr(hidden) if len(hidden) <= 200 else repr(hidden[:200] + "…")
+    schemes = "redis://, rediss:// or unix://"
+    if any(ord(c) < 32 or c.isspace() or 0xD800 <= ord(c) <= 0xDFFF for c in url):
+        return f"{shown} is not a Redis URL (white space, a control character or no text)"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        if parts.scheme not in REDIS_SCHEMES:
+            return f"must be a {schemes} URL, not {shown}"
+        parse_url(url)
+    except ValueError as exc:
+        return f"{shown} is not a Redis URL ({exc})"
+    if parts.scheme == "unix" and not parts.path:
+        return f"{shown} is not a Redis URL (unix:// needs the socket's path)"
+    if parts.scheme != "unix" and not _DATABASE.fullmatch(unquote(parts.path)):
+        return f"{shown} is not a Redis URL (its path is a database number: /0)"
+    if port == 0:
+        return f"{shown} is not a Redis URL (port 0)"
+    return None
+
+
 @_guarded
 class Cluster:
     def __init__(self, url: str, prefix: str = "crawler"):
         self.url = url
+        self.shown = redacted(url)
         self.prefix = prefix
+        if problem := redis_url_problem(url):
+            raise ClusterError(problem)
         try:
             self.redis = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10)
             self.redis.ping()
+        except redis.AuthenticationError as exc:
+            raise ClusterError(f"Redis at {self.shown} refused the login: {exc}") from None
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise ClusterError(f"Redis is unreachable at {self.shown}: {exc}") from None
         except (redis.RedisError, ValueError) as exc:
-            raise ClusterError(f"cannot use Redis at {url}: {exc}") from None
+            raise ClusterError(f"cannot use Redis at {self.shown}: {exc}") from None
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
@@ -168,7 +212,7 @@ class Cluster:
                 return run["id"]
             if time.monotonic() >= deadline:
                 raise ClusterError(
-                    f"no run is open on {self.url} after {timeout:g} s: start "
+                    f"no run is open on {self.shown} after {timeout:g} s: start "
                     "'crawler write --redis' for the archive (it opens the run)"
                 )
             time.sleep(0.2)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import yaml
+from w3lib.url import safe_url_string
 
+from .errors import one_line
 from .items import Shelf
+from .store.state import source_folder
 
 DEFAULT_PAGEID = 155  # the finance rolls; 384 the finance roll page's (README table)
 DEFAULT_LID = 1686
@@ -19,6 +23,21 @@ SOURCE_TYPES = ("sina", "feed")
 # The image store is `<archive>/images/`; with the archive at a Hexo site's source/_posts and
 # `include: ["_posts/images/**"]` in its _config.yml, Hexo serves it here.
 DEFAULT_IMAGES_URL = "/_posts/images/"
+
+# What a feeds.yaml may hold: every value is checked against these before any request, so a
+# wild one is a one-line error naming its spot, never a crash later in a crawl.
+MAX_CONFIG_BYTES = 10 * 1024 * 1024
+MAX_NAME = 100  # characters of a name, site or category (each is a folder and a category)
+MAX_PATH = 4096  # characters of the archive path (PATH_MAX)
+MAX_URL = 2083  # Scrapy's URLLENGTH_LIMIT: a longer URL (as sent) is dropped unfetched
+MAX_PAGES = 10_000  # roll pages per crawl (50 items each)
+MAX_LIMIT = 1_000_000  # new items per source and crawl
+RANGES = {  # the whole numbers' ranges, inclusive
+    "pageid": (1, 2**31 - 1),
+    "lid": (1, 2**31 - 1),
+    "pages": (1, MAX_PAGES),
+    "limit": (1, MAX_LIMIT),
+}
 
 
 class ConfigError(Exception):
@@ -122,19 +141,28 @@ assert set(_TYPES) == {f.name for f in fields(Source)}
 def load_config(path: Path | str) -> Config:
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 2**20} MiB")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc}") from None
+        raise ConfigError(f"{path}: cannot be read: {one_line(exc)}") from None
+    return parse_config(_read_yaml(text, path), path)
+
+
+def _read_yaml(text: str, path: Path) -> object:
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}: {where}not valid YAML: {problem}") from None
-    return parse_config(data, path)
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
+    except Exception as exc:  # PyYAML's own constructors: an int of 5,000 digits, 2001-02-30
+        raise ConfigError(f"{path}: not valid YAML: {one_line(exc)}") from None
 
 
 def parse_config(data: object, path: Path) -> Config:
@@ -148,6 +176,8 @@ def parse_config(data: object, path: Path) -> Config:
     archive = data.get("archive", "archive")
     if not isinstance(archive, str) or not archive.strip():
         raise ConfigError(f"{path}: key 'archive' must be a folder path (a string)")
+    if problem := text_problem(archive, MAX_PATH):
+        raise ConfigError(f"{path}: key 'archive': {problem}")
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, dict):
         raise ConfigError(f"{path}: key 'defaults' must be a mapping of source keys")
@@ -156,12 +186,18 @@ def parse_config(data: object, path: Path) -> Config:
     if not isinstance(raw_sources, list) or not raw_sources:
         raise ConfigError(f"{path}: key 'sources' must be a non-empty list of sources")
     sources: list[Source] = []
+    folders: dict[str, Source] = {}  # the archive's state folder of each source
     for index, raw in enumerate(raw_sources):
         source = _parse_source(raw, defaults, f"{path}: sources[{index}]", f"{path}: defaults")
+        where = f"{path}: sources[{index}] ({source.name}): key 'name'"
         if any(s.name == source.name for s in sources):
+            raise ConfigError(f"{where}: duplicate name")
+        if (other := folders.get(source_folder(source.name))) is not None:
             raise ConfigError(
-                f"{path}: sources[{index}] ({source.name}): key 'name': duplicate name"
+                f"{where}: {source.name!r} and {other.name!r} would share the archive folder "
+                f"{source_folder(source.name)!r}: rename one"
             )
+        folders[source_folder(source.name)] = source
         sources.append(source)
     return Config(path=path, archive=(path.parent / archive), sources=tuple(sources))
 
@@ -170,7 +206,7 @@ def _parse_source(raw: object, defaults: dict, where: str, defaults_where: str) 
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: a source must be a mapping of keys")
     name = raw.get("name")
-    if isinstance(name, str) and name.strip():
+    if isinstance(name, str) and name.strip() and text_problem(name, MAX_NAME) is None:
         where = f"{where} ({name})"
     _check_keys(raw, where)
     values = {**defaults, **raw}
@@ -183,10 +219,19 @@ def _parse_source(raw: object, defaults: dict, where: str, defaults_where: str) 
     for key in _REQUIRED:
         if key not in values:
             raise ConfigError(f"{where}: missing required key {key!r}")
+    _check_type_and_url(values, raw, where, at)
+    _check_names_and_numbers(values, at)
+    _check_choices(values, at)
+    _check_images(values, at)
+    _check_timezone(values, at)
+    return Source(**values)
+
+
+def _check_type_and_url(values: dict, raw: dict, where: str, at) -> None:
     kind = values.get("type", "feed")
     if kind not in SOURCE_TYPES:
         choices = " or ".join(repr(name) for name in SOURCE_TYPES)
-        raise ConfigError(f"{at('type')}: key 'type': must be {choices}, not {kind!r}")
+        raise ConfigError(f"{at('type')}: key 'type': must be {choices}, not {_shown(kind)}")
     if kind == "sina" and "url" in raw:
         raise ConfigError(
             f"{at('url')}: key 'url': a 'sina' source takes no url (it reads the roll API)"
@@ -197,49 +242,91 @@ def _parse_source(raw: object, defaults: dict, where: str, defaults_where: str) 
             raise ConfigError(f"{where}: missing required key 'url' for a 'feed' source")
         if problem := url_problem(url):
             raise ConfigError(f"{at('url')}: key 'url': {problem}")
+
+
+def _check_names_and_numbers(values: dict, at) -> None:
     for key in ("name", "site", "category"):
         if not values[key].strip():
             raise ConfigError(f"{at(key)}: key {key!r}: must not be empty")
-    for key in ("pageid", "lid", "pages", "limit"):
-        if key in values and values[key] < 1:
-            raise ConfigError(f"{at(key)}: key {key!r}: must be 1 or more, not {values[key]}")
+        if problem := text_problem(values[key], MAX_NAME):
+            raise ConfigError(f"{at(key)}: key {key!r}: {problem}")
+    for key, (low, high) in RANGES.items():
+        value = values.get(key, low)
+        shown = str(value) if abs(value) < 10**20 else f"a number of {len(str(abs(value)))} digits"
+        if value < low:
+            raise ConfigError(f"{at(key)}: key {key!r}: must be {low} or more, not {shown}")
+        if value > high:
+            raise ConfigError(f"{at(key)}: key {key!r}: must be at most {high}, not {shown}")
+
+
+def _check_choices(values: dict, at) -> None:
     if values.get("author", "site") not in ("site", "extracted"):
         raise ConfigError(f"{at('author')}: key 'author': must be 'site' or 'extracted'")
     if values.get("body_format", "html") not in ("html", "markdown"):
         raise ConfigError(f"{at('body_format')}: key 'body_format': must be 'html' or 'markdown'")
+    if values.get("tags", "off") is False:
+        values["tags"] = "off"
+    if values.get("tags", "off") not in ("keywords", "off"):
+        raise ConfigError(f"{at('tags')}: key 'tags': must be 'keywords' or 'off'")
+
+
+def _check_images(values: dict, at) -> None:
     images = values.get("images", "off")
     if images is False:
         values["images"] = images = "off"
     if images not in ("keep", "off"):
         raise ConfigError(f"{at('images')}: key 'images': must be 'keep' or 'off'")
-    if values.get("tags", "off") is False:
-        values["tags"] = "off"
-    if values.get("tags", "off") not in ("keywords", "off"):
-        raise ConfigError(f"{at('tags')}: key 'tags': must be 'keywords' or 'off'")
     if values.get("rewrite_images") and images != "keep":
         raise ConfigError(f"{at('rewrite_images')}: key 'rewrite_images': needs 'images: keep'")
     images_url = values.get("images_url", DEFAULT_IMAGES_URL)
-    if not images_url.startswith(("/", "http://", "https://")) or any(
-        c in images_url for c in "\"'<> \t\n"
+    if (
+        not images_url.startswith(("/", "http://", "https://"))
+        or any(c in images_url for c in "\"'<> \t\n")
+        or text_problem(images_url, MAX_URL)
     ):
         raise ConfigError(
             f"{at('images_url')}: key 'images_url': must be a URL path starting with '/' (or an "
-            f"http(s) URL), not {images_url!r}"
+            f"http(s) URL) of at most {MAX_URL} printable characters, not {_shown(images_url)}"
         )
     values["images_url"] = images_url.rstrip("/") + "/"
+
+
+def _check_timezone(values: dict, at) -> None:
+    timezone = values.get("timezone", "Asia/Shanghai")
+    problem = f"{at('timezone')}: key 'timezone': unknown time zone {_shown(timezone)}"
+    if text_problem(timezone, MAX_NAME):
+        raise ConfigError(problem)
     try:
-        ZoneInfo(values.get("timezone", "Asia/Shanghai"))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"{at('timezone')}: key 'timezone': unknown time zone {values['timezone']!r}"
-        ) from None
-    return Source(**values)
+        ZoneInfo(timezone)
+    # Not found is a KeyError; a folder (America), a name too long for a file or a path is an
+    # OSError or a ValueError.
+    except (KeyError, ValueError, OSError):
+        raise ConfigError(problem) from None
+
+
+def text_problem(text: str, max_chars: int) -> str | None:
+    """Why `text` cannot be a name, a path or a URL the archive keeps, or None: too long, or
+    holding what is not text (a lone surrogate, which no file can encode; a non-character; a
+    control character or line break, which would break a line of the archive's files)."""
+    if len(text) > max_chars:
+        return f"longer than {max_chars} characters ({len(text)})"
+    for at, char in enumerate(text):
+        code = ord(char)
+        if (
+            unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp")
+            or 0xFDD0 <= code <= 0xFDEF
+            or code & 0xFFFE == 0xFFFE
+        ):
+            return f"character {at + 1} (U+{code:04X}) is a control, surrogate or non-character"
+    return None
 
 
 def url_problem(url: str) -> str | None:
     """Why `url` (typed by the user) cannot be fetched, or None: checked before any request,
     so a bad one is a one-line error and never a crash in the middle of a crawl."""
-    shown = repr(url) if len(url) <= 200 else repr(url[:200] + "…")
+    shown = _shown(url)
+    if problem := text_problem(url, MAX_URL):
+        return f"{shown} is not a valid URL ({problem})"
     try:
         parts = urlsplit(url)
         port = parts.port  # raises for a port out of range or not a number
@@ -253,8 +340,11 @@ def url_problem(url: str) -> str | None:
         return f"{shown} is not a valid URL (white space or a control character)"
     try:
         parts.hostname.encode("idna")
-    except UnicodeError:
+        sent = safe_url_string(url)  # as Scrapy sends it: non-ASCII percent-encoded
+    except (UnicodeError, ValueError):
         return f"{shown} is not a valid URL (bad host name)"
+    if len(sent) > MAX_URL:
+        return f"{shown} is not a valid URL (longer than {MAX_URL} characters as sent)"
     return None
 
 
@@ -281,4 +371,11 @@ _TYPE_NAMES = {
 def _describe(value: object) -> str:
     if value is None:
         return "empty"
+    if isinstance(value, int) and abs(value) > 10**20:
+        return f"{type(value).__name__} of {len(str(abs(value)))} digits"
     return f"{type(value).__name__} {value!r}"[:60]
+
+
+def _shown(value: object) -> str:
+    """A value as a message shows it: quoted, escaped, at most 200 characters."""
+    return repr(value) if len(str(value)) <= 200 else repr(str(value)[:200] + "…")

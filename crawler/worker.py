@@ -37,11 +37,8 @@ def run_worker(
 ) -> CrawlReport:
     """One worker of a scaled-out crawl: sources as the writer started them, requests from the
     shared queue, items to Redis. Returns this worker's part of the outcome."""
-    for source in sources:
-        if source.images == "keep":
-            raise ClusterError(
-                f"{source.name}: 'images: keep' is not supported by a scaled-out crawl yet"
-            )
+    if problem := unsupported(sources):
+        raise ClusterError(problem)
     run_id = cluster.wait_for_run(wait)
     runs = []
     for source in sources:
@@ -92,6 +89,14 @@ def run_worker(
     return CrawlReport(runs, interrupted=reason == "shutdown")
 
 
+def unsupported(sources: list[Source]) -> str | None:
+    """Why these sources cannot be crawled scaled out, or None (checked before connecting)."""
+    for source in sources:
+        if source.images == "keep":
+            return f"{source.name}: 'images: keep' is not supported by a scaled-out crawl yet"
+    return None
+
+
 def lost(spider, error: str) -> None:
     """Redis failed under this worker: stop it (once); run_worker reports the error."""
     if getattr(spider, "cluster_error", None) is None:
@@ -132,7 +137,7 @@ class SharedScheduler(Scheduler):
         try:
             return call(*args)
         except redis.RedisError as exc:
-            lost(self.spider, f"lost Redis at {self.spider.cluster.url}: {exc}")
+            lost(self.spider, f"lost Redis at {self.spider.cluster.shown}: {exc}")
             return default
 
 

@@ -21,6 +21,7 @@ import pytest
 import redis
 from redis_server import redis_binary, redis_server
 
+from crawler.cli import main
 from crawler.cluster import decode, encode
 from crawler.items import Article, ImageOutcome, Pending, Sample, Shelf
 from crawler.store.verify import verify
@@ -219,13 +220,35 @@ def test_a_worker_without_a_writer_says_so(redis_url: str, tmp_path: Path, repla
     assert err.strip().splitlines()[-1].startswith("crawler: error: no run is open on redis://")
     bad = start(replay, "crawl", "--redis", "redis://127.0.0.1:1/0", "-c", str(config))
     code, _, err = finished(bad)
-    assert code == 1 and "crawler: error: cannot use Redis at redis://127.0.0.1:1/0" in err
+    assert code == 1 and "crawler: error: Redis is unreachable at redis://127.0.0.1:1/0: " in err
+
+
+@pytest.mark.parametrize("command", ["crawl", "write"])
+@pytest.mark.parametrize(
+    "url", ["redis://127.0.0.1:1/0", "unix:///nonexistent/redis.sock", "rediss://127.0.0.1:1"]
+)
+def test_an_unreachable_redis_is_one_line_naming_its_url(tmp_path, capsys, command, url):
+    """Said at once, for what it is: not a run that never opens nor workers that never came."""
+    config = sina_config(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--redis", url, "-c", str(config), "--archive", str(tmp_path / "a")])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"crawler: error: Redis is unreachable at {url}: "), err
+
+
+def test_a_password_in_the_redis_url_is_not_shown(tmp_path, capsys):
+    config = sina_config(tmp_path)
+    with pytest.raises(SystemExit):
+        main(["crawl", "--redis", "redis://crawler:s3cret@127.0.0.1:1/0", "-c", str(config)])
+    err = capsys.readouterr().err
+    assert "s3cret" not in err and "redis://crawler:***@127.0.0.1:1/0" in err, err
 
 
 def test_images_are_refused_by_a_worker_with_one_line(redis_url: str, tmp_path: Path):
     config = sina_config(tmp_path, images="keep")
     result = run_cli(None, "crawl", "--redis", redis_url, "-c", str(config))
-    assert result.returncode == 1
+    assert result.returncode == 2  # a feeds.yaml the scale-out cannot take: said first
     assert result.stderr.strip() == (
         "crawler: error: 新浪财经－国內: 'images: keep' is not supported by a scaled-out crawl yet"
     )
