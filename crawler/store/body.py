@@ -286,7 +286,7 @@ def _image_edits(tag: Tag, page_url: str | None) -> tuple[list[Edit], str]:
     if lazy is not None:
         url = _resolve(lazy, page_url)
         if src is None:
-            edits.append((tag.attrs_end, tag.attrs_end, f' src="{_escape_attr(url, chr(34))}"'))
+            edits.append(_added_attribute(tag, f' src="{_escape_attr(url, chr(34))}"', edits))
         else:
             edits.append(_replace_value(src, url))
     elif dropped:
@@ -296,8 +296,23 @@ def _image_edits(tag: Tag, page_url: str | None) -> tuple[list[Edit], str]:
         url = _resolve(url, page_url) if url else ""
         edits.extend(_resolve_edit(src, page_url))
     if tag.attr("referrerpolicy") is None:
-        edits.append((tag.attrs_end, tag.attrs_end, NO_REFERRER))
+        edits.append(_added_attribute(tag, NO_REFERRER, edits))
     return edits, url
+
+
+def _added_attribute(tag: Tag, text: str, edits: list[Edit]) -> Edit:
+    """`text` added after the tag's last attribute. One written `src=` (an empty unquoted
+    value: `<img src=>`) and kept as it is gets its empty value spelt out first: a browser
+    reads the text after `=` and spaces as the value, our added attribute among it."""
+    last = tag.attrs[-1] if tag.attrs else None
+    bare = (
+        last is not None
+        and last.value == ""
+        and not last.quote
+        and not active_attribute(last)  # removed by the attribute edits
+        and all(start != last.value_start for start, _, _ in edits)  # given a value
+    )
+    return (tag.attrs_end, tag.attrs_end, f'""{text}' if bare else text)
 
 
 def _is_placeholder(value: str | None) -> bool:

@@ -17,7 +17,7 @@ from markdown_it import MarkdownIt
 from selectolax.lexbor import LexborHTMLParser
 
 from ..markup import MAX_NESTING, Comment, Tag, as_text, nesting_depth, tokenize
-from .active import ACTIVE_ELEMENTS, css_loads, is_active_attribute, is_refresh
+from .active import ACTIVE_ELEMENTS, SAFE_SCHEMES, css_loads, is_active_attribute, is_refresh
 from .body import to_markdown
 
 # Placed after the body: a body that swallows it (an unterminated comment, attribute, or a
@@ -130,20 +130,47 @@ def _may_hold_scheme(text: str) -> bool:
     return bool(_DECODED_SCHEME.search(text.translate(_NOISE).replace("\\:", ":")))
 
 
+# Any other scheme but edit 1's (http, https, mailto) where Markdown reads a link's URL: a
+# destination `[x](…)`, a reference definition `[x]: …`, an autolink `<…>` (CommonMark's
+# grammar: a scheme of 2–32 characters, no space or angle bracket up to `>`).
+_LINK_SCHEME = re.compile(
+    r"(?:\]\([ \t\n]*<?|^[ ]{0,3}\[[^\]\n]+\]:[ \t]*\n?[ \t]*<?)"
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]{0,31})(?=\\?:)"
+    r"|<(?P<autolink>[A-Za-z][A-Za-z0-9+.\-]{1,31})(?=:[^\s<>]*>)",
+    re.M,
+)
+
+
+_LINKED_SCHEMES = SAFE_SCHEMES | {"javascript", "vbscript", "data"}  # scripts: _MARKDOWN_SCHEME
+
+
+def _unsafe_link_schemes(text: str) -> list[re.Match]:
+    return [
+        m
+        for m in _LINK_SCHEME.finditer(text)
+        if (m.group("scheme") or m.group("autolink")).lower() not in _LINKED_SCHEMES
+    ]
+
+
 def markdown_link_schemes(text: str) -> list[str]:
-    """The script schemes in `text` that Markdown syntax (`[x](…)`, `<…>`, `[x]: …`) could
-    make a live link of: a browser reads a Markdown-made href decoded, without tabs."""
-    if not _may_hold_scheme(text):
-        return []
-    return [f"{m.lastgroup}:" for m in _MARKDOWN_SCHEME.finditer(text)]
+    """The schemes in `text` that Markdown syntax (`[x](…)`, `<…>`, `[x]: …`) could make a
+    live link of: a script scheme anywhere (a browser reads a Markdown-made href decoded,
+    without tabs), any scheme but http, https and mailto where a link's URL is read."""
+    found = [f"{m.group('scheme') or m.group('autolink')}:" for m in _unsafe_link_schemes(text)]
+    if _may_hold_scheme(text):
+        found.extend(f"{m.lastgroup}:" for m in _MARKDOWN_SCHEME.finditer(text))
+    return found
 
 
 def neutralize_markdown_links(text: str) -> str:
     """Each such scheme's colon replaced by a full-width one: the text reads the same, and no
-    link Hexo's Markdown renderer makes of it can run."""
-    if not _may_hold_scheme(text):
-        return text
-    return _MARKDOWN_SCHEME.sub(_break_scheme, text)
+    link Hexo's Markdown renderer makes of it can run (or take a URL of another scheme)."""
+    if _may_hold_scheme(text):
+        text = _MARKDOWN_SCHEME.sub(_break_scheme, text)
+    for m in reversed(_unsafe_link_schemes(text)):
+        colon = m.end() + (text[m.end()] == "\\")
+        text = text[: m.end()] + _FULLWIDTH_COLON + text[colon + 1 :]
+    return text
 
 
 def _break_scheme(m: re.Match) -> str:
