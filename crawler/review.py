@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from .store.atomic import read_archive_file, unreadable
 from .store.catalog import Listing, Stats
 from .store.index import Record
 from .store.samples import SAMPLES_DIR
@@ -51,16 +52,19 @@ def readable(parsed: ArchiveFile) -> str:
 
 
 def show(record: Record, root: Path) -> str:
-    text = (root / record.path).read_text(encoding="utf-8")
-    parsed = parse(text)
+    try:
+        parsed, missing = parse(read_archive_file(root / record.path).decode("utf-8")), ""
+    except (OSError, UnicodeDecodeError) as exc:  # gone, planted (a link, a FIFO), not UTF-8
+        parsed = None
+        missing = unreadable(exc) if isinstance(exc, OSError) else "not UTF-8"
     lines = [
         f"path:       {record.path}",
         f"url:        {record.url}",
         f"source:     {record.source}",
         f"id:         {record.item_id}",
     ]
-    if parsed is not None:
-        front = yaml.safe_load(parsed.front)
+    front = _front(parsed) if parsed is not None else None
+    if front is not None:
         lines[:0] = [
             f"title:      {front.get('title')}",
             f"date:       {front.get('date')}",
@@ -75,9 +79,24 @@ def show(record: Record, root: Path) -> str:
         + ("  (date guessed)" if record.date_guessed else ""),
         f"sha256:     {record.sha256}",
         "",
-        readable(parsed) if parsed else "(the file is not in the archive format)",
+        _body_text(parsed, missing),
     ]
     return "\n".join(lines)
+
+
+def _body_text(parsed: ArchiveFile | None, missing: str) -> str:
+    if missing:
+        return f"(the file cannot be read: {missing})"
+    return readable(parsed) if parsed else "(the file is not in the archive format)"
+
+
+def _front(parsed: ArchiveFile) -> dict | None:
+    """The front matter as a mapping; None when it is not one (a file damaged or planted)."""
+    try:
+        front = yaml.safe_load(parsed.front)
+    except yaml.YAMLError:
+        return None
+    return front if isinstance(front, dict) else None
 
 
 def _count(n: int, noun: str) -> str:

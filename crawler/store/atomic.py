@@ -1,14 +1,27 @@
-"""Atomic file replacement: a crash leaves the old file or the new one, never a torn one."""
+"""Atomic file replacement: a crash leaves the old file or the new one, never a torn one; and
+the one way a file in the archive is read (`read_archive_file`): a checkout can plant anything."""
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
 TEMP_SUFFIX = ".crawler-tmp"  # with a leading dot: Hexo skips hidden files
+# No file the crawler writes comes near it (a 10 MB page whose every character the body edits
+# made six); a bigger one was planted, and reading it whole could exhaust the memory.
+MAX_FILE_BYTES = 128 << 20
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+)
 
 
 def _umask() -> int:
@@ -89,3 +102,56 @@ def fsync_dir(folder: Path) -> None:
 
 def is_temp_file(name: str) -> bool:
     return name.startswith(".") and name.endswith(TEMP_SUFFIX)
+
+
+class RefusedFile(OSError):
+    """What lies at an archive path is not a plain file of bounded size: it is never read."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = path, reason
+
+
+def read_archive_file(path: Path, cap: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of the regular file at `path`, of at most `cap` bytes: never through a
+    symbolic link (git carries them: one to /dev/zero never ends), never blocking on a FIFO,
+    never more than `cap` + 1 bytes read. FileNotFoundError when nothing is there, RefusedFile
+    (its `reason` says why) for anything else that is there, OSError when it cannot be read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise RefusedFile(path, "not a plain file (a symbolic link): not read") from None
+        if exc.errno == errno.ENXIO:
+            raise RefusedFile(path, "not a plain file (a socket): not read") from None
+        if exc.errno == errno.ENOTDIR:
+            raise RefusedFile(path, "not a plain file (a file stands for a folder)") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a file")
+            raise RefusedFile(path, f"not a plain file ({kind}): not read")
+        size = info.st_size
+        data = _read_fd(fd, cap + 1, size + 1) if size <= cap else b""
+    finally:
+        os.close(fd)
+    if size > cap or len(data) > cap:  # grown since fstat: still no more than cap + 1 read
+        raise RefusedFile(path, f"larger than {cap:,} bytes: not read")
+    return data
+
+
+def _read_fd(fd: int, limit: int, expected: int) -> bytes:
+    """At most `limit` bytes, in reads the size of what fstat said (a growing file: more)."""
+    chunks, left, step = [], limit, max(expected, 1 << 16)
+    while left and (chunk := os.read(fd, min(left, step))):
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def unreadable(exc: OSError) -> str:
+    """Why a file of the archive was not read, for a report line (the path said apart)."""
+    if isinstance(exc, RefusedFile):
+        return exc.reason
+    return exc.strerror or str(exc)

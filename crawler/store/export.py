@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import csv
 import json
-import os
+import logging
 import re
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,10 +18,12 @@ from typing import IO, Any
 
 import yaml
 
+from .atomic import read_archive_file, unreadable
 from .index import ProvenanceIndex, record_from_row
 from .search import plain_text
 from .template import MARKDOWN, ArchiveFile, parse
 
+log = logging.getLogger("crawler")
 FIELDS = (
     "id",
     "source",
@@ -122,16 +123,15 @@ def body_as(parsed: ArchiveFile, form: str) -> str:
 
 
 def read_post(path: Path) -> ArchiveFile | None:
-    """An archived post, parsed; None if it is missing, not a plain file (never read through
-    a link), or not in the archive's format."""
+    """An archived post, parsed; None if it is missing, not a plain file of bounded size
+    (never read through a link: said in a warning), or not in the archive's format."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
+        data = read_archive_file(path)
+    except FileNotFoundError:
         return None
-    with open(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        data = f.read()
+    except OSError as exc:
+        log.warning("%s: %s: skipped", path, unreadable(exc))
+        return None
     try:
         return parse(data.decode("utf-8"))
     except UnicodeDecodeError:

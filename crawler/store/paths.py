@@ -11,7 +11,10 @@ from collections.abc import Iterator
 STEM_MAX_BYTES = 240
 _REPLACED = re.compile(r"[:/\\?*“”<>|\[\]]")
 _REMOVED = re.compile(r"[\n#.]")
-_DEVICE = re.compile(r"(?:CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])", re.I)
+# Every spelling Windows reserves (Python's ntpath.isreserved: the superscript digits, COM0 and
+# LPT0, the console's CONIN$ and CONOUT$), whatever follows the name's first dot: a STEM holds
+# none, and the trailing spaces Windows also ignores are trimmed already.
+_DEVICE = re.compile(r"(?:CON|PRN|AUX|NUL|CONIN\$|CONOUT\$|COM[0-9¹²³]|LPT[0-9¹²³])", re.I)
 
 
 def stem_for(title: str) -> str:
@@ -28,6 +31,12 @@ def stem_for(title: str) -> str:
     if _DEVICE.fullmatch(stem):
         stem += "_"
     return _cut(stem, STEM_MAX_BYTES).rstrip(" .")
+
+
+def name_key(name: str) -> str:
+    """What a case-insensitive file system that does not tell Unicode normalizations apart
+    (macOS; Windows as to case) sees of a name: two names with one key are one file there."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
 
 
 def _cut(text: str, max_bytes: int) -> str:

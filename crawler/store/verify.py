@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from .atomic import is_temp_file
+from .atomic import is_temp_file, read_archive_file, unreadable
 from .fields import MARKUP_CHARACTERS, inert_title
 from .hexo_syntax import hexo_syntax_edits
 from .images import ImageError, image_extension, stored_files
@@ -23,10 +24,12 @@ from .search import plain_text
 from .state import TextState
 from .template import MARKDOWN, TRAILER, ArchiveFile, parse
 
+log = logging.getLogger("crawler")
 _RFC1123 = re.compile(
     r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
     r"\d{4} \d\d:\d\d:\d\d GMT"
 )
+_RFC1123_BEFORE_100 = re.compile(r"\w{3}, \d\d \w{3} 00\d\d \d\d:\d\d:\d\d GMT")
 _KEYS = ("title", "categories", "headimg", "author", "comments", "date", "thumbnail")
 
 
@@ -50,12 +53,17 @@ def archive_files(root: Path) -> Iterator[tuple[str, Path]]:
 
 def verify(root: Path) -> list[Problem]:
     problems: list[Problem] = []
-    digests: dict[str, str] = {}
+    digests: dict[str, str | None] = {}  # None: not read (its problem is said)
     for rel, path in archive_files(root):
         if is_temp_file(path.name):
             problems.append(Problem(rel, "temporary file left over by an interrupted write"))
         elif path.suffix == ".md":
-            data = path.read_bytes()
+            try:
+                data = read_archive_file(path)
+            except OSError as exc:  # planted (a link, a FIFO, a huge file) or unreadable
+                digests[rel] = None
+                problems.append(Problem(rel, unreadable(exc)))
+                continue
             digests[rel] = hashlib.sha256(data).hexdigest()
             problems.extend(Problem(rel, message) for message in check_file(data))
     index = ProvenanceIndex.open_existing(root)
@@ -88,13 +96,18 @@ def _check_images(root: Path, index: ProvenanceIndex) -> list[Problem]:
     on_disk = set()
     for rel, path, sha in stored_files(root):
         on_disk.add(rel)
-        if sha is None:
-            problems.append(Problem(rel, "not an image store name (<sha256>.<ext>)"))
-        elif _sha256_of(path) != sha:
-            problems.append(Problem(rel, "image damaged: its sha256 differs from its name"))
         if rel not in recorded:
             problems.append(Problem(rel, "image not in the provenance index (orphaned)"))
-        if unsafe := _not_raster(path):
+        try:
+            data = read_archive_file(path)
+        except OSError as exc:
+            problems.append(Problem(rel, f"image {unreadable(exc)}"))
+            continue
+        if sha is None:
+            problems.append(Problem(rel, "not an image store name (<sha256>.<ext>)"))
+        elif hashlib.sha256(data).hexdigest() != sha:
+            problems.append(Problem(rel, "image damaged: its sha256 differs from its name"))
+        if unsafe := _not_raster(path, data):
             problems.append(Problem(rel, f"unsafe image: {unsafe}"))
     problems.extend(
         Problem(rel, f"image of {url} is missing")
@@ -104,23 +117,14 @@ def _check_images(root: Path, index: ProvenanceIndex) -> list[Problem]:
     return problems
 
 
-def _not_raster(path: Path) -> str:
+def _not_raster(path: Path, data: bytes) -> str:
     """Why a stored file must not be served from the blog ('' for a raster image whose name
     says what it is)."""
     try:
-        with path.open("rb") as f:
-            head = f.read(64)
-        ext = image_extension(head)
-    except OSError as exc:
-        return exc.strerror or str(exc)
+        ext = image_extension(data[:64])
     except ImageError:
         return "not a raster image by its bytes (an SVG or HTML file can run script)"
     return "" if path.suffix == ext else f"a {ext} image named {path.suffix or 'without suffix'}"
-
-
-def _sha256_of(path: Path) -> str:
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def check_file(data: bytes) -> list[str]:
@@ -186,7 +190,9 @@ def _check_front(front: object) -> list[str]:
     if front.get("headimg") != front.get("thumbnail"):
         problems.append("headimg and thumbnail differ")
     date = front.get("date")
-    if isinstance(date, str) and not _is_rfc1123(date):
+    if isinstance(date, str) and _RFC1123_BEFORE_100.fullmatch(date):
+        problems.append(f"date {date!r} has a year before 100: readers take it for 19xx or 20xx")
+    elif isinstance(date, str) and not _is_rfc1123(date):
         problems.append(f"date {date!r} is not RFC 1123 in GMT")
     return problems
 
@@ -215,19 +221,19 @@ def _is_rfc1123(date: str) -> bool:
         return False
 
 
-def _check_provenance(index: ProvenanceIndex, digests: dict[str, str]) -> list[Problem]:
+def _check_provenance(index: ProvenanceIndex, digests: dict[str, str | None]) -> list[Problem]:
     problems = []
     recorded = set()
     for record in index.records():
         recorded.add(record.path)
         if record.path not in digests:
             problems.append(Problem(record.path, "listed in the provenance index but missing"))
-        elif digests[record.path] != record.sha256:
+        elif digests[record.path] not in (record.sha256, None):
             problems.append(Problem(record.path, "differs from its provenance (sha256)"))
     problems.extend(
         Problem(rel, "not in the provenance index (run 'crawler archive reindex')")
-        for rel in digests
-        if rel not in recorded
+        for rel, digest in digests.items()
+        if rel not in recorded and digest is not None
     )
     return problems
 
@@ -246,7 +252,11 @@ def rebuild_provenance(root: Path) -> tuple[int, int, int]:
         for rel, path in archive_files(root):
             if path.suffix != ".md" or is_temp_file(path.name):
                 continue
-            data = path.read_bytes()
+            try:
+                data = read_archive_file(path)
+            except OSError as exc:  # planted (a link, a FIFO, a huge file) or unreadable
+                log.warning("%s: %s: skipped", rel, unreadable(exc))
+                continue
             sha = hashlib.sha256(data).hexdigest()
             parsed = parse(data.decode("utf-8", "replace"))
             text = plain_text(parsed.body) if parsed else ""
@@ -294,6 +304,8 @@ def _adopt(rel: str, parsed: ArchiveFile | None, sha: str) -> Record:
         try:
             front = yaml.safe_load(parsed.front)
             title, date = str(front.get("title", title)), str(front.get("date", ""))
+            if _RFC1123_BEFORE_100.fullmatch(date):  # parsed, `0050` would be 1950
+                raise ValueError(date)
             date = parsedate_to_datetime(date).astimezone(UTC).isoformat()
         except (yaml.YAMLError, TypeError, ValueError, AttributeError, OverflowError):
             pass

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import logging
 import os
 import sqlite3
-import stat
 import time
 from collections.abc import Callable
 from dataclasses import astuple, dataclass, replace
@@ -17,10 +15,20 @@ from pathlib import Path, PurePosixPath
 
 from ..errors import one_line
 from ..items import Article, ImageOutcome, ImageRetry, Pending, Sample, Settled, Shelf
-from .atomic import fsync_all, fsync_dir, is_temp_file, make_dirs, write_atomic, write_temp
+from .atomic import (
+    RefusedFile,
+    fsync_all,
+    fsync_dir,
+    is_temp_file,
+    make_dirs,
+    read_archive_file,
+    write_atomic,
+    write_temp,
+)
+from .fields import lasting_date
 from .images import IMAGES_DIR
 from .index import HIDDEN_DIR, ProvenanceIndex, Record, record_from_row, record_row
-from .paths import collision_stems, stem_for
+from .paths import collision_stems, name_key, stem_for
 from .samples import keep_sample
 from .search import plain_text
 from .state import STATE_DIR
@@ -28,6 +36,7 @@ from .template import Post, parse, post_for, relink_file, render
 from .verify import archive_files
 
 log = logging.getLogger("crawler")
+_JOURNAL_MAX_BYTES = 1 << 30  # a batch's files and texts; anything bigger was not ours
 
 
 class ArchiveError(Exception):
@@ -96,6 +105,8 @@ class ArchiveWriter:
         self._held: list[WriteResult] = []  # written, not durable yet
         self._batch_started = 0.0
         self._checked: set[Path] = set()  # folders known to lie inside the root
+        self._keys: dict[str, set[str]] | None = None  # name_key → the index's paths
+        self._names: dict[str, dict[str, set[str]]] = {}  # folder → name_key → file names
         self._was_dirty = self._dirty_mark.exists()  # the last writer never closed
         self._finish_journaled_batch()
         if self._was_dirty:  # it may have died between a commit and the text state's save
@@ -152,6 +163,7 @@ class ArchiveWriter:
                 os.close(entry.fd)
                 entry.tmp.unlink(missing_ok=True)
             raise
+        self._note_path(record.path)
         result = WriteResult(path, status, source)
         if not self._held:
             self._batch_started = time.monotonic()
@@ -165,11 +177,14 @@ class ArchiveWriter:
         everything that can fail because of what the item holds, before anything changes."""
         local = self._local_images(article.shelf, article.images)
         known = self.index.get(article.shelf.source, article.id)
-        date, guessed = article.date or fetched, article.date is None or article.date_guessed
-        if known is not None and not known.date_guessed:
+        date, guessed = article.date, article.date is None or article.date_guessed
+        if date is None or not lasting_date(date):  # a year 1–99 reads back as 19xx or 20xx
+            date, guessed = fetched, True
+        if known is not None and (guessed or not known.date_guessed):
             # One item, one date: a roll's and a page's may differ by minutes, and whichever
-            # command (crawl, fetch, --refresh) comes later never moves the post in time.
-            date, guessed = datetime.fromisoformat(known.date), False
+            # command (crawl, fetch, --refresh) comes later never moves the post in time; a
+            # guessed date (the first fetch time) stays until the source gives a real one.
+            date, guessed = datetime.fromisoformat(known.date), known.date_guessed
         post = post_for(article, date, local)
         data = render(post).encode("utf-8")
         rel = known.path if known else self._free_path(post, article.shelf.source, article.id, data)
@@ -237,10 +252,16 @@ class ArchiveWriter:
         not one this writer could have written (paths outside the archive, not a temporary
         file beside its post) is set aside untouched, with a warning."""
         try:
-            data = self._journal.read_bytes()
+            data = read_archive_file(self._journal, _JOURNAL_MAX_BYTES)
         except FileNotFoundError:
             return
+        except RefusedFile as exc:
+            data, refusal = b"", exc.reason
+        else:
+            refusal = ""
         try:
+            if refusal:
+                raise ValueError(refusal)
             entries = self._journal_entries(data)
         except (ValueError, TypeError, KeyError, IndexError) as exc:
             refused = self._journal.with_name(self._journal.name + ".refused")
@@ -357,6 +378,10 @@ class ArchiveWriter:
         for candidate in collision_stems(stem, item_id):
             rel = f"{folder}/{candidate}.md"
             owner = self.index.at_path(rel)
+            if owner is not None and owner.adopted and _claims(owner, post, (source, post_folder)):
+                return rel  # a file reindexed from disk, claimed by its real item
+            if self._spelt_otherwise(rel):
+                continue  # one file with it on macOS and Windows: a collision too
             if owner is None:
                 # A file with no record is ours only if it already holds these bytes (a crash
                 # between rename and commit); anything else there is kept untouched.
@@ -366,9 +391,39 @@ class ArchiveWriter:
                     continue
                 if on_disk is None or on_disk == data:
                     return rel
-            elif owner.adopted and _claims(owner, post, (source, post_folder)):
-                return rel  # a file reindexed from disk, claimed by its real item
         raise AssertionError("collision_stems never runs out")  # pragma: no cover
+
+    def _spelt_otherwise(self, rel: str) -> bool:
+        """Whether a path of the index or a file in its folder is `rel` but for case or Unicode
+        normalization (name_key): a checkout on macOS or Windows would keep one of the two."""
+        if self._keys is None:  # built once, when a new item first needs a name
+            self._keys = {}
+            for (path,) in self.index.db.execute("SELECT path FROM items"):
+                self._keys.setdefault(name_key(path), set()).add(path)
+        if self._keys.get(name_key(rel), {rel}) - {rel}:
+            return True
+        folder, name = rel.rsplit("/", 1)
+        return bool(self._folder_keys(folder).get(name_key(name), {name}) - {name})
+
+    def _folder_keys(self, folder: str) -> dict[str, set[str]]:
+        """name_key → the names of the folder's files (read once per writer)."""
+        if folder not in self._names:
+            try:
+                names = os.listdir(self.root / folder)
+            except (FileNotFoundError, NotADirectoryError):
+                names = []
+            self._names[folder] = keys = {}
+            for name in names:
+                keys.setdefault(name_key(name), set()).add(name)
+        return self._names[folder]
+
+    def _note_path(self, rel: str) -> None:
+        """A path now taken, for `_spelt_otherwise`."""
+        if self._keys is not None:
+            self._keys.setdefault(name_key(rel), set()).add(rel)
+        folder, name = rel.rsplit("/", 1)
+        if folder in self._names:
+            self._names[folder].setdefault(name_key(name), set()).add(name)
 
     def _inside_root(self, rel: str) -> Path:
         path = self.root / rel
@@ -430,21 +485,14 @@ def journal_bytes(staged: list[_Staged], root: Path) -> bytes:
 
 
 def _read(path: Path) -> bytes | None:
-    """The file's bytes; None if there is none. Anything there that is not a plain file (a
-    folder, a pipe) is an ItemError: it is never read, written or replaced."""
+    """The file's bytes; None if there is none. Anything there that is not a plain file of
+    bounded size (a folder, a pipe, a link) is an ItemError: never read, written or replaced."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        return read_archive_file(path)
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.EISDIR, errno.ENOTDIR):
-            raise ItemError(f"{path}: not a plain file, left alone") from None
-        raise
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise ItemError(f"{path}: not a plain file, left alone")
-    with open(fd, "rb") as f:
-        return f.read()
+    except RefusedFile as exc:
+        raise ItemError(f"{exc}, left alone") from None
 
 
 def _claims(adopted: Record, post: Post, sources: tuple[str, ...]) -> bool:
