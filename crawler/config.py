@@ -13,6 +13,7 @@ from w3lib.url import safe_url_string
 
 from .errors import one_line
 from .items import Shelf
+from .store.paths import name_key
 from .store.state import source_folder
 
 DEFAULT_PAGEID = 155  # the finance rolls; 384 the finance roll page's (README table)
@@ -192,12 +193,13 @@ def parse_config(data: object, path: Path) -> Config:
         where = f"{path}: sources[{index}] ({source.name}): key 'name'"
         if any(s.name == source.name for s in sources):
             raise ConfigError(f"{where}: duplicate name")
-        if (other := folders.get(source_folder(source.name))) is not None:
+        folder = name_key(source_folder(source.name))  # one folder on macOS and Windows too
+        if (other := folders.get(folder)) is not None:
             raise ConfigError(
                 f"{where}: {source.name!r} and {other.name!r} would share the archive folder "
                 f"{source_folder(source.name)!r}: rename one"
             )
-        folders[source_folder(source.name)] = source
+        folders[folder] = source
         sources.append(source)
     return Config(path=path, archive=(path.parent / archive), sources=tuple(sources))
 

@@ -52,6 +52,10 @@ BAD_FEEDS = {
         feeds(source(name=repr(TWINS[0])), source(name=repr(TWINS[1]))),
         f"{TWINS[1]!r} and {TWINS[0]!r} would share the archive folder",
     ),
+    "folder-case-twins": (  # one folder on a case-insensitive, normalizing checkout
+        feeds(source(name="café"), source(name='"Cafe\\u0301"')),  # NFC; NFD and a capital
+        "would share the archive folder",
+    ),
     "pages-10001": (feeds(source(type="sina", pages="10001")), "at most 10000"),
     "limit-huge": (
         feeds(source(limit=BIG)),
