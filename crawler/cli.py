@@ -285,10 +285,13 @@ def write(config_path, archive_dir, redis_url, wait) -> None:
     run, writes the items the workers send into the archive, and exits once they are done."""
     from .cluster import Cluster
     from .scaleout import run_writer
+    from .worker import unsupported
 
     if not redis_url:
         raise click.UsageError("--redis URL is required")
     config = load(config_path)
+    if problem := unsupported(list(config.sources)):  # what the workers refuse, so does it
+        raise UserError(problem, EXIT_USAGE)
     root = archive_dir if archive_dir is not None else config.archive
     check_archive_path(root)
     cluster = Cluster(redis_url)

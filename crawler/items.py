@@ -48,7 +48,7 @@ class Article:
     images: tuple[ImageOutcome, ...] = ()  # filled by the image pipeline (`images: keep`)
 
     def __post_init__(self) -> None:
-        # A date the archive cannot write (year 0 or 10000 in UTC, no zone) is no date: the
+        # A date the archive cannot write (before 100 or after 9999 in UTC, no zone) is no date: the
         # fetch time stands in for it, noted as guessed (docs/FORMAT.md), whoever made the item.
         if self.date is not None and not writable(self.date):
             object.__setattr__(self, "date", None)
@@ -57,15 +57,20 @@ class Article:
             object.__setattr__(self, "fetched_at", None)
 
 
+# RFC 1123's readers take a year 0001–0099 for a two-digit one: JavaScript's Date (and so Hexo)
+# and Python's email.utils read `0024` as 2024 and `0050` as 1950. Years 100–9999 read back.
+FIRST_LASTING_YEAR = 100
+
+
 def writable(moment: datetime) -> bool:
-    """Whether `moment` has a zone and lies within the years 1–9999 in UTC."""
+    """Whether the archive's date line of `moment` reads back as the same moment: it has a
+    zone and lies within the years 100–9999 in UTC."""
     if moment.utcoffset() is None:
         return False
     try:
-        moment.astimezone(UTC)
+        return moment.astimezone(UTC).year >= FIRST_LASTING_YEAR
     except (OverflowError, ValueError):
         return False
-    return True
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,8 @@ def _store(
     keep a Sample; the error message if the archive refuses. An item refused alone fails
     alone."""
     try:
+        if isinstance(item, Article) and (item.shelf.images or item.images):
+            raise ItemError("kept images cannot be shared through Redis yet (images: keep)")
         if isinstance(item, Sample):
             writer.keep_sample(item)
         elif isinstance(item, Pending | Settled):

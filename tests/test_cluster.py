@@ -245,9 +245,12 @@ def test_a_password_in_the_redis_url_is_not_shown(tmp_path, capsys):
     assert "s3cret" not in err and "redis://crawler:***@127.0.0.1:1/0" in err, err
 
 
-def test_images_are_refused_by_a_worker_with_one_line(redis_url: str, tmp_path: Path):
+@pytest.mark.parametrize("command", ["crawl", "write"])
+def test_images_are_refused_by_a_worker_and_the_writer_with_one_line(
+    redis_url: str, tmp_path: Path, command: str
+):
     config = sina_config(tmp_path, images="keep")
-    result = run_cli(None, "crawl", "--redis", redis_url, "-c", str(config))
+    result = run_cli(None, command, "--redis", redis_url, "-c", str(config))
     assert result.returncode == 2  # a feeds.yaml the scale-out cannot take: said first
     assert result.stderr.strip() == (
         "crawler: error: 新浪财经－国內: 'images: keep' is not supported by a scaled-out crawl yet"

@@ -112,19 +112,3 @@ def rfc1123(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("a naive datetime has no place in the archive: give it a zone")
     return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
-
-
-# RFC 1123's readers take a year 0001–0099 for a two-digit one: JavaScript's Date (and so Hexo)
-# and Python's email.utils read `0024` as 2024 and `0050` as 1950. Years 100–9999 read back.
-FIRST_LASTING_YEAR = 100
-
-
-def lasting_date(moment: datetime) -> bool:
-    """Whether `rfc1123(moment)` reads back as the same moment (a zone, a year 100–9999 in
-    UTC): any other date is no date to the archive (the fetch time stands in, guessed)."""
-    if moment.utcoffset() is None:
-        return False
-    try:
-        return moment.astimezone(UTC).year >= FIRST_LASTING_YEAR
-    except (OverflowError, ValueError):
-        return False

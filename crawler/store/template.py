@@ -23,7 +23,6 @@ from .fields import (
     inert_name,
     inert_title,
     inert_url,
-    lasting_date,
     normalize_name,
     normalize_title,
     plain_or_quoted,
@@ -146,8 +145,7 @@ def render(post: Post) -> str:
 def render_article(article: Article) -> bytes:
     """The file an article becomes (its date, or the fetch time when it has none the archive
     can write: as ArchiveWriter writes it)."""
-    date = article.date if article.date is not None and lasting_date(article.date) else None
-    when = date or article.fetched_at or datetime.now(UTC)
+    when = article.date or article.fetched_at or datetime.now(UTC)
     return render(post_for(article, when)).encode("utf-8")
 
 

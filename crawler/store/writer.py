@@ -25,7 +25,6 @@ from .atomic import (
     write_atomic,
     write_temp,
 )
-from .fields import lasting_date
 from .images import IMAGES_DIR
 from .index import HIDDEN_DIR, ProvenanceIndex, Record, record_from_row, record_row
 from .paths import collision_stems, name_key, stem_for
@@ -178,7 +177,7 @@ class ArchiveWriter:
         local = self._local_images(article.shelf, article.images)
         known = self.index.get(article.shelf.source, article.id)
         date, guessed = article.date, article.date is None or article.date_guessed
-        if date is None or not lasting_date(date):  # a year 1–99 reads back as 19xx or 20xx
+        if date is None:
             date, guessed = fetched, True
         if known is not None and (guessed or not known.date_guessed):
             # One item, one date: a roll's and a page's may differ by minutes, and whichever
