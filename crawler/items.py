@@ -48,8 +48,8 @@ class Article:
     images: tuple[ImageOutcome, ...] = ()  # filled by the image pipeline (`images: keep`)
 
     def __post_init__(self) -> None:
-        # A date the archive cannot write (before 100 or after 9999 in UTC, no zone) is no date: the
-        # fetch time stands in for it, noted as guessed (docs/FORMAT.md), whoever made the item.
+        # A date the archive cannot write (before 100 or after 9999 in UTC, no zone) is no
+        # date: the fetch time stands in, noted as guessed (docs/FORMAT.md), whoever made it.
         if self.date is not None and not writable(self.date):
             object.__setattr__(self, "date", None)
             object.__setattr__(self, "date_guessed", True)
