@@ -12,13 +12,11 @@ import contextlib
 import gzip
 import hashlib
 import json
-import os
 import re
-import stat
 from pathlib import Path
 
 from ..items import Sample
-from .atomic import make_dirs, write_atomic
+from .atomic import make_dirs, read_archive_file, write_atomic
 from .index import HIDDEN_DIR
 from .paths import stem_for
 
@@ -86,16 +84,11 @@ def sample_entries(folder: Path) -> list[dict[str, str]]:
 
 
 def _small_file(path: Path) -> bytes | None:
-    """The bytes of a plain file of at most `_MAX_MANIFEST` bytes (never through a link)."""
+    """The bytes of a plain file of at most `_MAX_MANIFEST` bytes, None for anything else."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
+        return read_archive_file(path, _MAX_MANIFEST)
+    except OSError:  # RefusedFile among them
         return None
-    with open(fd, "rb") as f:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_MANIFEST:
-            return None
-        return f.read(_MAX_MANIFEST + 1)
 
 
 def sample_counts(root: Path) -> dict[str, int]:
