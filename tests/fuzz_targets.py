@@ -354,7 +354,9 @@ def fuzz_config(data: bytes) -> None:
 
 # ---- crawler/store/paths.py
 
-_WINDOWS_FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+# Windows refuses `"` too, but the reference STEM rule keeps it (docs/FORMAT.md "Paths": the
+# reference archive's names hold it, and an archive is continued byte for byte).
+_WINDOWS_FORBIDDEN = re.compile(r"[<>:/\\|?*\x00-\x1f\x7f]")
 _DEVICES = re.compile(r"(?:CON|PRN|AUX|NUL|COM[0-9¹²³]|LPT[0-9¹²³])(?:\..*)?", re.I)
 
 

@@ -95,11 +95,13 @@ def _less_than(at: int, kind: str) -> Edit:
 
 
 def _less_than_in_tag(text: str, tag: Tag, offset: int, kind: str) -> list[Edit]:
-    """Every `<` inside a tag after its own (in attribute names and values)."""
+    """Every `<` inside a tag after its own (in attribute names and values), but one that a
+    word joiner breaks already (this edit, a second time)."""
     edits = []
     at = text.find("<", tag.start + 1, tag.end)
     while at >= 0:
-        edits.append(_less_than(offset + at, kind))
+        if not (kind == "raw" and text.startswith(WORD_JOINER, at + 1)):
+            edits.append(_less_than(offset + at, kind))
         at = text.find("<", at + 1, tag.end)
     return edits
 

@@ -48,7 +48,8 @@ def _cut(text: str, max_bytes: int) -> str:
 
 def collision_stem(stem: str, item_id: str) -> str:
     """The name a second item with the same STEM gets."""
-    return f"{stem}_{hashlib.sha1(item_id.encode('utf-8')).hexdigest()[:8]}"
+    digest = hashlib.sha1(item_id.encode("utf-8", "surrogatepass"))  # a feed's id: any text
+    return f"{stem}_{digest.hexdigest()[:8]}"
 
 
 def collision_stems(stem: str, item_id: str) -> Iterator[str]:
