@@ -88,7 +88,15 @@ class Tag:
 class Comment:
     start: int
     end: int
-    text: str  # between `<!--` and `-->` for real comments, else the bogus comment's text
+    source: str  # the document
+    text_start: int
+    text_end: int
+
+    @property
+    def text(self) -> str:
+        """Between `<!--` and `-->` for real comments, else the bogus comment's text: cut when
+        asked for (an unclosed comment's runs to the end of the page, once per comment)."""
+        return self.source[self.text_start : self.text_end]
 
 
 @dataclass(slots=True)
@@ -135,7 +143,7 @@ def tokenize(
                 pos = lt + 3  # `</>` is dropped by browsers
             elif comments:
                 pos = _bogus_comment(html, lt, lt + 2)
-                yield Comment(lt, pos, html[lt + 2 : pos - 1])
+                yield Comment(lt, pos, html, lt + 2, pos - 1)
             else:
                 pos = lt + 2
         elif nxt == "!" and comments:
@@ -144,10 +152,10 @@ def tokenize(
                 pos = comment.end
             else:
                 pos = _bogus_comment(html, lt, lt + 2)
-                yield Comment(lt, pos, html[lt + 2 : pos - 1])
+                yield Comment(lt, pos, html, lt + 2, pos - 1)
         elif nxt == "?" and comments:
             pos = _bogus_comment(html, lt, lt + 1)
-            yield Comment(lt, pos, html[lt + 1 : pos - 1])
+            yield Comment(lt, pos, html, lt + 1, pos - 1)
         else:
             pos = lt + 1
 
@@ -229,7 +237,30 @@ def _attributes(html: str, lt: int) -> tuple[list[Attr], int, int, bool]:
     return attrs, attrs_end, n, False  # unterminated: runs to the end of the input
 
 
-_RAW_END = {name: re.compile(r"</" + name + r"[ \t\n\r\f/>]", re.I) for name in RAW_TEXT}
+class _NextMatch:
+    """Where a pattern next matches from a position on, remembered for the last page: an
+    unclosed `<!--` or `<script>` is searched to the end of the page, and a page that opens
+    one after another (or is tokenized from many starts) would be searched to the end once
+    per opening. Every start between the last search's and its match has that same match."""
+
+    def __init__(self, pattern: re.Pattern):
+        self.pattern = pattern
+        self.last: tuple[str | None, int, re.Match | None] = (None, 0, None)
+
+    def search(self, html: str, pos: int) -> re.Match | None:
+        page, start, found = self.last  # one read: threads each see a whole entry
+        if page is html and start <= pos <= (found.start() if found else len(html)):
+            return found
+        found = self.pattern.search(html, pos)
+        self.last = (html, pos, found)
+        return found
+
+
+_RAW_END = {
+    name: _NextMatch(re.compile(r"</" + name + r"[ \t\n\r\f/>]", re.I)) for name in RAW_TEXT
+}
+_NEXT_COMMENT_END = _NextMatch(_COMMENT_END)
+_NEXT_GT = _NextMatch(re.compile(">"))
 
 
 def _raw_text_end(html: str, pos: int, name: str) -> int:
@@ -240,25 +271,31 @@ def _raw_text_end(html: str, pos: int, name: str) -> int:
 def _comment(html: str, lt: int) -> Comment:
     body = lt + 4
     if html.startswith(">", body):  # `<!-->` is a complete, empty comment
-        return Comment(lt, body + 1, "")
+        return Comment(lt, body + 1, html, body, body)
     if html.startswith("->", body):  # and so is `<!--->`
-        return Comment(lt, body + 2, "")
-    m = _COMMENT_END.search(html, body)
+        return Comment(lt, body + 2, html, body, body)
+    m = _NEXT_COMMENT_END.search(html, body)
     if not m:
-        return Comment(lt, len(html), html[body:])
-    return Comment(lt, m.end(), html[body : m.start()])
+        return Comment(lt, len(html), html, body, len(html))
+    return Comment(lt, m.end(), html, body, m.start())
 
 
 def _bogus_comment(html: str, lt: int, start: int) -> int:
-    gt = html.find(">", start)
-    return len(html) if gt < 0 else gt + 1
+    gt = _NEXT_GT.search(html, start)
+    return gt.end() if gt else len(html)
 
 
-def element_end(html: str, name: str, content_start: int) -> tuple[int, int] | None:
+def element_end(
+    html: str, name: str, content_start: int, before: int | None = None
+) -> tuple[int, int] | None:
     """Where the element `name` whose content begins at `content_start` ends:
-    (start of its end tag, end of its end tag), or None if the page never closes it."""
+    (start of its end tag, end of its end tag), or None if the page never closes it, or
+    (with `before`) does not close it before there: a caller asking whether an element holds
+    a position reads no further than that position."""
     depth = 0
     for tok in tokenize(html, start=content_start):
+        if before is not None and tok.start >= before:
+            return None
         if isinstance(tok, Tag) and tok.name == name:
             if not tok.closing:
                 depth += 1

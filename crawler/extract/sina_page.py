@@ -20,15 +20,25 @@ from typing import ClassVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from .html import Element, Selector, find, link_texts, meta, selector, text_of
+from .html import Element, Selector, find, innermost, link_texts, meta, selector, text_of
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 _CN_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*(\d{1,2}):(\d{2})")
 _DOT_DATE = re.compile(
     r"(\d{4})[.-](\d{1,2})[.-](\d{1,2})\D{0,40}?(\d{1,2}):(\d{2})(?::(\d{2}))?", re.S
 )
-_TITLE_SUFFIX = re.compile(r"(?:_[^_]*)*_新浪网$|_新浪[^_]*$")
 _DOC_ID = re.compile(r"doc-i([a-z0-9]+)\.s?html", re.I)
+
+
+def without_site_name(title: str) -> str:
+    """A page title without the site's name: from the first `_` on when it ends in `_新浪网`
+    (`标题_财经_新浪网`), else from the last `_` when that part starts with `新浪`
+    (`标题_新浪财经`). In one pattern, `(?:_[^_]*)*_新浪网$`, every `_` rescans the rest."""
+    text = title.removesuffix("\n")  # `$` also matches before a final newline
+    cut = text.find("_") if text.endswith("_新浪网") else text.rfind("_")
+    if cut < 0 or not (text.endswith("_新浪网") or text.startswith("_新浪", cut)):
+        return title
+    return title[:cut] + title[len(text) :] if text.endswith("_新浪网") else title[:cut]
 
 
 def doc_id(url: str) -> str | None:
@@ -102,7 +112,7 @@ class SinaPage:
             if title := text_of(self.html, pattern, raw=True):
                 return title
         page_title = text_of(self.html, selector("title"), raw=True)
-        return _TITLE_SUFFIX.sub("", page_title).strip()
+        return without_site_name(page_title).strip()
 
     @property
     def published(self) -> datetime | None:
@@ -232,12 +242,9 @@ class TablePage(SinaPage):
     def body_element(self) -> Element | None:
         """The innermost `td.l17` (2005 pages nest one for the text inside one for the frame)."""
         element = super().body_element
-        while element is not None and element.name == "td":
-            inner = find(self.html, self.body_at[1], element.content_start, element.content_end)
-            if inner is None:
-                break
-            element = inner
-        return element
+        if element is None or element.name != "td":
+            return element
+        return innermost(self.html, element, self.body_at[1])
 
     @property
     def published(self) -> datetime | None:
