@@ -27,8 +27,8 @@ from .store.search import plain_text
 from .store.template import safe_markup
 
 OUTCOMES = ("new", "updated", "unchanged", "failed")
-EXTRA_OUTCOMES = ("unrecognized", "skipped")  # shown when there are any
-MAX_ATTEMPTS = 5  # an article that failed this many runs in a row is given up
+EXTRA_OUTCOMES = ("unrecognized", "skipped", "given up")  # shown when there are any
+MAX_ATTEMPTS = 5  # an article that failed this many runs in a row is given up (for good)
 log = logging.getLogger("crawler")
 
 
@@ -240,10 +240,11 @@ def source_run(index: ProvenanceIndex, source: Source, options: CrawlOptions) ->
     return SourceRun(
         source=source,
         archived=frozenset(index.ids(source.name)),
+        given_up=frozenset(index.given_up(source.name)),
         limit=options.limit or source.limit,
         pages=options.pages or source.pages,
         refresh=options.refresh,
-        retry_payloads=index.retry_payloads(source.name),
+        retry_payloads=index.retry_payloads(source.name, given_up=options.refresh),
         validators=index.validators(source.name, source.url) if source.url else {},
         image_retries=image_retries if shelf.images else [],
     )
@@ -265,12 +266,18 @@ def keep_outcome(index: ProvenanceIndex, run: SourceRun) -> None:
         )
     for item_id in run.skipped:
         index.drop_retry(run.name, item_id)
-    for failed in run.failed_items:
+    # The source's list failed, or no request of it was answered (its host or the proxy was
+    # down): its articles are no worse than they were, and the try costs them nothing.
+    counted = not run.error and run.answers != 0
+    once = {failed.item_id: failed for failed in run.failed_items}  # one run counts once
+    for failed in once.values():
+        if failed.item_id in run.given_up:  # a refresh tried it again: given up it stays
+            continue
         attempts = index.note_failure(
-            run.name, failed.item_id, failed.url, failed.payload, failed.reason
+            run.name, failed.item_id, failed.url, failed.payload, failed.reason, counted=counted
         )
         if attempts >= MAX_ATTEMPTS:
-            index.drop_retry(run.name, failed.item_id)
+            index.give_up(run.name, failed.item_id)
             log.warning("%s: %s: failed %d runs in a row, given up", run.name, failed.url, attempts)
 
 

@@ -32,6 +32,8 @@ class ArchiveSpider(scrapy.Spider):
     ):
         super().__init__(**kwargs)
         self.runs = {run.name: run for run in runs}
+        for run in runs:  # counted here: a source none of whose requests was answered was down
+            run.answers = 0
         self.navigators = navigators or [NAVIGATORS[run.source.type](run) for run in runs]
         self.by_source = {navigator.run.name: navigator for navigator in self.navigators}
         self.seed = seed  # False: a worker that finds the shared queue already seeded
@@ -57,12 +59,15 @@ class ArchiveSpider(scrapy.Spider):
 
     def dispatch(self, response, **kwargs) -> Iterable[Any]:
         navigator = self.by_source[response.meta["source"]]
+        navigator.run.answered()
         callback = getattr(navigator, response.meta["callback"])
         return self._routed(lambda: callback(response, **kwargs), navigator, response.request)
 
     def dispatch_failure(self, failure: Failure) -> Iterable[Any]:
         request = failure.request
         navigator = self.by_source[request.meta["source"]]
+        if getattr(failure.value, "response", None) is not None:  # an HTTP error status
+            navigator.run.answered()
         errback = getattr(navigator, request.meta["errback"])
         return self._routed(lambda: errback(failure), navigator, request)
 
@@ -72,15 +77,24 @@ class ArchiveSpider(scrapy.Spider):
         navigator: Navigator,
         request: scrapy.Request | None,
     ) -> Iterable[Any]:
-        """The navigator's outputs, its requests routed back through the spider. Whatever
-        it raises fails what it was working on (an item, or its source), nothing else."""
+        """The navigator's outputs, its requests routed back through the spider, then what
+        its limit held back and now has room for. Whatever it raises fails what it was
+        working on (an item, or its source), nothing else."""
         try:
             for output in outputs() or ():
-                if isinstance(output, scrapy.Request) and "callback" not in output.meta:
-                    output = self._route(output, navigator)
-                yield output
+                yield self._routed_one(output, navigator)
         except Exception as exc:
             navigator.crashed(request, exc)
+        try:
+            for output in navigator.refill():
+                yield self._routed_one(output, navigator)
+        except Exception as exc:
+            navigator.crashed(None, exc)
+
+    def _routed_one(self, output: Any, navigator: Navigator) -> Any:
+        if isinstance(output, scrapy.Request) and "callback" not in output.meta:
+            return self._route(output, navigator)
+        return output
 
     def _route(self, request: scrapy.Request, navigator: Navigator) -> scrapy.Request:
         errback = request.errback

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from collections.abc import Iterable
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,7 @@ class SourceRun:
 
     source: Source
     archived: frozenset[str] = frozenset()
+    given_up: frozenset[str] = frozenset()  # failed too often: not asked for (but refreshing)
     limit: int = 50
     pages: int = 1
     refresh: bool = False
@@ -43,31 +44,55 @@ class SourceRun:
     failed_items: list[FailedItem] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     requested: set[str] = field(default_factory=set)
-    fetching: int = 0  # items taken to be fetched this run (what `limit` caps)
+    holding: set[str] = field(default_factory=set)  # taken and not failed: what `limit` caps
     new_validators: dict[str, str] | None = None  # to keep if the whole feed was archived
+    # Responses this source had, of any status (None: not counted here, as in a writer that
+    # takes its workers' reports): none at all means its host or proxy was down.
+    answers: int | None = None
 
     @property
     def name(self) -> str:
         return self.source.name
 
     @property
+    def fetching(self) -> int:
+        """Items taken this run that have not failed: those archived or on their way."""
+        return len(self.holding)
+
+    @property
     def limit_reached(self) -> bool:
-        """`limit` items fetched this run: archived ones seen on the way do not count."""
+        """`limit` items taken and not failed: archived ones seen on the way, and those that
+        failed (asked for again next run), do not count."""
         return self.fetching >= self.limit
 
-    def take(self, item_id: str) -> bool:
-        """Whether to fetch this item now: not archived (or refreshing), new to this run,
-        within the limit. Archived items count as unchanged."""
-        if item_id in self.archived and not self.refresh:
-            if item_id not in self.requested:
-                self.requested.add(item_id)
-                self.count("unchanged")
+    def wanted(self, item_id: str) -> bool:
+        """Whether this item is to be fetched, the limit aside: not archived (or refreshing),
+        not given up (or refreshing), new to this run. Archived items count as unchanged,
+        given-up ones as given up."""
+        if item_id in self.requested:
             return False
-        if item_id in self.requested or self.limit_reached:
+        if not self.refresh and (item_id in self.archived or item_id in self.given_up):
+            self.requested.add(item_id)
+            self.count("unchanged" if item_id in self.archived else "given up")
+            return False
+        return True
+
+    def take(self, item_id: str) -> bool:
+        """Whether to fetch this item now: wanted, and within the limit."""
+        if not self.wanted(item_id) or self.limit_reached:
             return False
         self.requested.add(item_id)
-        self.fetching += 1
+        self.holding.add(item_id)
         return True
+
+    def release(self, item_id: str) -> None:
+        """The item taken failed (or had nothing to archive): its place goes to another."""
+        self.holding.discard(item_id)
+
+    def answered(self) -> None:
+        """A response came for this source (of any status): its hosts were reached."""
+        if self.answers is not None:
+            self.answers += 1
 
     def count(self, outcome: str) -> None:
         self.counts[outcome] += 1
@@ -82,6 +107,7 @@ class SourceRun:
         self, item_id: str, url: str, payload: dict[str, Any] | None, reason: str
     ) -> None:
         self.count("failed")
+        self.release(item_id)
         self.failed_items.append(FailedItem(item_id, url, payload, reason))
         log.warning("%s: %s: %s (will retry next run)", self.name, url, reason)
 
@@ -99,6 +125,7 @@ class SourceRun:
         """An article page of a layout no family knows: asked for again next run, like a
         failed one (a fixed extractor then archives it); its page is kept as a sample."""
         self.page_seen(recognized=False)
+        self.release(item_id)
         self.failed_items.append(FailedItem(item_id, url, payload, reason))
         log.warning(
             "%s: %s: %s (page kept as a sample, will retry next run)", self.name, url, reason
@@ -118,6 +145,7 @@ class SourceRun:
     def skip(self, item_id: str, url: str, reason: str) -> None:
         """An item there is nothing to archive of (a video page): not asked for again."""
         self.count("skipped")
+        self.release(item_id)
         self.skipped.append(item_id)
         log.warning("%s: %s: %s, skipped", self.name, url, reason)
 
@@ -127,9 +155,38 @@ class Navigator:
 
     def __init__(self, run: SourceRun):
         self.run = run
+        # What the limit held back, in the order found: (item id, what makes its output),
+        # or (None, …) for what is no item (the next roll page). Taken when items fail.
+        self.held: deque[tuple[str | None, Callable[[], Any]]] = deque()
 
     def start(self) -> Iterable[scrapy.Request]:
         raise NotImplementedError
+
+    def offer(self, item_id: str, output: Callable[[], Any]) -> list[Any]:
+        """An item found: `output()` (its request or article; None if it has none) if it is
+        to be fetched now, kept for `refill` if only the limit stands in the way."""
+        if not self.run.wanted(item_id):
+            return []
+        if self.run.limit_reached:
+            self.held.append((item_id, output))
+            return []
+        self.run.take(item_id)
+        made = output()
+        return [] if made is None else [made]
+
+    def hold(self, output: Callable[[], Any]) -> None:
+        """What to make once the limit allows, no item itself (the next roll page)."""
+        self.held.append((None, output))
+
+    def refill(self) -> Iterator[Any]:
+        """What the limit held back, while items that failed leave room (`--limit N` counts
+        the items archived)."""
+        while self.held and not self.run.limit_reached:
+            item_id, output = self.held.popleft()
+            if item_id is None:
+                yield output()
+            else:
+                yield from self.offer(item_id, output)
 
     def list_failed(self, failure: Failure) -> None:
         self.run.fail(f"{failure.request.url}: {describe(failure)}")

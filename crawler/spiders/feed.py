@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import partial
 
 import scrapy
 from scrapy.http import Response
@@ -58,22 +59,25 @@ class FeedSource(Navigator):
             return
         fetched = datetime.now(UTC)
         for entry in feed.entries:
-            if not self.run.take(entry.id):
-                continue
-            try:  # one entry that cannot be read fails alone
-                output = self.entry_output(entry, response.url, fetched)
-            except Exception as exc:
-                self.run.fail_item(entry.id, entry.link or response.url, None, one_line(exc))
-                continue
-            yield output
-        if not self.run.limit_reached:  # every entry was taken: the validators may be kept
+            yield from self.offer(
+                entry.id, partial(self.entry_output, entry, response.url, fetched)
+            )
+        if not self.held:  # every entry was taken: the validators may be kept
             self.run.new_validators = {
                 "etag": response.headers.get("ETag", b"").decode("latin-1"),
                 "last_modified": response.headers.get("Last-Modified", b"").decode("latin-1"),
             }
 
     def entry_output(self, entry: FeedEntry, feed_url: str, fetched: datetime):
-        """The entry as an article, or with `full_text` the request for its page."""
+        """The entry as an article, or with `full_text` the request for its page; None when
+        it cannot be read (it fails alone)."""
+        try:
+            return self._entry_output(entry, feed_url, fetched)
+        except Exception as exc:
+            self.run.fail_item(entry.id, entry.link or feed_url, None, one_line(exc))
+            return None
+
+    def _entry_output(self, entry: FeedEntry, feed_url: str, fetched: datetime):
         if self.run.source.full_text and url_problem(entry.link) is None:
             return scrapy.Request(
                 entry.link,

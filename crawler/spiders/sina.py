@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import scrapy
@@ -14,7 +15,7 @@ from ..extract.sina_article import UNKNOWN_LAYOUT, no_article_reason, read_page,
 from ..extract.sina_roll import RollError, RollItem, parse_roll, roll_referer, roll_url
 from ..items import Pending, Sample, Settled
 from ..network import TYPED, content_type, describe
-from .base import Navigator
+from .base import Navigator, log
 
 ROLL_PAGE = "roll_page"  # a pending entry that is a roll page, not an article
 
@@ -28,9 +29,15 @@ class SinaRoll(Navigator):
         for payload in self.run.retry_payloads:
             if ROLL_PAGE in payload:
                 continue  # a roll page a crawl never read: the resumed walk reaches it
-            item = RollItem(**{**payload, "keywords": tuple(payload.get("keywords", ()))})
-            if request := self.article_request(item):
-                yield request
+            try:  # the payload is the text state's (anyone's): one not of a roll item is none
+                item = RollItem(**{**payload, "keywords": tuple(payload.get("keywords", ()))})
+                if not isinstance(item.id, str):
+                    raise TypeError(f"not an id: {item.id!r:.40}")
+                self.article_request(item)  # a URL it cannot be asked for raises here
+            except (TypeError, ValueError) as exc:
+                log.warning("%s: a retry that is no roll item, passed over: %s", self.run.name, exc)
+                continue
+            yield from self.offer(item.id, partial(self.article_request, item))
         yield self.roll_request(1)
 
     def roll_request(self, page: int) -> scrapy.Request:
@@ -56,13 +63,26 @@ class SinaRoll(Navigator):
         if page > 1:
             yield Settled(self.run.name, (_page_id(page),))
         fresh = sum(1 for item in items if self.run.refresh or item.id not in self.run.archived)
-        requests = [r for r in map(self.article_request, items) if r is not None]
+        requests = []
+        for item in items:
+            requests += self.offer(item.id, partial(self.article_request, item))
         # An all-archived page ends a backfill, unless an earlier run left items or pages
-        # behind (it was killed, or failed): then older pages may still hold gaps.
+        # behind (it was killed, or failed): then older pages may still hold gaps. While the
+        # limit is reached the next page waits for room (items that fail make it).
         resume = bool(self.run.retry_payloads)
-        if items and (fresh or resume) and page < self.run.pages and not self.run.limit_reached:
-            requests.append(self.roll_request(page + 1))
-        # Recorded before they are made: a crawl stopped now asks for them again next run.
+        if items and (fresh or resume) and page < self.run.pages:
+            if self.run.limit_reached:
+                self.hold(partial(self.roll_request, page + 1))
+            else:
+                requests.append(self.roll_request(page + 1))
+        yield from self.recorded(requests)
+
+    def refill(self) -> Iterable[Any]:
+        yield from self.recorded(list(super().refill()))
+
+    def recorded(self, requests: list[scrapy.Request]) -> Iterable[Any]:
+        """The requests, recorded before they are made: a crawl stopped now asks for them
+        again next run."""
         pending = tuple(
             (_page_id(r.cb_kwargs["page"]), r.url, {ROLL_PAGE: r.cb_kwargs["page"]})
             if "page" in r.cb_kwargs
@@ -73,9 +93,7 @@ class SinaRoll(Navigator):
             yield Pending(self.run.name, pending)
         yield from requests
 
-    def article_request(self, item: RollItem) -> scrapy.Request | None:
-        if not self.run.take(item.id):
-            return None
+    def article_request(self, item: RollItem) -> scrapy.Request:
         return scrapy.Request(
             item.url,
             callback=self.parse_article,

@@ -6,11 +6,14 @@ Below `.crawler/state/`, one JSON object per line, keys in a fixed order, lines 
                                      then each item's fields as an array, by date then path
                                      (a path in that folder as its file name alone)
     images/<xx>.jsonl                each image's provenance, sharded by URL hash
-    retries.jsonl                    items to ask for again
+    retries.jsonl                    items to ask for again, and those given up
     feeds.jsonl                      each feed's validators (ETag, Last-Modified)
 
 Only the files whose lines change are rewritten (atomically), so a crawl that archives nothing
-changes no byte, and one article changes its post and a line or two here. The SQLite index is a
+changes no byte, and one article changes its post and a line or two here. A retry's line says
+what to ask for and whether it was given up, never how often it failed (that count is the
+cache's): an article that keeps failing changes its line twice, when it first fails and when it
+is given up. The SQLite index is a
 cache of this state plus the search index: missing, or older than this state (a checkout
 changed it), it is rebuilt from it; an archive from before the text state gets it written
 from its index.
@@ -67,11 +70,33 @@ def month_of(date: str) -> str:
     return date[:7] if len(date) >= 7 and date[4] == "-" else "undated"
 
 
+_HASHED = re.compile(r".*_[0-9a-f]{8}", re.DOTALL)
+
+
 def source_folder(source: str) -> str:
-    """A source's folder name: its name made safe, with a hash when that changed it (two
-    names that make the same safe name never share a folder)."""
+    """A source's folder name: its name made safe, with a hash when that changed it or when
+    the name looks hashed itself (`x__149e36e6` is not the folder of `x?`)."""
     stem = stem_for(source)
-    return stem if stem == source else f"{stem}_{hashlib.sha1(source.encode()).hexdigest()[:8]}"
+    if stem == source and not _HASHED.fullmatch(source):
+        return stem
+    digest = hashlib.sha1(source.encode("utf-8", "surrogatepass"))  # any str: a lone surrogate
+    return f"{stem}_{digest.hexdigest()[:8]}"
+
+
+def source_folders(sources: Iterable[str]) -> dict[str, str]:
+    """Each source's folder, no two alike: `source_folder`, and where two still meet (eight
+    hex digits of a hash: the names are a state file's, anyone's), `_2`, `_3`, … in order."""
+    folders: dict[str, str] = {}
+    taken: set[str] = set()
+    for source in sorted(set(sources)):
+        folder = first = source_folder(source)
+        number = 1
+        while folder in taken:
+            number += 1
+            folder = f"{first}_{number}"
+        folders[source] = folder
+        taken.add(folder)
+    return folders
 
 
 _MONTH = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])")
@@ -83,13 +108,13 @@ _COLUMNS = (
 )
 
 
-def _by_month(db: sqlite3.Connection, sources: dict[str, str]) -> dict[tuple[str, str], list]:
+def _by_month(db: sqlite3.Connection, folders: dict[str, str]) -> dict[tuple[str, str], list]:
     """Every item's row, by (source folder, month), each list by date then path."""
-    folders = {source: folder for folder, source in sources.items()}
     grouped: dict[tuple[str, str], list] = {}
     rows = db.execute(f"SELECT source, {_COLUMNS} FROM items ORDER BY source, date, path")
     for source, *row in rows:
-        grouped.setdefault((folders[source], month_of(row[4])), []).append(tuple(row))
+        folder = folders.get(source) or source_folder(source)  # one committed since: its own
+        grouped.setdefault((folder, month_of(row[4])), []).append(tuple(row))
     return grouped
 
 
@@ -133,13 +158,11 @@ class TextState:
 
     def _files(self, db, months, shards) -> Iterable[tuple[Path, bytes]]:
         """Each state file to write and what it must hold (b"": no such file)."""
-        sources = {
-            source_folder(source): source
-            for (source,) in db.execute("SELECT DISTINCT source FROM items")
-        }
+        folders = source_folders(s for (s,) in db.execute("SELECT DISTINCT source FROM items"))
+        sources = {folder: source for source, folder in folders.items()}
         if months is None:
             wanted = {
-                (source_folder(source), month_of(date))
+                (folders.get(source) or source_folder(source), month_of(date))
                 for source, date in db.execute(
                     "SELECT DISTINCT source, substr(date, 1, 7) FROM items"
                 )
@@ -147,10 +170,10 @@ class TextState:
             existing = {(p.parent.name, p.stem) for p in (self.folder / "items").glob("*/*.jsonl")}
             wanted |= existing  # those that are gone get emptied (removed)
         else:
-            wanted = {(source_folder(source), month) for source, month in months}
+            wanted = {(folders.get(s) or source_folder(s), month) for s, month in months}
         # The whole state: every item in one pass (a query a month reads the items table
         # a month at a time through the date index, 15 ms each: seconds for ten years).
-        every = _by_month(db, sources) if months is None else None
+        every = _by_month(db, folders) if months is None else None
         for folder, month in sorted(wanted):
             if every is not None:
                 source = sources.get(folder)
@@ -169,7 +192,7 @@ class TextState:
             for shard in sorted(wanted_shards):
                 yield self.folder / "images" / f"{shard}.jsonl", _joined(by_shard.get(shard, []))
         retries = db.execute(
-            "SELECT source, item_id, url, payload, attempts, last_error FROM retries "
+            "SELECT source, item_id, url, payload, given_up, last_error FROM retries "
             "ORDER BY source, item_id"
         )
         yield (
@@ -181,11 +204,11 @@ class TextState:
                         "item_id": i,
                         "url": u,
                         "payload": json.loads(p),
-                        "attempts": a,
-                        "last_error": e,
+                        "given_up": bool(g),
+                        "reason": e if g else "",  # the last error, kept once given up
                     }
                 )
-                for s, i, u, p, a, e in retries
+                for s, i, u, p, g, e in retries
             ),
         )
         feeds = db.execute("SELECT source, url, etag, last_modified FROM feeds ORDER BY source")
@@ -287,33 +310,27 @@ class TextState:
         transaction); the search index is left empty, to be rebuilt when first needed. The
         state is found in the archive: a line that is not what this module writes is
         skipped, with a warning naming its file."""
+        # How often each retry failed is the cache's alone: kept across a reload.
+        counted = {
+            (source, item_id): (attempts, error)
+            for source, item_id, attempts, error in db.execute(
+                "SELECT source, item_id, attempts, last_error FROM retries"
+            )
+        }
         for table in ("items", "retries", "feeds", "images", "item_images", "texts", "text_keys"):
             db.execute(f"DELETE FROM {table}")
         for path in sorted((self.folder / "items").glob("*/*.jsonl")):
             lines = _objects(path)
             header = lines[0] if lines and isinstance(lines[0], dict) else {}
-            _each(path, lines[1:], lambda row, h=header: _put_item(db, h, row))
+            _each(path, lines[1:], lambda row, _, h=header: _put_item(db, h, row))
         for path in sorted((self.folder / "images").glob("*.jsonl")):
-            _each(path, _objects(path), lambda image: _put_image(db, image))
-        _each(
-            self.folder / "retries.jsonl",
-            _objects(self.folder / "retries.jsonl"),
-            lambda retry: db.execute(
-                "INSERT OR REPLACE INTO retries VALUES (?,?,?,?,?,?)",
-                (
-                    _text(retry["source"]),
-                    _text(retry["item_id"]),
-                    _text(retry["url"]),
-                    json.dumps(retry["payload"], ensure_ascii=False),
-                    int(retry["attempts"]),
-                    _text(retry["last_error"]),
-                ),
-            ),
-        )
+            _each(path, _objects(path), lambda image, tally: _put_image(db, image, tally))
+        path = self.folder / "retries.jsonl"
+        _each(path, _objects(path), lambda retry, tally: _put_retry(db, counted, retry, tally))
         _each(
             self.folder / "feeds.jsonl",
             _objects(self.folder / "feeds.jsonl"),
-            lambda feed: db.execute(
+            lambda feed, _: db.execute(
                 "INSERT OR REPLACE INTO feeds VALUES (?,?,?,?)",
                 tuple(_text(feed[k]) for k in ("source", "url", "etag", "last_modified")),
             ),
@@ -339,32 +356,81 @@ def _put_item(db: sqlite3.Connection, header: dict, row: list) -> None:
             _text(item["date"]),
             int(bool(item["date_guessed"])),
             _text(item["author"]),
-            json.dumps([_text(k) for k in item["keywords"]], ensure_ascii=False),
+            json.dumps([_text(k) for k in _list(item["keywords"])], ensure_ascii=False),
             _text(item["fetched_at"]),
             _text(item["sha256"]),
-            int("adopted" in item["flags"]),
-            int("sanitized" in item["flags"]),
+            int("adopted" in _list(item["flags"])),
+            int("sanitized" in _list(item["flags"])),
         ),
     )
-    for url in item["images"]:
+    for url in _list(item["images"]):
         db.execute(
             "INSERT OR IGNORE INTO item_images VALUES (?,?,?)",
             (source, _text(item["item_id"]), _text(url)),
         )
 
 
-def _put_image(db: sqlite3.Connection, image: dict) -> None:
+def _put_image(db: sqlite3.Connection, image: dict, tally: _Tally) -> None:
     db.execute(
         "INSERT OR REPLACE INTO images VALUES (?,?,?,?,?,?)",
         (
             _text(image["url"]),
             _text(image["path"]),
             _text(image["sha256"]),
-            int(image["attempts"]),
+            tally.count(image["attempts"]),
             _text(image["last_error"]),
             _text(image["fetched_at"]),
         ),
     )
+
+
+def _put_retry(db: sqlite3.Connection, counted: dict, retry: dict, tally: _Tally) -> None:
+    """A retry's line: this module's (`given_up`, `reason`), or an older one's (`attempts`,
+    `last_error`: how often it failed was text then)."""
+    key = (_text(retry["source"]), _text(retry["item_id"]))
+    payload = retry["payload"]
+    if not isinstance(payload, dict):
+        raise TypeError(f"not an object: {payload!r:.40}")
+    given_up = retry.get("given_up", False)
+    if not isinstance(given_up, bool):
+        raise TypeError(f"not true or false: {given_up!r:.40}")
+    attempts, error = counted.get(key, (0, ""))
+    if "attempts" in retry:
+        attempts, error = tally.count(retry["attempts"]), _text(retry.get("last_error", ""))
+    if given_up:
+        error = _text(retry.get("reason", ""))
+    db.execute(
+        "INSERT OR REPLACE INTO retries (source, item_id, url, payload, attempts, last_error, "
+        "given_up) VALUES (?,?,?,?,?,?,?)",
+        (
+            *key,
+            _text(retry["url"]),
+            json.dumps(payload, ensure_ascii=False),
+            attempts,
+            error,
+            int(given_up),
+        ),
+    )
+
+
+MAX_COUNT = 1_000_000  # a count in a state file above this is clamped to it
+
+
+class _Tally:
+    """What one state file's lines needed: values clamped into range."""
+
+    def __init__(self) -> None:
+        self.clamped = 0
+
+    def count(self, value: object) -> int:
+        """A count (attempts): an integer, clamped to 0…MAX_COUNT; any other value (`1e999`
+        is a float, `true` a boolean) is no count, and its line is skipped."""
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"not a count: {value!r:.40}")
+        if 0 <= value <= MAX_COUNT:
+            return value
+        self.clamped += 1
+        return MAX_COUNT if value > 0 else 0
 
 
 def _text(value: object) -> str:
@@ -373,16 +439,38 @@ def _text(value: object) -> str:
     return value
 
 
+def _list(value: object) -> list:
+    if not isinstance(value, list):
+        raise TypeError(f"not a list: {value!r:.40}")
+    return value
+
+
+# What a line that is not ours makes `put` raise: a missing key, a wrong type, a value SQLite
+# cannot hold (an integer over 64 bits), a nesting too deep to write back.
+_NOT_OURS = (
+    KeyError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    IndexError,
+    OverflowError,
+    RecursionError,
+)
+
+
 def _each(path: Path, records: list, put) -> None:
-    """`put` each record; those it cannot take (not ours) are counted and said once."""
-    skipped = 0
+    """`put(record, tally)` each record; those it cannot take (not ours) are counted and
+    said once, as are the values it clamped."""
+    skipped, tally = 0, _Tally()
     for record in records:
         try:
-            put(record)
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            put(record, tally)
+        except _NOT_OURS:
             skipped += 1
     if skipped:
         log.warning("%s: %d line(s) not of the crawler's text state, skipped", path, skipped)
+    if tally.clamped:
+        log.warning("%s: %d value(s) out of range, clamped", path, tally.clamped)
 
 
 def _joined(lines: Iterable[str]) -> bytes:
