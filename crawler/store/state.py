@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .atomic import make_dirs, write_atomic
-from .paths import stem_for
+from .paths import name_key, stem_for
 
 log = logging.getLogger("crawler")
 STATE_DIR = "state"
@@ -84,18 +84,19 @@ def source_folder(source: str) -> str:
 
 
 def source_folders(sources: Iterable[str]) -> dict[str, str]:
-    """Each source's folder, no two alike: `source_folder`, and where two still meet (eight
-    hex digits of a hash: the names are a state file's, anyone's), `_2`, `_3`, … in order."""
+    """Each source's folder, no two alike (`name_key`: not on macOS either): `source_folder`,
+    and where two still meet (feeds.yaml refuses such names, but the names here are a state
+    file's, anyone's), `_2`, `_3`, … in order."""
     folders: dict[str, str] = {}
     taken: set[str] = set()
     for source in sorted(set(sources)):
         folder = first = source_folder(source)
         number = 1
-        while folder in taken:
+        while name_key(folder) in taken:
             number += 1
             folder = f"{first}_{number}"
         folders[source] = folder
-        taken.add(folder)
+        taken.add(name_key(folder))
     return folders
 
 
