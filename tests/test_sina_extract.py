@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extract.html import decode_html
+from crawler.extract.page import decode_page
 from crawler.extract.sina_page import FAMILIES, beijing_time, claims, doc_id, sina_page
 from crawler.extract.sina_roll import RollError, parse_roll, roll_url
 
@@ -112,7 +112,7 @@ def test_each_case_folder_is_complete(case):
 def test_each_case_is_claimed_by_exactly_its_family(case):
     """The dated families never overlap on a saved page; the fallback takes only what none
     of them claims. A new family must keep it so (or a page would change family silently)."""
-    claimed = [family.family for family in claims(decode_html(case.page, case.content_type))]
+    claimed = [family.family for family in claims(decode_page(case.page, case.content_type))]
     assert claimed == [case.family]
 
 
@@ -200,5 +200,5 @@ def test_a_page_no_family_knows_is_not_recognized():
 
 def test_gb2312_pages_decode_as_gb18030():
     raw = (SINA_CASES / "cxextractor_ent_2009-11-09_13482762951_gb2312" / "page.html").read_bytes()
-    assert "爱戴掀起红盖头" in decode_html(raw)
-    assert decode_html("中文".encode("gb18030"), "text/html; charset=GB2312") == "中文"
+    assert "爱戴掀起红盖头" in decode_page(raw)
+    assert decode_page("中文".encode("gb18030"), "text/html; charset=GB2312") == "中文"

@@ -2,48 +2,12 @@
 
 from __future__ import annotations
 
-import codecs
 import html as htmllib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from ..markup import _SPACES, _UNQUOTED, element_end, text_content, tokenize
-
-# GB2312 and GBK pages hold characters only GB18030 (their superset) decodes.
-_CHARSET_ALIASES = {
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "gb_2312-80": "gb18030",
-    "x-gbk": "gb18030",
-    "euc-cn": "gb18030",
-    "cp936": "gb18030",
-}
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
-_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
-
-
-def decode_html(body: bytes, content_type: str | None = None) -> str:
-    """Text of an HTML page: BOM, then the HTTP header, then <meta>, else UTF-8."""
-    for bom, codec in (
-        (codecs.BOM_UTF8, "utf-8-sig"),
-        (codecs.BOM_UTF16_LE, "utf-16"),
-        (codecs.BOM_UTF16_BE, "utf-16"),
-    ):
-        if body.startswith(bom):
-            return body.decode(codec, "replace")
-    names = []
-    if content_type and (m := _HEADER_CHARSET.search(content_type)):
-        names.append(m.group(1))
-    if m := _META_CHARSET.search(body[:4096]):
-        names.append(m.group(1).decode("ascii", "replace"))
-    for name in names:
-        codec = _CHARSET_ALIASES.get(name.lower(), name.lower())
-        try:
-            return body.decode(codecs.lookup(codec).name, "replace")
-        except LookupError:
-            continue
-    return body.decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)

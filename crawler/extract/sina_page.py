@@ -17,9 +17,9 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
 from typing import ClassVar
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from .. import urls
 from .html import Element, Selector, find, innermost, link_texts, meta, selector, text_of
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -321,7 +321,7 @@ def claims(html: str) -> list[type[SinaPage]]:
 
 def media_kind(html: str, url: str) -> str | None:
     """ "video" or "slides" for a page that is one by its host or its content, else None."""
-    host = (urlsplit(url).hostname or "").lower()
+    host = urls.host(url)
     for kind, pattern in MEDIA_HOSTS.items():
         if pattern.match(host):
             return kind
