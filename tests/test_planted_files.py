@@ -201,3 +201,16 @@ def test_read_archive_file_reads_plain_files_only(tmp_path: Path):
         assert kind in refused.value.reason
     with pytest.raises(RefusedFile, match="folder"):
         read_archive_file(post / "under-a-file.md")
+
+
+@pytest.mark.parametrize("kind", PLANTS)
+def test_a_planted_state_file_is_not_read(archive: Path, kind: str):
+    """The text state is read when the cache is gone (a fresh clone): a state file that is no
+    plain file is warned of and left out, and the next save puts a plain file in its place."""
+    state = archive / ".crawler" / "state" / "items" / "新浪财经－国內" / "2024-03.jsonl"
+    state.unlink()
+    plant(state, kind, archive.parent)
+    (archive / ".crawler" / "archive.sqlite3").unlink()
+    result = crawler("archive", "list", "--archive", str(archive))
+    _no_traceback(result)
+    assert str(state) in result.stderr, result.stderr

@@ -24,15 +24,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 import sqlite3
-import stat
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from .atomic import make_dirs, write_atomic
+from .atomic import RefusedFile, make_dirs, read_archive_file, write_atomic
 from .paths import name_key, stem_for
 
 log = logging.getLogger("crawler")
@@ -478,25 +476,27 @@ def _joined(lines: Iterable[str]) -> bytes:
     return "".join(line + "\n" for line in lines).encode("utf-8")
 
 
-def _bytes_of(path: Path) -> bytes:
-    """A state file's bytes; b"" when there is none."""
+def _bytes_of(path: Path) -> bytes | None:
+    """A state file's bytes; b"" when there is none, None when what is there is no plain file
+    of ours (a link, a FIFO, too large: it is replaced when the state is saved)."""
     try:
-        return path.read_bytes()
+        return read_archive_file(path)
     except FileNotFoundError:
         return b""
+    except RefusedFile:
+        return None
 
 
 def _objects(path: Path) -> list:
-    """The parsed lines of a state file (never read through a link); a line that is not
-    JSON is None (skipped by `_each`)."""
+    """The parsed lines of a state file (only a plain file of bounded size is read); a line
+    that is not JSON is None (skipped by `_each`)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
+        text = read_archive_file(path).decode("utf-8", "replace")
+    except FileNotFoundError:
         return []
-    with open(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return []
-        text = f.read().decode("utf-8", "replace")
+    except OSError as exc:  # RefusedFile among them
+        log.warning("%s: %s", path, getattr(exc, "reason", exc))
+        return []
     objects = []
     for line in text.splitlines():
         if line.strip():
