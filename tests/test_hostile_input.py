@@ -130,35 +130,7 @@ def test_a_callback_that_is_not_the_navigators_own_fails_its_source_at_schedulin
     assert run.error.endswith("<lambda> is not a Stray method: not dispatchable")
 
 
-# ---- 5. linear time on every body the size cap allows
-
-SWALLOWING = ["<textarea>", "<title>", "<style>", "<script>", "<noscript>", "<iframe>"]
-SWALLOWING += ["<xmp>", "<plaintext>", "<!--", "<!", "<?", "</ ", "<a href='", '<img alt="']
-NESTING = ["<object>", "<div>", "<b>", "<a href=x>", "<table>", "<svg>", "<math>", "<select>"]
-NESTING += ["<template>", "<p>", "<li>", "<ul>", "<span>", "<font>", "<i>", "<dl><dt>"]
-NESTING += ["<img src=x onerror=alert(1)>", "<a href='javascript:x'>", "<embed>"]
-
-
-@pytest.mark.parametrize("body_format", ["html", "markdown"])
-def test_two_megabytes_of_unclosed_tags_render_in_linear_time(body_format):
-    """A crawl would hang for half an hour on one quadratic body; this test would too."""
-    from datetime import UTC, datetime
-
-    from crawler.extract.feed import MAX_BODY
-    from crawler.items import Article, Shelf
-    from crawler.store.search import plain_text
-    from crawler.store.template import render_article
-
-    shelf = Shelf("c", "s", "n", body_format=body_format)
-    bodies = [(unit + "x") * (MAX_BODY // (len(unit) + 1)) for unit in SWALLOWING]
-    mixed = "".join(unit + "x" for unit in NESTING)
-    bodies.append(mixed * (MAX_BODY // len(mixed)))
-    for body in bodies:
-        article = Article("1", "https://e.test/", "t", body, shelf, date=datetime.now(UTC))
-        file = render_article(article)
-        assert file.startswith(b"\n---\ntitle: 't'\n") and b"<script" not in file
-        plain_text(body)  # the search index's text of it
-
+# ---- 5. linear time on every body the size cap allows: tests/test_linear_time.py
 
 # ---- 6. links found in content never reach loopback or private hosts
 

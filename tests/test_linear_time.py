@@ -1,19 +1,24 @@
-"""A Sina page's extraction takes time linear in its size (issue 28): each hostile page is
-extracted at two sizes, n and 4n, and the larger may take at most 8 times as long (linear: 4,
-quadratic: 16). Sizes are small; a quadratic cause shows at any size, and this file runs in
-seconds."""
+"""A Sina page's extraction and a body's rendering take time linear in their size (issue 28):
+each hostile page or body is worked at two sizes, n and 4n, and the larger may take at most 8
+times as long (linear: 4, quadratic: 16). Sizes are small; a quadratic cause shows at any size,
+and this file runs in seconds."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 
 from crawler.extract.sina_article import read_page, sina_article
-from crawler.items import Shelf
+from crawler.items import Article, Shelf
+from crawler.store.search import plain_text
+from crawler.store.template import render_article
 
 URL = "https://finance.sina.com.cn/roll/2005-03-21/doc-iabcdefg1234567.shtml"
 SHELF = Shelf("c", "s", "n")
+FETCHED = datetime(2024, 1, 2, tzinfo=UTC)
 TABLE = "<table><tr><th class=f24>标题</th></tr>"
 
 # name: (the page at size n, n). Each once took time quadratic in n.
@@ -45,33 +50,71 @@ def extract(html: str) -> None:
     sina_article(read_page(html.encode(), URL, "text/html; charset=utf-8"), SHELF)
 
 
-def cpu_seconds(html: str, runs: int) -> float:
+def cpu_seconds(work: Callable[[str], None], text: str, runs: int) -> float:
     start = time.process_time()
     for _ in range(runs):
-        extract(html)
+        work(text)
     return time.process_time() - start
 
 
-def best_of_3(html: str, runs: int, enough: float = 0.0) -> float:
+def best_of_3(work: Callable[[str], None], text: str, runs: int, enough: float = 0.0) -> float:
     """The least of 3 timings (other processes share the machine), stopping at one that is
     `enough`."""
     best = float("inf")
     for _ in range(3):
-        best = min(best, cpu_seconds(html, runs))
+        best = min(best, cpu_seconds(work, text, runs))
         if best <= enough:
             break
     return best
 
 
-@pytest.mark.parametrize("name", PAGES)
-def test_extraction_time_is_linear_in_the_page_size(name):
-    page, n = PAGES[name]
-    small, large = page(n), page(4 * n)
-    extract(small)  # warm: patterns compiled, caches filled
-    runs = max(1, round(0.02 / max(cpu_seconds(small, 1), 1e-4)))  # about 20 ms a timing
-    once = best_of_3(small, runs)
-    four_times = best_of_3(large, runs, enough=8 * once)
+def assert_linear(work: Callable[[str], None], small: str, large: str, name: str) -> None:
+    """`work` on `large` (4 times `small`) takes at most 8 times as long as on `small`."""
+    work(small)  # warm: patterns compiled, caches filled
+    runs = max(1, round(0.02 / max(cpu_seconds(work, small, 1), 1e-4)))  # about 20 ms a timing
+    once = best_of_3(work, small, runs)
+    four_times = best_of_3(work, large, runs, enough=8 * once)
     assert four_times <= 8 * once, (
         f"{name}: {len(small)} → {len(large)} characters took "
         f"{once / runs * 1000:.1f} → {four_times / runs * 1000:.1f} ms (×{four_times / once:.1f})"
     )
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_extraction_time_is_linear_in_the_page_size(name):
+    page, n = PAGES[name]
+    assert_linear(extract, page(n), page(4 * n), name)
+
+
+# ---- a body's way to its file and the search index: render, edits, judge, plain text
+
+SWALLOWING = ["<textarea>", "<title>", "<style>", "<script>", "<noscript>", "<iframe>"]
+SWALLOWING += ["<xmp>", "<plaintext>", "<!--", "<!", "<?", "</ ", "<a href='", '<img alt="']
+NESTING = ["<object>", "<div>", "<b>", "<a href=x>", "<table>", "<svg>", "<math>", "<select>"]
+NESTING += ["<template>", "<p>", "<li>", "<ul>", "<span>", "<font>", "<i>", "<dl><dt>"]
+NESTING += ["<img src=x onerror=alert(1)>", "<a href='javascript:x'>", "<embed>"]
+BODIES = {unit: (unit + "x") for unit in SWALLOWING} | {
+    "nesting": "".join(u + "x" for u in NESTING)
+}
+
+
+def rendered(body_format: str) -> Callable[[str], None]:
+    shelf = Shelf("c", "s", "n", body_format=body_format)
+
+    def render(body: str) -> None:
+        article = Article("1", "https://e.test/", "t", body, shelf, date=FETCHED)
+        file = render_article(article)
+        assert file.startswith(b"\n---\ntitle: 't'\n") and b"<script" not in file
+        plain_text(body)  # the search index's text of it
+
+    return render
+
+
+@pytest.mark.parametrize("body_format", ["html", "markdown"])
+@pytest.mark.parametrize("unit", BODIES)
+def test_a_body_of_unclosed_tags_renders_in_linear_time(unit: str, body_format: str):
+    """Each unit repeated (unclosed: each swallows or nests what follows); a crawl would hang
+    for half an hour on one quadratic body of MAX_BODY."""
+    repeated = BODIES[unit]
+    n = 4000 // len(repeated) + 1
+    assert_linear(rendered(body_format), repeated * n, repeated * 4 * n, f"{unit} {body_format}")
