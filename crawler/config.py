@@ -254,7 +254,7 @@ def _check_names_and_numbers(values: dict, at) -> None:
             raise ConfigError(f"{at(key)}: key {key!r}: {problem}")
     for key, (low, high) in RANGES.items():
         value = values.get(key, low)
-        shown = str(value) if abs(value) < 10**20 else f"a number of {len(str(abs(value)))} digits"
+        shown = _number(value)
         if value < low:
             raise ConfigError(f"{at(key)}: key {key!r}: must be {low} or more, not {shown}")
         if value > high:
@@ -373,9 +373,14 @@ _TYPE_NAMES = {
 def _describe(value: object) -> str:
     if value is None:
         return "empty"
-    if isinstance(value, int) and abs(value) > 10**20:
+    if isinstance(value, int) and abs(value) >= 10**20:
         return f"{type(value).__name__} of {len(str(abs(value)))} digits"
     return f"{type(value).__name__} {value!r}"[:60]
+
+
+def _number(value: int) -> str:
+    """A whole number as a message shows it: a huge one by its count of digits."""
+    return str(value) if abs(value) < 10**20 else f"a number of {len(str(abs(value)))} digits"
 
 
 def _shown(value: object) -> str:

@@ -45,3 +45,24 @@ def crawl(server: ReplayServer, archive: Path, *args: str, config: Path = ROOT /
 def fetch(server: ReplayServer, archive: Path, *args: str, config: Path = ROOT / "feeds.yaml"):
     """`crawler fetch` through the replay server as proxy."""
     return run_cli(server, "fetch", "-c", str(config), "--archive", str(archive), *FAST, *args)
+
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "crawler",
+    "GIT_AUTHOR_EMAIL": "crawler@example.invalid",
+    "GIT_COMMITTER_NAME": "crawler",
+    "GIT_COMMITTER_EMAIL": "crawler@example.invalid",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+}
+
+
+def git(repo: Path, *args: str) -> str:
+    """`git ARGS…` in `repo` (file names as written, no user configuration): its output."""
+    done = subprocess.run(
+        ["git", "-c", "core.quotepath=false", "-C", str(repo), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV},
+        check=True,
+    )
+    return done.stdout

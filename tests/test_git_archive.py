@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from replay import ReplayServer
-from runner import crawl, run_cli
+from runner import crawl, git, run_cli
 from sina_replay import ROLL, SINA_NAME, md_files, serve_pages, synthetic_articles
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "crawler",
-    "GIT_AUTHOR_EMAIL": "crawler@example.invalid",
-    "GIT_COMMITTER_NAME": "crawler",
-    "GIT_COMMITTER_EMAIL": "crawler@example.invalid",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-}
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "core.quotepath=false", "-C", str(repo), *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **GIT_ENV},
-        check=True,
-    )
-    return done.stdout
 
 
 def committed(replay: ReplayServer, repo: Path, articles) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import socket
 import subprocess
@@ -22,28 +21,10 @@ from crawler.store.paths import name_key
 from crawler.store.state import MAX_COUNT, source_folders
 
 from replay import ReplayServer, Reply
-from runner import FAST, crawl, run_cli
+from runner import FAST, crawl, git, run_cli
 from sina_replay import ROLL, SINA_NAME, md_files, serve_pages, synthetic_articles
 
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "crawler",
-    "GIT_AUTHOR_EMAIL": "crawler@example.invalid",
-    "GIT_COMMITTER_NAME": "crawler",
-    "GIT_COMMITTER_EMAIL": "crawler@example.invalid",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-}
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "core.quotepath=false", "-C", str(repo), *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **GIT_ENV},
-        check=True,
-    )
-    return done.stdout
 
 
 def summary(result: subprocess.CompletedProcess) -> str:

@@ -98,6 +98,11 @@ def source_folders(sources: Iterable[str]) -> dict[str, str]:
     return folders
 
 
+def _folder(folders: dict[str, str], source: str) -> str:
+    """The source's folder of `source_folders`, or its own for one committed since."""
+    return folders.get(source) or source_folder(source)
+
+
 _MONTH = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])")
 
 
@@ -112,7 +117,7 @@ def _by_month(db: sqlite3.Connection, folders: dict[str, str]) -> dict[tuple[str
     grouped: dict[tuple[str, str], list] = {}
     rows = db.execute(f"SELECT source, {_COLUMNS} FROM items ORDER BY source, date, path")
     for source, *row in rows:
-        folder = folders.get(source) or source_folder(source)  # one committed since: its own
+        folder = _folder(folders, source)
         grouped.setdefault((folder, month_of(row[4])), []).append(tuple(row))
     return grouped
 
@@ -161,7 +166,7 @@ class TextState:
         sources = {folder: source for source, folder in folders.items()}
         if months is None:
             wanted = {
-                (folders.get(source) or source_folder(source), month_of(date))
+                (_folder(folders, source), month_of(date))
                 for source, date in db.execute(
                     "SELECT DISTINCT source, substr(date, 1, 7) FROM items"
                 )
@@ -169,7 +174,7 @@ class TextState:
             existing = {(p.parent.name, p.stem) for p in (self.folder / "items").glob("*/*.jsonl")}
             wanted |= existing  # those that are gone get emptied (removed)
         else:
-            wanted = {(folders.get(s) or source_folder(s), month) for s, month in months}
+            wanted = {(_folder(folders, s), month) for s, month in months}
         # The whole state: every item in one pass (a query a month reads the items table
         # a month at a time through the date index, 15 ms each: seconds for ten years).
         every = _by_month(db, folders) if months is None else None

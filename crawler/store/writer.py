@@ -251,22 +251,15 @@ class ArchiveWriter:
         not one this writer could have written (paths outside the archive, not a temporary
         file beside its post) is set aside untouched, with a warning."""
         try:
-            data = read_archive_file(self._journal, _JOURNAL_MAX_BYTES)
+            entries = self._journal_entries(read_archive_file(self._journal, _JOURNAL_MAX_BYTES))
         except FileNotFoundError:
             return
-        except RefusedFile as exc:
-            data, refusal = b"", exc.reason
-        else:
-            refusal = ""
-        try:
-            if refusal:
-                raise ValueError(refusal)
-            entries = self._journal_entries(data)
-        except (ValueError, TypeError, KeyError, IndexError) as exc:
+        except (RefusedFile, ValueError, TypeError, KeyError, IndexError) as exc:
             refused = self._journal.with_name(self._journal.name + ".refused")
             os.replace(self._journal, refused)
+            why = exc.reason if isinstance(exc, RefusedFile) else exc
             log.warning(
-                "%s: not a journal of ours (%s): set aside as %s", self._journal, exc, refused
+                "%s: not a journal of ours (%s): set aside as %s", self._journal, why, refused
             )
             return
         renamed: set[Path] = set()
