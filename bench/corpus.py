@@ -65,7 +65,7 @@ def real_texts() -> tuple[list[str], list[str]]:
 def build(root: Path, count: int = 100_000, seed: int = 7) -> float:
     """Write the archive below `root`; the seconds it took."""
     from crawler.items import Article, Shelf
-    from crawler.pipelines.archive import BATCH
+    from crawler.settings import ARCHIVE_BATCH as BATCH
     from crawler.store import ArchiveWriter
 
     sentences, fragments = real_texts()

@@ -247,7 +247,7 @@ def per_article(mirror: Mirror, samples: int = 256) -> dict:
     from crawler.extract.sina_article import read_page, sina_article
     from crawler.extract.sina_roll import RollItem
     from crawler.items import Shelf
-    from crawler.pipelines.archive import BATCH
+    from crawler.settings import ARCHIVE_BATCH as BATCH
     from crawler.store import ArchiveWriter
 
     shelf = Shelf("金融", "新浪财经", "新浪财经－国內")

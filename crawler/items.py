@@ -47,6 +47,10 @@ class Article:
     fetched_at: datetime | None = None
     images: tuple[ImageOutcome, ...] = ()  # filled by the image pipeline (`images: keep`)
 
+    @property
+    def source(self) -> str:
+        return self.shelf.source
+
     def __post_init__(self) -> None:
         # A date the archive cannot write (before 100 or after 9999 in UTC, no zone) is no
         # date: the fetch time stands in, noted as guessed (docs/FORMAT.md), whoever made it.
@@ -92,6 +96,10 @@ class ImageRetry:
     page_url: str  # the article's URL (the Referer some image hosts want)
     urls: tuple[str, ...]
     images: tuple[ImageOutcome, ...] = ()  # filled by the image pipeline
+
+    @property
+    def source(self) -> str:
+        return self.shelf.source
 
 
 @dataclass(frozen=True)

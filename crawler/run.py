@@ -6,29 +6,30 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
-from scrapy.crawler import CrawlerProcess
+from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
 from .config import ConfigError, Source
 from .errors import CrawlError
 from .interrupt import stop_at_once_on_signals
-from .items import Article, ImageRetry
+from .items import Article
 from .network import describe
+from .pipelines.archive import ARCHIVE_FAILED, ITEM_ARCHIVED, ITEM_PREVIEWED, ITEM_REFUSED
 from .progress import CLEAR
 from .spiders.archive import ArchiveSpider
 from .spiders.base import SourceRun
 from .spiders.check import CHECKERS, Health
 from .spiders.fetch import FetchTarget, UrlFetch
-from .store import ArchiveWriter, ProvenanceIndex
+from .store import WriteResult
 from .store.search import plain_text
+from .store.session import ArchiveSession, Finish
 from .store.template import safe_markup
+from .store.writer import WRITE_ERRORS
 
 OUTCOMES = ("new", "updated", "unchanged", "failed")
 EXTRA_OUTCOMES = ("unrecognized", "skipped", "given up")  # shown when there are any
-MAX_ATTEMPTS = 5  # an article that failed this many runs in a row is given up (for good)
 log = logging.getLogger("crawler")
 
 
@@ -87,6 +88,8 @@ def tuning(overrides: Mapping[str, str], environ: Mapping[str, str] = os.environ
     given += [(f"-s {name}", name, value) for name, value in overrides.items()]
     values: dict[str, object] = {}
     for place, name, text in given:
+        if name in RUN_SETTINGS:
+            raise ConfigError(f"{place}: set by the crawler itself, not a setting to change")
         default = defaults.get(name)
         values[name] = _typed(place, text, default) if type(default) in _KINDS else text
         if name == "LOG_LEVEL" and not isinstance(logging.getLevelName(text.upper()), int):
@@ -94,6 +97,8 @@ def tuning(overrides: Mapping[str, str], environ: Mapping[str, str] = os.environ
     return values
 
 
+# What run_spider and crawl_settings set for each run (the archive, the session, the sources).
+RUN_SETTINGS = {"ARCHIVE_ROOT", "ARCHIVE_SESSION", "ARCHIVE_PREVIEW", "ARCHIVE_PRIVATE_SOURCES"}
 _KINDS = {bool: "true or false", int: "a number, 0 or more", float: "a number, 0 or more"}
 
 
@@ -127,37 +132,92 @@ def crawl_settings(
 
 
 def run_crawl(root: Path, sources: list[Source], options: CrawlOptions) -> CrawlReport:
-    """Crawl `sources` into `root`; the caller holds the archive's lock."""
-    with ArchiveWriter(root) as writer:
-        writer.remove_stale_temp_files()
-        runs = [source_run(writer.index, source, options) for source in sources]
-    spider = run_spider(root, options, runs=runs) if runs else None
-    reason = spider.crawler.stats.get_value("finish_reason") if spider else "finished"
-    if reason != "finished":  # interrupted or stopped: a 304 next time could hide an entry
-        for run in runs:
-            run.new_validators = None
-    index = ProvenanceIndex.open(root)
+    """Crawl `sources` into `root` through one archive session; the caller holds the
+    archive's lock."""
+    session = ArchiveSession(root)
+    archive_error = None
     try:
+        session.writer.remove_stale_temp_files()
+        runs = [source_run(session, source, options) for source in sources]
+        ran = run_spider(root, options, runs=runs, session=session) if runs else None
+        if ran is not None and ran.reason != "finished":
+            for run in runs:  # interrupted or stopped: a 304 next time could hide an entry
+                run.new_validators = None
         for run in runs:
-            keep_outcome(index, run)
+            finish(session, run)
     finally:
-        index.close()
-    if spider is None:
-        return CrawlReport(runs)
-    return CrawlReport(runs, spider.archive_error, interrupted=reason == "shutdown")
+        try:
+            session.close()
+        except WRITE_ERRORS as exc:  # full, read-only: the summary still says what was done
+            archive_error = f"cannot write to the archive: {exc}"
+    if ran is None:
+        return CrawlReport(runs, archive_error)
+    return CrawlReport(runs, ran.archive_error or archive_error, ran.reason == "shutdown")
+
+
+@dataclass
+class Ran:
+    """One Scrapy run, and what its pipelines said of it (their signals)."""
+
+    runs: dict[str, SourceRun]
+    crawler: Crawler | None = None
+    written: list[tuple[str, str | bytes]] = field(default_factory=list)  # (status, path|file)
+    archive_error: str | None = None  # the archive could not be written: the crawl stopped
+
+    @property
+    def spider(self) -> ArchiveSpider:
+        return self.crawler.spider
+
+    @property
+    def reason(self) -> str:
+        return self.crawler.stats.get_value("finish_reason")
+
+    def listen(self, signals) -> None:
+        signals.connect(self._archived, ITEM_ARCHIVED)
+        signals.connect(self._previewed, ITEM_PREVIEWED)
+        signals.connect(self._refused, ITEM_REFUSED)
+        signals.connect(self._failed, ARCHIVE_FAILED)
+
+    def _archived(self, result: WriteResult) -> None:
+        if run := self.runs.get(result.source):
+            run.count(result.status)
+        self.written.append((result.status, str(result.path)))
+
+    def _previewed(self, item: Article, data: bytes) -> None:
+        self.written.append(("preview", data))
+
+    def _refused(self, item, reason: str) -> None:
+        refused(self.runs.get(item.source), item, reason)
+
+    def _failed(self, reason: str) -> None:
+        self.archive_error = self.archive_error or reason
+
+
+def refused(run: SourceRun | None, item, reason: str) -> None:
+    """The archive refused this item alone: an article of a source in this run fails (it is
+    asked for again next run); of anything else, a warning says so."""
+    if isinstance(item, Article) and run is not None:
+        run.refused(item, reason)
+    else:
+        log.warning("%s: %s", item.source, reason)
 
 
 def run_spider(
     root: Path | None,
     options: CrawlOptions,
     *,
+    runs: list[SourceRun],
     preview: bool = False,
+    session: ArchiveSession | None = None,
     extra_settings: dict[str, object] | None = None,
     **spider_kwargs,
-) -> ArchiveSpider:
-    """Run the archive spider to its end in this process; Scrapy's reactor runs once."""
+) -> Ran:
+    """Run the archive spider over `runs` to its end in this process, writing through
+    `session`; Scrapy's reactor runs once."""
     settings = crawl_settings(root, options, extra_settings)
     settings.set("ARCHIVE_PREVIEW", preview, priority="project")
+    private = [run.name for run in runs if run.source.allow_private]
+    settings.set("ARCHIVE_PRIVATE_SOURCES", private, priority="project")
     if preview:  # --stdout keeps no images: no pipeline to say it is disabled
         pipelines = settings.getdict("ITEM_PIPELINES")
         pipelines.pop("crawler.pipelines.images.ImageKeeper", None)
@@ -168,14 +228,19 @@ def run_spider(
         settings.get("LOG_LEVEL", "WARNING"), over_progress=settings.getbool("PROGRESS_LINE")
     )
     crawler = process.create_crawler(ArchiveSpider)
+    # The one open session, set on the crawler's own settings (never copied again, unlike the
+    # process's), above the process's own values, which `crawl` merges in under it.
+    crawler.settings.set("ARCHIVE_SESSION", session, priority="cmdline")
+    ran = Ran({run.name: run for run in runs}, crawler)
+    ran.listen(crawler.signals)
     failures = []
-    process.crawl(crawler, **spider_kwargs).addErrback(failures.append)
+    process.crawl(crawler, runs=runs, **spider_kwargs).addErrback(failures.append)
     with stop_at_once_on_signals(crawler):
         process.start(install_signal_handlers=False)
     if failures:
         failure = failures[0]
         raise CrawlError(f"the crawl could not run: {describe(failure)}")
-    return crawler.spider
+    return ran
 
 
 @dataclass
@@ -198,15 +263,13 @@ def run_fetch(
     they hold may lead to private hosts only with `allow_private`."""
     source = Source(name="fetch", site="-", category="-", type="fetch", allow_private=allow_private)
     run = SourceRun(source, limit=10**9)
-    spider = run_spider(
-        root,
-        options,
-        preview=preview,
-        runs=[run],
-        navigators=[UrlFetch(run, target) for target in targets],
-    )
-    reason = spider.crawler.stats.get_value("finish_reason")
-    return FetchReport(run, spider.written, spider.archive_error, reason == "shutdown")
+    navigators = [UrlFetch(run, target) for target in targets]
+    if preview:
+        ran = run_spider(root, options, preview=True, runs=[run], navigators=navigators)
+    else:
+        with ArchiveSession(root) as session:
+            ran = run_spider(root, options, runs=[run], navigators=navigators, session=session)
+    return FetchReport(run, ran.written, ran.archive_error, ran.reason == "shutdown")
 
 
 def shown_of(article: Article) -> tuple[int, int]:
@@ -225,60 +288,47 @@ def run_check(sources: list[Source], options: CrawlOptions) -> tuple[list[Health
         CHECKERS[run.source.type](run, health, shown_of)
         for run, health in zip(runs, healths, strict=True)
     ]
-    spider = run_spider(
+    ran = run_spider(
         None, options, extra_settings={"ITEM_PIPELINES": {}}, runs=runs, navigators=checkers
     )
-    return healths, spider.crawler.stats.get_value("finish_reason") == "shutdown"
+    return healths, ran.reason == "shutdown"
 
 
-def source_run(index: ProvenanceIndex, source: Source, options: CrawlOptions) -> SourceRun:
-    shelf = source.shelf
-    image_retries = [
-        ImageRetry(shelf, item_id, page_url, tuple(urls))
-        for item_id, page_url, urls in index.image_retries(source.name, MAX_ATTEMPTS)
-    ]
+def source_run(session: ArchiveSession, source: Source, options: CrawlOptions) -> SourceRun:
+    """A source's part of this crawl, from where the archive says it stands."""
+    start = session.start(source.shelf, source.url, refresh=options.refresh)
     return SourceRun(
         source=source,
-        archived=frozenset(index.ids(source.name)),
-        given_up=frozenset(index.given_up(source.name)),
+        archived=start.archived,
+        given_up=start.given_up,
         limit=options.limit or source.limit,
         pages=options.pages or source.pages,
         refresh=options.refresh,
-        retry_payloads=index.retry_payloads(source.name, given_up=options.refresh),
-        validators=index.validators(source.name, source.url) if source.url else {},
-        image_retries=image_retries if shelf.images else [],
+        retry_payloads=start.retry_payloads,
+        validators=start.validators,
+        image_retries=start.image_retries,
     )
 
 
-def keep_outcome(index: ProvenanceIndex, run: SourceRun) -> None:
-    """Remember failed items for the next run, giving up on those that keep failing; keep a
-    feed's validators only when all of it is archived (a 304 must not hide a lost entry). A
-    source whose pages were mostly of an unknown layout is failed first (`layout_changed`)."""
+def finish(session: ArchiveSession, run: SourceRun) -> None:
+    """The archive remembers how the source's crawl ended (ArchiveSession.finish). A source
+    whose pages were mostly of an unknown layout is failed first (`layout_changed`); one whose
+    list failed, or none of whose requests was answered (its host or the proxy was down),
+    spends no attempt of its failed articles."""
     run.layout_changed()
-    finished = datetime.now(UTC).isoformat(timespec="seconds")
-    index.record_crawl(run.name, finished, dict(run.counts), run.error)
-    if run.new_validators and not run.error and not run.failed_items:
-        index.set_validators(
-            run.name,
-            run.source.url,
-            run.new_validators["etag"],
-            run.new_validators["last_modified"],
+    session.finish(
+        Finish(
+            name=run.name,
+            counts=run.counts,
+            error=run.error,
+            url=run.source.url,
+            validators=run.new_validators,
+            skipped=run.skipped,
+            failed=[(f.item_id, f.url, f.payload, f.reason) for f in run.failed_items],
+            given_up=run.given_up,
+            counted=not run.error and run.answers != 0,
         )
-    for item_id in run.skipped:
-        index.drop_retry(run.name, item_id)
-    # The source's list failed, or no request of it was answered (its host or the proxy was
-    # down): its articles are no worse than they were, and the try costs them nothing.
-    counted = not run.error and run.answers != 0
-    once = {failed.item_id: failed for failed in run.failed_items}  # one run counts once
-    for failed in once.values():
-        if failed.item_id in run.given_up:  # a refresh tried it again: given up it stays
-            continue
-        attempts = index.note_failure(
-            run.name, failed.item_id, failed.url, failed.payload, failed.reason, counted=counted
-        )
-        if attempts >= MAX_ATTEMPTS:
-            index.give_up(run.name, failed.item_id)
-            log.warning("%s: %s: failed %d runs in a row, given up", run.name, failed.url, attempts)
+    )
 
 
 def quiet_logging(level_name: str, *, over_progress: bool = False) -> None:

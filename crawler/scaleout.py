@@ -11,9 +11,9 @@ from .cluster import Cluster, Report, SourceStart
 from .config import Source
 from .errors import ClusterError
 from .items import Article, Pending, Sample, Settled
-from .run import CrawlOptions, CrawlReport, keep_outcome, quiet_logging, source_run
+from .run import CrawlOptions, CrawlReport, finish, quiet_logging, refused, source_run
 from .spiders.base import FailedItem, SourceRun
-from .store import ArchiveWriter, ItemError
+from .store.session import ArchiveSession
 
 log = logging.getLogger("crawler")
 
@@ -25,13 +25,13 @@ def run_writer(root: Path, sources: list[Source], cluster: Cluster, *, wait: flo
     runs: dict[str, SourceRun] = {}
     archive_error = incomplete = None
     interrupted = False
-    with ArchiveWriter(root) as writer:
-        writer.remove_stale_temp_files()
+    with ArchiveSession(root) as session:
+        session.writer.remove_stale_temp_files()
         cluster.close_run()  # we hold the archive's lock: the last writer is gone
-        archive_error = _drain_leftovers(writer, cluster)
+        archive_error = _drain_leftovers(session, cluster)
         for source in sources:
-            runs[source.name] = source_run(writer.index, source, CrawlOptions())
-        writer.on_durable = lambda result: runs[result.source].count(result.status)
+            runs[source.name] = source_run(session, source, CrawlOptions())
+        session.feed(batch=1, on_durable=lambda result: runs[result.source].count(result.status))
         run_id = cluster.open_run(
             {
                 name: SourceStart(run.archived, run.retry_payloads, run.validators)
@@ -46,8 +46,8 @@ def run_writer(root: Path, sources: list[Source], cluster: Cluster, *, wait: flo
                 cluster.writer_beat(run_id)
                 item = cluster.pop_item(timeout=0.5)
                 if item is not None:
-                    archive_error = _take(writer, runs, reporters, item)
-                    touched.add(_source_of(item))
+                    archive_error = _take(session, runs, reporters, item)
+                    touched.add(item.source)
                     continue
                 if cluster.workers():
                     gone_since = None
@@ -83,26 +83,26 @@ def run_writer(root: Path, sources: list[Source], cluster: Cluster, *, wait: flo
         for run in crawled:
             if incomplete or interrupted or archive_error:
                 run.new_validators = None  # a 304 next time could hide an entry
-            keep_outcome(writer.index, run)
+            finish(session, run)
     return CrawlReport(crawled, archive_error, interrupted, incomplete)
 
 
-def _drain_leftovers(writer: ArchiveWriter, cluster: Cluster) -> str | None:
+def _drain_leftovers(session: ArchiveSession, cluster: Cluster) -> str | None:
     """Items a writer killed mid-run never wrote: written now, before the next run opens
     (the workers' reports went with that run)."""
     while (item := cluster.pop_item()) is not None:
-        if not isinstance(item, Report) and (error := _store(writer, item)):
+        if not isinstance(item, Report) and (error := _store(session, item)):
             return error
     return None
 
 
 def _take(
-    writer: ArchiveWriter, runs: dict[str, SourceRun], reporters: set[str], item
+    session: ArchiveSession, runs: dict[str, SourceRun], reporters: set[str], item
 ) -> str | None:
     """One item from a worker into the archive; an error message if the archive refuses."""
-    run = runs.get(_source_of(item))
+    run = runs.get(item.source)
     if run is None:
-        log.warning("%s: not a source of the writer's feeds.yaml: item dropped", _source_of(item))
+        log.warning("%s: not a source of the writer's feeds.yaml: item dropped", item.source)
         return None
     if isinstance(item, Report):
         reporters.add(item.worker)
@@ -113,36 +113,27 @@ def _take(
         if item.validators:
             run.new_validators = item.validators
         return None
-    error = _store(writer, item, run)
+    error = _store(session, item, run)
     if error:
         log.error("%s", error)
     return error
 
 
 def _store(
-    writer: ArchiveWriter, item: Article | Pending | Settled | Sample, run: SourceRun | None = None
+    session: ArchiveSession,
+    item: Article | Pending | Settled | Sample,
+    run: SourceRun | None = None,
 ) -> str | None:
-    """Write an article (counted by the writer's on_durable), note a Pending or Settled, or
-    keep a Sample; the error message if the archive refuses. An item refused alone fails
-    alone."""
-    try:
-        if isinstance(item, Article) and (item.shelf.images or item.images):
-            raise ItemError("kept images cannot be shared through Redis yet (images: keep)")
-        if isinstance(item, Sample):
-            writer.keep_sample(item)
-        elif isinstance(item, Pending | Settled):
-            writer.note(item)
-        else:
-            writer.write(item)
-    except ItemError as exc:
-        if run is not None:
-            run.refused(item, str(exc))
-        else:
-            log.warning("%s: %s", item.shelf.source, exc)
-    except Exception as exc:  # full, read-only, or a fault of ours: stop, keep the rest
-        return f"cannot write to the archive: {exc}"
+    """The item into the archive (an article counted by the session's on_durable); the error
+    message if the archive cannot be written. An item refused alone fails alone."""
+    if isinstance(item, Article) and (item.shelf.images or item.images):
+        reason = "kept images cannot be shared through Redis yet (images: keep)"
+    else:
+        try:
+            outcome = session.take(item)
+        except Exception as exc:  # full, read-only, or a fault of ours: stop, keep the rest
+            return f"cannot write to the archive: {exc}"
+        reason = outcome.reason if outcome.status == "refused" else ""
+    if reason:
+        refused(run, item, reason)
     return None
-
-
-def _source_of(item: Article | Pending | Settled | Sample | Report) -> str:
-    return item.shelf.source if isinstance(item, Article) else item.source

@@ -42,8 +42,14 @@ ITEM_PIPELINES = {
     "crawler.pipelines.images.ImageKeeper": 200,  # `images: keep` sources only
     "crawler.pipelines.archive.ArchivePipeline": 300,
 }
-IMAGES_MAXSIZE = 8 * 1024 * 1024  # a bigger picture is not kept (and tried again next run)
-ARCHIVE_ROOT = None  # set by `crawler crawl` to the archive folder
+# The archive (pipelines/archive.py, pipelines/images.py); run.py sets the first four.
+ARCHIVE_ROOT = None  # the archive folder
+ARCHIVE_PREVIEW = False  # `fetch --stdout`: each file rendered, nothing written
+ARCHIVE_SESSION = None  # the crawl's open store.session.ArchiveSession (else one is opened)
+ARCHIVE_PRIVATE_SOURCES: list[str] = []  # sources that may reach private hosts (their images)
+ARCHIVE_BATCH = 64  # articles made durable together: one fsync pass, one index commit
+ARCHIVE_MAX_DELAY = 1.0  # seconds an article may wait for its batch
+ARCHIVE_IMAGES_MAXSIZE = 8 * 1024 * 1024  # a bigger picture is not kept (tried again next run)
 
 EXTENSIONS = {"crawler.progress.ProgressLine": 600}  # on a terminal only (PROGRESS_LINE)
 PROGRESS_LINE = False

@@ -77,7 +77,7 @@ def run_worker(
         cluster=cluster,
         worker=worker,
         run_id=run_id,
-    )
+    ).spider
     if getattr(spider, "cluster_error", None):
         raise ClusterError(spider.cluster_error)
     reason = spider.crawler.stats.get_value("finish_reason")

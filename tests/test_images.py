@@ -142,7 +142,7 @@ def test_oversized_and_non_image_answers_are_not_kept(replay: ReplayServer, tmp_
     )
     archive = tmp_path / "archive"
     config = feeds_yaml(tmp_path, [feed_source("甲", "https://feeds.test/a.xml", images="keep")])
-    result = crawl(replay, archive, "-s", "IMAGES_MAXSIZE=1000", config=config)
+    result = crawl(replay, archive, "-s", "ARCHIVE_IMAGES_MAXSIZE=1000", config=config)
     assert result.returncode == 0, result.stderr
     assert "甲: 1 new" in result.stdout
     assert "image https://img.test/page.jpg: not an image (text/html)" in result.stderr

@@ -1,6 +1,6 @@
 """The two item pipelines alone, built as Scrapy builds them (`build_from_crawler`) on a crawler
-from its test helper (`get_crawler`): no engine, no network; items handed over as the engine
-would."""
+from its test helper (`get_crawler`, no spider of ours): no engine, no network; items handed
+over as the engine would, what happened heard as the run hears it (run.Ran, on the signals)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from twisted.internet.task import Clock
 from crawler.config import parse_config
 from crawler.items import Article, Pending
 from crawler.pipelines import archive as archive_pipeline
-from crawler.pipelines.archive import BATCH, MAX_DELAY, ArchivePipeline
+from crawler.pipelines.archive import ArchivePipeline
 from crawler.pipelines.images import ImageKeeper
-from crawler.spiders.archive import ArchiveSpider
+from crawler.run import Ran
 from crawler.spiders.base import SourceRun
 from crawler.store import ProvenanceIndex
 
@@ -32,10 +32,15 @@ def source(**keys):
     return parsed
 
 
+BATCH, MAX_DELAY = 4, 2.5  # ARCHIVE_BATCH, ARCHIVE_MAX_DELAY
+
+
 def scrapy_crawler(root: Path, run: SourceRun, **settings):
-    """A crawler with its spider, as the engine would hand them to a pipeline."""
-    crawler = get_crawler(ArchiveSpider, {"ARCHIVE_ROOT": str(root), **settings})
-    crawler.spider = ArchiveSpider.from_crawler(crawler, runs=[run])
+    """A crawler as Scrapy's test helper makes it, and what its pipelines say (`.ran`)."""
+    given = {"ARCHIVE_BATCH": BATCH, "ARCHIVE_MAX_DELAY": MAX_DELAY, **settings}
+    crawler = get_crawler(None, {"ARCHIVE_ROOT": str(root), **given})
+    crawler.ran = Ran({run.name: run}, crawler)
+    crawler.ran.listen(crawler.signals)
     return crawler
 
 
@@ -72,7 +77,7 @@ def test_articles_are_made_durable_a_batch_at_a_time(pipeline, tmp_path: Path):
     assert run.counts["new"] == 0 and archived(tmp_path) == []  # held, not yet durable
     pipe.process_item(article(run, BATCH - 1))
     assert run.counts["new"] == BATCH and len(archived(tmp_path)) == BATCH
-    assert [status for status, _ in pipe.crawler.spider.written] == ["new"] * BATCH
+    assert [status for status, _ in pipe.crawler.ran.written] == ["new"] * BATCH
 
 
 def test_a_held_article_waits_at_most_max_delay(pipeline, tmp_path: Path, monkeypatch):
@@ -112,7 +117,7 @@ def test_an_item_the_archive_refuses_fails_alone(pipeline, tmp_path: Path):
     (folder / "早报").symlink_to(outside)  # planted: the source's folder leads out
     pipe.process_item(article(run, 1))
     assert run.counts["failed"] == 1 and run.failed_items[0].item_id == "item1"
-    assert not pipe.crawler.spider.archive_error and list(outside.iterdir()) == []
+    assert not pipe.crawler.ran.archive_error and list(outside.iterdir()) == []
 
 
 def test_an_archive_that_cannot_be_written_stops_the_crawl_once(pipeline, monkeypatch):
@@ -123,11 +128,11 @@ def test_an_archive_that_cannot_be_written_stops_the_crawl_once(pipeline, monkey
     def full(_article):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pipe.writer, "write", full)
+    monkeypatch.setattr(pipe.session.writer, "write", full)
     pipe.process_item(article(run, 1))
     pipe.process_item(article(run, 2))
     assert stops == ["archive_error"]
-    assert pipe.crawler.spider.archive_error == (
+    assert pipe.crawler.ran.archive_error == (
         "cannot write to the archive: [Errno 28] No space left on device"
     )
 
@@ -139,7 +144,7 @@ def test_preview_renders_the_file_and_writes_nothing(tmp_path: Path):
     pipe.open_spider()
     pipe.process_item(article(run, 1))
     pipe.close_spider()
-    ((status, data),) = crawler.spider.written
+    ((status, data),) = crawler.ran.written
     assert status == "preview" and data.startswith("\n---\ntitle: '第1条'\n".encode())
     assert list(tmp_path.iterdir()) == []
 
@@ -161,6 +166,7 @@ class RecordedEngine:
 def image_keeper(root: Path, answers: dict) -> tuple[ImageKeeper, SourceRun, RecordedEngine]:
     run = SourceRun(source(images="keep"))
     crawler = scrapy_crawler(root, run)
+    crawler.spider = crawler.spidercls.from_crawler(crawler)  # Scrapy's own (MediaPipeline)
     crawler.engine = RecordedEngine(answers)
     keeper = build_from_crawler(ImageKeeper, crawler)
     keeper.open_spider()

@@ -1,4 +1,7 @@
-"""Keep each article: write it to the archive and count what happened."""
+"""Keep each item: hand it to the crawl's archive session and say what happened.
+
+What happens is told through Scrapy's stats (`archive/<status>`) and these signals, which the
+run (run.py) listens to; the pipeline keeps no state on the spider."""
 
 from __future__ import annotations
 
@@ -11,22 +14,38 @@ from twisted.internet import task
 
 from ..interrupt import INTERRUPTED, stop_crawl
 from ..items import Article, ImageRetry, Pending, Sample, Settled
-from ..store import ArchiveWriter, ItemError, WriteResult
+from ..store import WriteResult
+from ..store.session import ArchiveSession
 from ..store.template import render_article
 from ..store.writer import unrenderable
 
 log = logging.getLogger("crawler")
 
-BATCH = 64  # articles made durable together: one fsync pass, one index commit
-MAX_DELAY = 1.0  # seconds an article may wait for its batch
+# Signals (sent with crawler.signals.send_catch_log):
+ITEM_ARCHIVED = object()  # result=WriteResult: an article's write made durable
+ITEM_PREVIEWED = object()  # item=Article, data=bytes: the file it would be (ARCHIVE_PREVIEW)
+ITEM_REFUSED = object()  # item, reason: the archive refused this item alone
+ARCHIVE_FAILED = object()  # reason: the archive cannot be written; the crawl stops
+
+
+def session_of(crawler) -> ArchiveSession | None:
+    """The session the run opened for this crawl (ARCHIVE_SESSION), if any."""
+    return crawler.settings.get("ARCHIVE_SESSION")
 
 
 class ArchivePipeline:
     def __init__(self, root: Path, crawler):
         self.root = root
         self.crawler = crawler
-        self.preview = crawler.settings.getbool("ARCHIVE_PREVIEW")
-        self.writer: ArchiveWriter | None = None
+        settings = crawler.settings
+        self.preview = settings.getbool("ARCHIVE_PREVIEW")
+        self.batch = settings.getint("ARCHIVE_BATCH")
+        self.max_delay = settings.getfloat("ARCHIVE_MAX_DELAY")
+        if self.max_delay <= 0:  # no article waits: each is made durable at once
+            self.batch, self.max_delay = 1, 1.0
+        self.session: ArchiveSession | None = None
+        self.own_session = False  # opened here (no ARCHIVE_SESSION): closed here too
+        self.failed: str | None = None  # why the archive cannot be written, once it cannot
         self.flusher = task.LoopingCall(self._flush_late)
 
     @classmethod
@@ -39,82 +58,76 @@ class ArchivePipeline:
         return pipeline
 
     def open_spider(self) -> None:
-        if not self.preview:
-            self.writer = ArchiveWriter(self.root, batch=BATCH, on_durable=self._durable)
-            self.flusher.start(MAX_DELAY, now=False)
+        if self.preview:
+            return
+        self.session = session_of(self.crawler)
+        if self.session is None:
+            self.session = ArchiveSession(self.root)
+            self.own_session = True
+        self.session.feed(batch=self.batch, on_durable=self._durable)
+        self.flusher.start(self.max_delay, now=False)
 
     def close_spider(self) -> None:
         """At the end, or at once on Ctrl-C (INTERRUPTED): what is held is made durable."""
-        if self.writer is not None:
-            if self.flusher.running:
-                self.flusher.stop()
-            self._keep(self.writer.close)
-            self.writer = None  # closed: whatever still arrives is not written
+        if self.session is None:
+            return
+        if self.flusher.running:
+            self.flusher.stop()
+        session, self.session = self.session, None  # whatever still arrives is not written
+        self._keep(session.close if self.own_session else session.flush)
 
     @property
     def _writing(self) -> bool:
-        """A writer is open and the archive has not refused a write (never in preview)."""
-        return self.writer is not None and not self.crawler.spider.archive_error
+        """A session is open and the archive has not refused a write (never in preview)."""
+        return self.session is not None and self.failed is None
 
     def _flush_late(self) -> None:
         if self._writing:
-            self._keep(self.writer.flush, MAX_DELAY)
+            self._keep(self.session.flush, self.max_delay)
 
     def process_item(self, item):
-        spider = self.crawler.spider
-        if isinstance(item, Pending | Settled):
+        if isinstance(item, Pending | Settled | Sample | ImageRetry):
             if self._writing:
-                self._keep(self.writer.note, item)
-            return item
-        if isinstance(item, Sample):
-            if self._writing:
-                self.writer.keep_sample(item)
-            return item
-        if isinstance(item, ImageRetry):
-            if self._writing:
-                self._keep(self.writer.relink, item)
+                self._take(item)
             return item
         article = item if isinstance(item, Article) else Article(**ItemAdapter(item).asdict())
         if self.preview:  # --stdout: the file as it would be, nothing written
             try:
-                spider.written.append(("preview", render_article(article)))
+                data = render_article(article)
             except Exception as exc:
-                self._refused(article, unrenderable(article, exc))
+                self._refused(article, str(unrenderable(article, exc)))
+            else:
+                self.crawler.signals.send_catch_log(ITEM_PREVIEWED, item=article, data=data)
             return item
         if self._writing:  # else the archive cannot be written, or the crawl was interrupted
-            self._keep(self.writer.write, article)
+            self._take(article)
         return item
+
+    def _take(self, item) -> None:
+        outcome = self._keep(self.session.take, item)
+        if outcome is not None and outcome.status == "refused":
+            self._refused(item, outcome.reason)
 
     def _durable(self, result: WriteResult) -> None:
         """A write made durable: counted and shown."""
-        spider = self.crawler.spider
         self.crawler.stats.inc_value(f"archive/{result.status}")
-        if run := spider.runs.get(result.source):
-            run.count(result.status)
-        spider.written.append((result.status, str(result.path)))
+        self.crawler.signals.send_catch_log(ITEM_ARCHIVED, result=result)
         if result.status != "unchanged":
-            log.info(
-                "%s: %s %s", result.source, result.status, result.path.relative_to(self.writer.root)
-            )
+            rel = result.path.relative_to(self.root.resolve())
+            log.info("%s: %s %s", result.source, result.status, rel)
 
     def _keep(self, write, *args):
-        """A write. An item the archive refuses fails alone (reported, asked for again next
-        run); when the archive cannot be written at all, the crawl stops (None)."""
+        """A write; when the archive cannot be written at all, the crawl stops (None)."""
         try:
             return write(*args)
-        except ItemError as exc:
-            self._refused(args[0], exc)
         except Exception as exc:  # full, read-only, or a fault of ours: stop, keep the rest
-            spider = self.crawler.spider
-            if not spider.archive_error:  # the first error says it all
-                spider.archive_error = f"cannot write to the archive: {exc}"
-                log.error("%s", spider.archive_error)
+            if self.failed is None:  # the first error says it all
+                self.failed = f"cannot write to the archive: {exc}"
+                log.error("%s", self.failed)
+                self.crawler.signals.send_catch_log(ARCHIVE_FAILED, reason=self.failed)
                 stop_crawl(self.crawler, "archive_error")
         return None
 
-    def _refused(self, item, exc: ItemError) -> None:
-        run = self.crawler.spider.runs.get(item.shelf.source)
-        if isinstance(item, Article) and run is not None:
-            run.refused(item, str(exc))
-        else:
-            log.warning("%s: %s", item.shelf.source, exc)
+    def _refused(self, item, reason: str) -> None:
+        self.crawler.stats.inc_value("archive/refused")
+        self.crawler.signals.send_catch_log(ITEM_REFUSED, item=item, reason=reason)

@@ -25,6 +25,7 @@ from ..network import ALLOW_PRIVATE, content_type, describe
 from ..store import ProvenanceIndex
 from ..store.images import ImageError, ImageStore
 from ..store.template import image_urls
+from .archive import session_of
 
 log = logging.getLogger("crawler")
 
@@ -46,7 +47,9 @@ class ImageKeeper(MediaPipeline):
         self._handle_statuses(allow_redirects=True)  # image CDNs redirect
         self.root = root
         self.store = ImageStore(root)
-        self.maxsize = crawler.settings.getint("IMAGES_MAXSIZE")
+        self.maxsize = crawler.settings.getint("ARCHIVE_IMAGES_MAXSIZE")
+        # Sources whose hosts may be private (allow_private): their images' hosts too.
+        self.private = set(crawler.settings.getlist("ARCHIVE_PRIVATE_SOURCES"))
         self.known: dict[str, str] = {}  # URL → stored path
         self.errors: dict[str, str] = {}  # URL → why its download failed, this run
         self.asked: dict[int, list[str]] = {}  # id(item) → its image URLs, while they load
@@ -60,8 +63,9 @@ class ImageKeeper(MediaPipeline):
 
     def open_spider(self, spider=None) -> None:
         super().open_spider()
-        index = ProvenanceIndex.open_existing(self.root)
-        if index is not None:
+        if (session := session_of(self.crawler)) is not None:
+            self.known = session.stored_images()
+        elif (index := ProvenanceIndex.open_existing(self.root)) is not None:
             try:
                 self.known = index.stored_images()
             finally:
@@ -83,11 +87,10 @@ class ImageKeeper(MediaPipeline):
         urls, page = self._wanted(item)
         if urls:
             self.asked[id(item)] = urls
-        run = self.crawler.spider.runs.get(item.shelf.source) if urls else None
         meta = {
             "download_maxsize": self.maxsize,
             "download_warnsize": self.maxsize,
-            ALLOW_PRIVATE: bool(run and run.source.allow_private),
+            ALLOW_PRIVATE: bool(urls) and item.source in self.private,
         }
         return [
             Request(url, headers=referer_for(url, page), meta=meta, callback=NO_CALLBACK)

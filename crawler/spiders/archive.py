@@ -38,8 +38,6 @@ class ArchiveSpider(scrapy.Spider):
         self.by_source = {navigator.run.name: navigator for navigator in self.navigators}
         self.seed = seed  # False: a worker that finds the shared queue already seeded
         self.on_seeded = on_seeded  # called once every start request is queued
-        self.written: list[tuple[str, str | bytes]] = []  # (status, path) or ("preview", file)
-        self.archive_error: str | None = None  # set when the archive cannot be written
 
     async def start(self) -> AsyncIterator[Any]:
         if not self.seed:
