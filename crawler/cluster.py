@@ -299,7 +299,7 @@ def _plain(value: Any) -> Any:
     if is_dataclass(value):
         return {
             "~": type(value).__name__,
-            **{f.name: _plain(getattr(value, f.name)) for f in fields(value)},
+            **{f.name: _plain(getattr(value, f.name)) for f in fields(value) if not f.metadata},
         }
     if isinstance(value, datetime):
         return {"~dt": value.isoformat()}
@@ -327,5 +327,6 @@ def _typed(value: Any) -> Any:
         return tuple(_typed(v) for v in value["~t"])
     if "~" in value:
         cls = _CLASSES[value["~"]]  # only our item classes: anything else is a KeyError
-        return cls(**{k: _typed(v) for k, v in value.items() if k != "~"})
+        local = {f.name for f in fields(cls) if f.metadata}  # never taken from Redis
+        return cls(**{k: _typed(v) for k, v in value.items() if k != "~" and k not in local})
     return {k: _typed(v) for k, v in value.items()}

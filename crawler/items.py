@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
+
+# A field of an item that stays in this process: it never travels through Redis (cluster.py),
+# where nothing of it could be trusted.
+LOCAL = {"local": True}
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,9 @@ class Article:
     image: str = ""  # fallback picture (enclosure, thumbnail) when the body has none
     fetched_at: datetime | None = None
     images: tuple[ImageOutcome, ...] = ()  # filled by the image pipeline (`images: keep`)
+    # The body as the store made it ready (store.template.Prepared), by a pipeline that
+    # needed it before the archive (the image keeper): the writer uses it, not a second pass.
+    prepared: Any = field(default=None, compare=False, repr=False, metadata=LOCAL)
 
     @property
     def source(self) -> str:

@@ -304,3 +304,20 @@ def test_an_item_dated_out_of_range_in_redis_is_written_with_its_fetch_time():
     data["date"] = {"~dt": "9999-12-31T23:00:00-12:00"}
     decoded = decode(json.dumps(data).encode())
     assert decoded.date is None and decoded.date_guessed
+
+
+def test_a_prepared_body_never_travels_through_redis():
+    """What a pipeline made ready in its own process (the judged body) stays there: sent, it
+    is left out; received (anyone who can write to Redis), it is ignored, and the writer
+    prepares the body it was sent."""
+    from crawler.store.template import Prepared, prepare
+
+    article = Article(
+        id="1", url="https://e.test/1", title="t", body="<p>b</p>", shelf=Shelf("c", "s", "n")
+    )
+    data = json.loads(encode(article))
+    assert "prepared" not in data
+    forged = Prepared("<script>alert(1)</script>", (), False)
+    data["prepared"] = {"~": "Prepared", **forged.__dict__}
+    decoded = decode(json.dumps(data).encode())
+    assert decoded.prepared is None and prepare(decoded).body == prepare(article).body

@@ -22,6 +22,7 @@ from crawler.pipelines.images import ImageKeeper
 from crawler.run import Ran
 from crawler.spiders.base import SourceRun
 from crawler.store import ProvenanceIndex
+from crawler.store.template import prepare
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64)
 
@@ -198,8 +199,25 @@ def test_image_keeper_never_downloads_a_stored_image_again(tmp_path: Path):
     assert again.images == first.images
 
 
-def test_image_keeper_passes_items_without_images_untouched(tmp_path: Path):
+def test_image_keeper_fetches_nothing_for_an_item_without_images(tmp_path: Path):
     keeper, run, engine = image_keeper(tmp_path, {})
     plain = article(run, 1)
-    assert asyncio.run(keeper.process_item(plain)) is plain
-    assert engine.requests == []
+    done = asyncio.run(keeper.process_item(plain))
+    assert done == plain and done.images == () and engine.requests == []
+    assert done.prepared == prepare(plain)  # for the writer, which prepares it no more
+
+
+def test_a_body_is_prepared_once_for_the_image_keeper_and_the_writer(tmp_path, monkeypatch):
+    from crawler.store import template
+
+    url = "https://feed.test/img/a.png"
+    keeper, run, _ = image_keeper(tmp_path, {url: (200, PNG, "image/png")})
+    judged = []
+    real = template.safe_body
+    monkeypatch.setattr(template, "safe_body", lambda body: judged.append(body) or real(body))
+    kept = asyncio.run(keeper.process_item(article(run, 1, f'<p>图</p><img src="{url}">')))
+    pipe = build_from_crawler(ArchivePipeline, keeper.crawler)
+    pipe.open_spider()
+    pipe.process_item(kept)
+    pipe.close_spider()
+    assert archived(tmp_path) == ["第1条.md"] and len(judged) == 1

@@ -24,7 +24,7 @@ from ..items import Article, ImageOutcome, ImageRetry
 from ..network import ALLOW_PRIVATE, content_type, describe
 from ..store import ProvenanceIndex
 from ..store.images import ImageError, ImageStore
-from ..store.template import image_urls
+from ..store.template import Prepared, feed_picture, prepare
 from .archive import session_of
 
 log = logging.getLogger("crawler")
@@ -72,21 +72,24 @@ class ImageKeeper(MediaPipeline):
                 index.close()
 
     @staticmethod
-    def _wanted(item: Any) -> tuple[list[str], str]:
-        """The image URLs to store for an item, and the page they are shown on."""
+    def _wanted(item: Any) -> tuple[list[str], str, Prepared | None]:
+        """The image URLs to store for an item, the page they are shown on, and the article's
+        body as prepared to find them (the writer uses it: the body is prepared once)."""
         if isinstance(item, Article) and item.shelf.images:
-            urls = image_urls(item)
+            prepared = prepare(item)
+            urls = list(prepared.images) or [p for p in (feed_picture(item),) if p]
             page = item.url
         elif isinstance(item, ImageRetry):
-            urls, page = list(item.urls), item.page_url
+            urls, page, prepared = list(item.urls), item.page_url, None
         else:
-            return [], ""
-        return [u for u in dict.fromkeys(urls) if u.startswith(("http://", "https://"))], page
+            return [], "", None
+        urls = [u for u in dict.fromkeys(urls) if u.startswith(("http://", "https://"))]
+        return urls, page, prepared
 
     def get_media_requests(self, item: Any, info) -> list[Request]:
-        urls, page = self._wanted(item)
-        if urls:
-            self.asked[id(item)] = urls
+        urls, page, prepared = self._wanted(item)
+        if urls or prepared:
+            self.asked[id(item)] = (urls, prepared)
         meta = {
             "download_maxsize": self.maxsize,
             "download_warnsize": self.maxsize,
@@ -131,8 +134,8 @@ class ImageKeeper(MediaPipeline):
         raise NotImplementedError("stored by content: see ImageStore.put")
 
     def item_completed(self, results, item: Any, info) -> Any:
-        urls = self.asked.pop(id(item), None)
-        if not urls:
+        urls, prepared = self.asked.pop(id(item), ((), None))
+        if not urls and prepared is None:
             return item
         outcomes = []
         for url, (ok, result) in zip(urls, results, strict=True):
@@ -141,7 +144,9 @@ class ImageKeeper(MediaPipeline):
             else:
                 reason = self.errors.get(url) or (describe(result) if not ok else "failed")
                 outcomes.append(ImageOutcome(url, error=reason))
-        return replace(item, images=tuple(outcomes))
+        if prepared is None:  # an ImageRetry
+            return replace(item, images=tuple(outcomes))
+        return replace(item, images=tuple(outcomes), prepared=prepared)
 
 
 def _sha_of(path: str) -> str:

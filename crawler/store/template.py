@@ -54,21 +54,39 @@ class Post:
     tags: tuple[str, ...] = ()  # Hexo tags (`tags: keywords`), none by default
 
 
-def safe_markup(article: Article) -> tuple[str, list[str], bool]:
-    """The body after docs/FORMAT.md's edits 1–3, made one raw HTML block, and the judge:
-    (HTML, its images' final URLs, whether it had to be sanitized)."""
+@dataclass(frozen=True)
+class Prepared:
+    """An article's body made ready once: docs/FORMAT.md's edits 1–3, one raw HTML block, the
+    judge; the images it shows, by their final URLs; whether the judge had to sanitize it."""
+
+    body: str
+    images: tuple[str, ...]
+    sanitized: bool
+
+
+def prepare(article: Article) -> Prepared:
+    """The article's body made ready (what an earlier pipeline made of it, if one did)."""
+    if isinstance(article.prepared, Prepared):
+        return article.prepared
     body, images = edit_markup(article.body, article.url, clean=article.shelf.clean)
     body, sanitized = safe_body(one_block(body))
     if sanitized:
         body = one_block(body)
         images = markup_edits(body, None)[1]
-    return body, images, sanitized
+    return Prepared(body, tuple(images), sanitized)
+
+
+def safe_markup(article: Article) -> tuple[str, list[str], bool]:
+    """The prepared body as (HTML, its images' final URLs, whether it had to be sanitized)."""
+    ready = prepare(article)
+    return ready.body, list(ready.images), ready.sanitized
 
 
 def post_for(article: Article, date: datetime, local: Mapping[str, str] | None = None) -> Post:
     """The article's post; `local` maps image URLs to their stored copies' URLs (rewrite)."""
     shelf = article.shelf
-    body, images, sanitized = safe_markup(article)
+    ready = prepare(article)
+    body, images, sanitized = ready.body, ready.images, ready.sanitized
     image = clean_url(images[0]) if images else feed_picture(article)
     if local:
         body = relink_images(body, local)
@@ -109,12 +127,6 @@ def post_tags(keywords: tuple[str, ...]) -> tuple[str, ...]:
 def feed_picture(article: Article) -> str:
     """The item's own picture (a feed's enclosure or thumbnail), if it is an inert URL."""
     return "" if is_dangerous_url(article.image) else clean_url(article.image)
-
-
-def image_urls(article: Article) -> list[str]:
-    """Every image the article's post shows: those of its final body, else its picture."""
-    images = safe_markup(article)[1]
-    return images or ([picture] if (picture := feed_picture(article)) else [])
 
 
 def render(post: Post) -> str:
