@@ -10,8 +10,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from lanes import pytest_collection_modifyitems, pytest_runtest_protocol  # noqa: E402, F401
 from reference import REFERENCE  # noqa: E402
 from replay import ReplayServer  # noqa: E402
+
+# The test lanes (tests/lanes.py): a test with none of the markers process, browser, node
+# or slow is marked fast, and a fast test that starts a child process fails.
 
 BLOG = Path(__file__).parent.parent / "examples" / "blog"
 # What a user's copy of the site holds that the set-up does not: packages, the archive,

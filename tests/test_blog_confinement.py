@@ -24,7 +24,7 @@ from feed_replay import RSS, feed_source, feeds_yaml, rss, rss_item
 from replay import ReplayServer, Reply
 from runner import crawl
 
-pytestmark = [pytest.mark.slow, pytest.mark.node]
+pytestmark = [pytest.mark.slow, pytest.mark.node, pytest.mark.process, pytest.mark.browser]
 
 # Style attributes that the body edits keep (in the flow) but that move or grow an element
 # over everything around the article, and the one they remove (out of the flow).

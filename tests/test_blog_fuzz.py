@@ -20,7 +20,7 @@ from hostile_site import run_round
 
 from replay import ReplayServer
 
-pytestmark = [pytest.mark.slow, pytest.mark.node]
+pytestmark = [pytest.mark.slow, pytest.mark.node, pytest.mark.process, pytest.mark.browser]
 SEED, SIZE = 27, 54  # six turns of every family
 
 

@@ -44,7 +44,7 @@ from replay import IMAGE_URL, ReplayServer, Reply, image_bytes
 from runner import crawl
 from sina_replay import SINA_NAME, real_articles, reference_articles, serve_sina
 
-pytestmark = [pytest.mark.slow, pytest.mark.node]
+pytestmark = [pytest.mark.slow, pytest.mark.node, pytest.mark.process]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SITE = "http://example.com/"  # examples/blog/_config.yml `url`
@@ -375,6 +375,7 @@ def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
     )
 
 
+@pytest.mark.browser
 def test_screenshot_of_a_sina_post(blog: Blog, server: ReplayServer, tmp_path: Path):
     """One Sina post as Chromium shows it, the site served over loopback and every other
     request answered by the replay server (remote images as grey pictures, nothing else)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from feed_replay import feed_source, feeds_yaml, rss, rss_item
 from replay import ReplayServer, Reply
 from runner import FAST, run_cli
@@ -18,6 +20,8 @@ from sina_replay import (
     synthetic_articles,
     video_article,
 )
+
+pytestmark = pytest.mark.process
 
 
 def check(server: ReplayServer, config: Path, *args: str):

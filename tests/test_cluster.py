@@ -119,6 +119,7 @@ def mirror(replay: ReplayServer, tmp_path: Path):
     return articles, config, md_files(tmp_path / "single")
 
 
+@pytest.mark.process
 def test_two_workers_and_a_writer_make_the_single_process_archive(
     replay: ReplayServer, redis_url: str, tmp_path: Path, mirror
 ):
@@ -147,6 +148,7 @@ def test_two_workers_and_a_writer_make_the_single_process_archive(
     assert replay.requests == [ROLL.format(lid=1686, page=1)]  # nothing archived refetched
 
 
+@pytest.mark.process
 def test_a_worker_killed_midway_loses_nothing(
     replay: ReplayServer, redis_url: str, tmp_path: Path, mirror
 ):
@@ -170,6 +172,7 @@ def test_a_worker_killed_midway_loses_nothing(
     assert verify(archive) == []
 
 
+@pytest.mark.process
 def test_a_writer_killed_midway_loses_nothing(
     replay: ReplayServer, redis_url: str, tmp_path: Path, mirror
 ):
@@ -189,6 +192,7 @@ def test_a_writer_killed_midway_loses_nothing(
     assert verify(archive) == []
 
 
+@pytest.mark.process
 def test_redis_lost_midway_is_one_line_and_the_next_run_completes(
     replay: ReplayServer, tmp_path: Path, mirror
 ):
@@ -212,6 +216,7 @@ def test_redis_lost_midway_is_one_line_and_the_next_run_completes(
     assert verify(archive) == []
 
 
+@pytest.mark.process
 def test_a_worker_without_a_writer_says_so(redis_url: str, tmp_path: Path, replay: ReplayServer):
     config = sina_config(tmp_path)
     worker = start(replay, "crawl", "--redis", redis_url, "-c", str(config), "--wait", "0.5")
@@ -245,6 +250,7 @@ def test_a_password_in_the_redis_url_is_not_shown(tmp_path, capsys):
     assert "s3cret" not in err and "redis://crawler:***@127.0.0.1:1/0" in err, err
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("command", ["crawl", "write"])
 def test_images_are_refused_by_a_worker_and_the_writer_with_one_line(
     redis_url: str, tmp_path: Path, command: str
@@ -276,6 +282,7 @@ def test_items_survive_the_trip_through_redis():
     assert decode(encode(sample)) == sample
 
 
+@pytest.mark.process
 def test_a_redis_with_an_acl_user_is_reached_with_the_credentials_in_its_url(
     replay: ReplayServer, tmp_path: Path
 ):

@@ -16,6 +16,8 @@ from click.testing import CliRunner
 
 from crawler.cli import cli
 
+pytestmark = pytest.mark.process
+
 HELPER = Path(__file__).parent / "helpers" / "write_many.py"
 COUNT = 1500
 

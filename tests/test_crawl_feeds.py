@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from crawler.store.verify import verify
 
 from feed_replay import RSS, feed_source, feeds_yaml, rebuilt_feeds, rss, rss_item
 from replay import ReplayServer, Reply
 from runner import crawl
 from test_feed_corpus import HOSTILE
+
+pytestmark = pytest.mark.process
 
 
 def test_feeds_rebuilt_from_reference_posts_give_them_back(replay: ReplayServer, tmp_path: Path):

@@ -9,6 +9,8 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from crawler.markup import Tag, tokenize
 from crawler.store import ProvenanceIndex
 from crawler.store.judge import unsafe_markup
@@ -40,6 +42,7 @@ def files(archive: Path) -> dict[str, bytes]:
     return {p.relative_to(archive).as_posix(): p.read_bytes() for p in archive.rglob("*.md")}
 
 
+@pytest.mark.process
 def test_crawl_archives_reference_posts_byte_for_byte(replay: ReplayServer, tmp_path: Path):
     """With the reference archive's own setting (`clean: false`) a crawl writes its posts
     byte for byte, at their paths (their bodies once docs/FORMAT.md BODY edit 5 is applied)."""
@@ -54,6 +57,7 @@ def test_crawl_archives_reference_posts_byte_for_byte(replay: ReplayServer, tmp_
     assert verify(tmp_path / "archive") == []
 
 
+@pytest.mark.process
 def test_crawl_archives_reference_and_real_pages(replay: ReplayServer, tmp_path: Path):
     """The shipped feeds.yaml: every page archived, safe, as its case expects."""
     references, reals = reference_articles(), real_articles()
@@ -99,6 +103,7 @@ def _check_real_pages(archive: Path, reals, archived: dict[str, bytes]) -> None:
         index.close()
 
 
+@pytest.mark.process
 def test_recrawl_requests_only_the_roll_and_rewrites_nothing(replay: ReplayServer, tmp_path: Path):
     articles = reference_articles()[:4]
     serve_sina(replay, articles)
@@ -112,6 +117,7 @@ def test_recrawl_requests_only_the_roll_and_rewrites_nothing(replay: ReplayServe
     assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in tmp_path.rglob("*.md")} == before
 
 
+@pytest.mark.process
 def test_refresh_rewrites_exactly_the_changed_file(replay: ReplayServer, tmp_path: Path):
     articles = reference_articles()[:3]
     serve_sina(replay, articles)
@@ -133,6 +139,7 @@ def test_refresh_rewrites_exactly_the_changed_file(replay: ReplayServer, tmp_pat
     assert [p.relative_to(tmp_path).as_posix() for p in rewritten] == [changed.expected_path]
 
 
+@pytest.mark.process
 def test_article_faults_are_reported_and_retried(replay: ReplayServer, tmp_path: Path):
     config, tmp_path = reference_config(tmp_path), tmp_path / "archive"
     ok, missing, flaky = reference_articles()[:3]
@@ -162,6 +169,7 @@ def test_article_faults_are_reported_and_retried(replay: ReplayServer, tmp_path:
     assert verify(tmp_path) == []
 
 
+@pytest.mark.process
 def test_a_roll_page_a_crawl_never_read_is_read_next_run(replay: ReplayServer, tmp_path: Path):
     articles = synthetic_articles(120)
     pages = serve_pages(replay, articles)  # 50, 50 and 20 articles
@@ -199,6 +207,7 @@ def _two_sources(tmp_path: Path) -> Path:
     return config
 
 
+@pytest.mark.process
 def test_roll_api_error_fails_only_its_source(replay: ReplayServer, tmp_path: Path):
     articles = reference_articles()[:2]
     serve_sina(replay, articles[:1])
@@ -217,6 +226,7 @@ def test_roll_api_error_fails_only_its_source(replay: ReplayServer, tmp_path: Pa
     )
 
 
+@pytest.mark.process
 def test_unreachable_network_is_one_line_per_source(tmp_path: Path):
     dead = ReplayServer()
     dead.server_close()  # a port nobody listens on
@@ -227,6 +237,7 @@ def test_unreachable_network_is_one_line_per_source(tmp_path: Path):
     assert result.stderr == ""  # each failure said once, in the summary
 
 
+@pytest.mark.process
 def test_second_crawl_exits_3_naming_the_holder(replay: ReplayServer, tmp_path: Path):
     with ArchiveLock(tmp_path):
         result = crawl(replay, tmp_path)
@@ -234,6 +245,7 @@ def test_second_crawl_exits_3_naming_the_holder(replay: ReplayServer, tmp_path: 
     assert f"pid {os.getpid()}" in result.stderr and result.stdout == ""
 
 
+@pytest.mark.process
 def test_broken_config_is_one_line_and_exit_2(replay: ReplayServer, tmp_path: Path):
     config = tmp_path / "feeds.yaml"
     config.write_text("sources:\n  - {name: a, site: s, category: c, type: sina, lidd: 3}\n")
@@ -244,11 +256,13 @@ def test_broken_config_is_one_line_and_exit_2(replay: ReplayServer, tmp_path: Pa
     )
 
 
+@pytest.mark.process
 def test_unknown_source_name_is_exit_2(replay: ReplayServer, tmp_path: Path):
     result = crawl(replay, tmp_path, "没有这个")
     assert result.returncode == 2 and "no source named '没有这个'" in result.stderr
 
 
+@pytest.mark.process
 def test_a_pageid_384_roll_crawls_like_the_default_one(replay: ReplayServer, tmp_path: Path):
     """The finance roll page's rolls (pageid 384: 2519 财经, 2671 股市, …) with their own
     Referer, beside the default pageid 155 roll."""
@@ -273,6 +287,7 @@ def test_a_pageid_384_roll_crawls_like_the_default_one(replay: ReplayServer, tmp
     assert len(list((tmp_path / "a" / "金融" / "新浪财经" / "财经").glob("*.md"))) == 7
 
 
+@pytest.mark.process
 def test_a_changed_layout_fails_the_source_keeps_samples_and_is_archived_once_fixed(
     replay: ReplayServer, tmp_path: Path
 ):
@@ -306,6 +321,7 @@ def test_a_changed_layout_fails_the_source_keeps_samples_and_is_archived_once_fi
     assert len(md_files(tmp_path)) == 4
 
 
+@pytest.mark.process
 def test_a_few_unknown_pages_among_known_ones_do_not_fail_the_source(
     replay: ReplayServer, tmp_path: Path
 ):
@@ -337,6 +353,7 @@ def test_samples_are_bounded_per_source(tmp_path: Path):
     assert [e["url"] for e in sample_entries(folder)] == ["https://x/new"]
 
 
+@pytest.mark.process
 def test_limit_caps_new_items_not_roll_positions(replay: ReplayServer, tmp_path: Path):
     """`--limit 5` twice over a roll of 17: 5 new, then 5 more (archived ones do not count)."""
     serve_pages(replay, synthetic_articles(17))
@@ -346,6 +363,7 @@ def test_limit_caps_new_items_not_roll_positions(replay: ReplayServer, tmp_path:
     assert f"{SINA_NAME}: 5 new, 0 updated, 5 unchanged, 0 failed" in second.stdout
 
 
+@pytest.mark.process
 def test_backfill_pages_and_limit(replay: ReplayServer, tmp_path: Path):
     a, b, c, d = reference_articles()[:4]
     for page, items in ((1, [a, b]), (2, [c, d]), (3, [])):
@@ -366,6 +384,7 @@ def test_backfill_pages_and_limit(replay: ReplayServer, tmp_path: Path):
     assert replay.requests == [ROLL.format(lid=1686, page=1)]
 
 
+@pytest.mark.process
 def test_quick_start_as_users_run_it(replay: ReplayServer, tmp_path: Path):
     """The shipped feeds.yaml from its own folder: a relative archive path, every command."""
     shutil.copy(ROOT / "feeds.yaml", tmp_path / "feeds.yaml")
@@ -379,6 +398,7 @@ def test_quick_start_as_users_run_it(replay: ReplayServer, tmp_path: Path):
     assert len(run_cli(None, "archive", "list", cwd=tmp_path).stdout.splitlines()) == 3
 
 
+@pytest.mark.process
 def test_on_a_terminal_a_live_line_says_how_the_crawl_goes(replay: ReplayServer, tmp_path: Path):
     """A pty stands in for the terminal: the line is redrawn in place (articles done, queued,
     rate), log lines print above it; piped (cron), nothing of it appears."""

@@ -15,6 +15,8 @@ from replay import ReplayServer, Reply
 from runner import crawl
 from sina_replay import ROLL, SINA_NAME, real_articles, reference_articles, roll_body, serve_sina
 
+pytestmark = pytest.mark.process
+
 BOMBS = Path(__file__).parent / "fixtures" / "bombs"
 TIMING = ["-s", "DOWNLOAD_TIMEOUT=2"]
 TRANSPORT = ["drop", "reset", "badlen", "clshort", "slow", "hang", "trickle", "garbage"]

@@ -284,6 +284,7 @@ def bad_feeds(replay: ReplayServer) -> list[dict]:
     ]
 
 
+@pytest.mark.process
 def test_a_crawl_archives_every_good_item_beside_each_bad_kind(
     replay: ReplayServer, tmp_path: Path
 ):

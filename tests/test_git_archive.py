@@ -12,7 +12,10 @@ from replay import ReplayServer
 from runner import crawl, git, run_cli
 from sina_replay import ROLL, SINA_NAME, md_files, serve_pages, synthetic_articles
 
-pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+pytestmark = [
+    pytest.mark.process,
+    pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed"),
+]
 
 
 def committed(replay: ReplayServer, repo: Path, articles) -> None:

@@ -21,7 +21,7 @@ from replay import ReplayServer, serve_images
 from runner import crawl
 from sina_replay import real_articles, reference_articles, serve_sina, sina_config
 
-pytestmark = [pytest.mark.slow, pytest.mark.node]
+pytestmark = [pytest.mark.slow, pytest.mark.node, pytest.mark.process]
 
 # Load the site in the working folder the way `hexo generate` does and save Hexo's database
 # (db.json); `require('hexo')` resolves from the working folder.

@@ -20,6 +20,7 @@ def serve_feed(replay: ReplayServer, url: str, items: list[str]) -> None:
 # ---- 1. what the user typed is checked before anything is fetched
 
 
+@pytest.mark.process
 def test_a_bad_port_in_one_source_is_a_config_error_before_any_request(
     replay: ReplayServer, tmp_path: Path
 ):
@@ -47,6 +48,7 @@ def test_a_bad_port_in_one_source_is_a_config_error_before_any_request(
         (("-s", "CONCURRENT_REQUESTS=-3"), {}, "-s CONCURRENT_REQUESTS='-3': must be a"),
     ],
 )
+@pytest.mark.process
 def test_a_bad_setting_is_a_usage_error(replay: ReplayServer, tmp_path: Path, args, env, message):
     config = feeds_yaml(tmp_path, [feed_source("好", FEED)])
     for command in ("crawl", "fetch"):
@@ -190,6 +192,7 @@ def private_link_feed(replay: ReplayServer, url: str) -> None:
     replay.add("https://news.test/1", Reply(200, b"<p>public</p>", {}))
 
 
+@pytest.mark.process
 def test_full_text_links_images_and_redirects_to_private_hosts_are_refused(
     replay: ReplayServer, tmp_path: Path
 ):
@@ -210,6 +213,7 @@ def test_full_text_links_images_and_redirects_to_private_hosts_are_refused(
     assert replay.referers["https://news.test/1"] == [None]
 
 
+@pytest.mark.process
 def test_a_source_may_allow_private_hosts(replay: ReplayServer, tmp_path: Path):
     feed_url = "https://feeds.test/private.xml"
     private_link_feed(replay, feed_url)
@@ -220,6 +224,7 @@ def test_a_source_may_allow_private_hosts(replay: ReplayServer, tmp_path: Path):
     assert any(SECRET in f.read_text(encoding="utf-8") for f in (tmp_path / "a").rglob("*.md"))
 
 
+@pytest.mark.process
 def test_without_a_proxy_names_are_resolved_and_checked(replay: ReplayServer, tmp_path: Path):
     """The machine's own name resolves to a loopback or private address here."""
     import socket
@@ -247,6 +252,7 @@ def test_without_a_proxy_names_are_resolved_and_checked(replay: ReplayServer, tm
 # ---- all together: one hostile feed beside the Sina roll
 
 
+@pytest.mark.process
 def test_a_hostile_feed_never_stops_empties_or_damages_the_sina_source(
     replay: ReplayServer, tmp_path: Path
 ):

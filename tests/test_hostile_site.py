@@ -101,6 +101,8 @@ def post_pages(public: Path) -> dict[str, Path]:
     return pages
 
 
+@pytest.mark.process
+@pytest.mark.browser
 def test_no_payload_runs_in_chromium(published: Path, tmp_path: Path):
     beacon = Beacon().start()
     site = serve_folder(published)
@@ -147,6 +149,7 @@ def active_markup(html: str) -> set[str]:
     return found
 
 
+@pytest.mark.process
 def test_generated_pages_hold_no_active_markup_beyond_the_theme(published: Path):
     pages = post_pages(published)
     theme = active_markup(pages["hostile benign@benign"].read_text(encoding="utf-8"))
@@ -163,6 +166,7 @@ def test_generated_pages_hold_no_active_markup_beyond_the_theme(published: Path)
     assert extra == {}
 
 
+@pytest.mark.process
 def test_benign_text_around_each_payload_survives(published: Path):
     pages = post_pages(published)
     missing = []
@@ -187,6 +191,7 @@ def _html_source_of(case: dict) -> str:
     return f"hostile-{list(FORMATS)[xml_cases.index(case) % 3]}"
 
 
+@pytest.mark.process
 def test_unsafe_bodies_are_sanitized_and_noted(published: Path, hexo_site: Path):
     index = ProvenanceIndex.open_existing(hexo_site / "source" / "_posts")
     try:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+import pytest
+
 from crawler.store import ProvenanceIndex
 from crawler.store.body import markup_edits
 from crawler.store.template import parse
@@ -15,6 +17,8 @@ from feed_replay import feed_source, feeds_yaml, rss, rss_item
 from replay import IMAGE_URL, ReplayServer, Reply, image_bytes, serve_images
 from runner import crawl, run_cli
 from sina_replay import md_files, real_articles, reference_articles, serve_sina, sina_config
+
+pytestmark = pytest.mark.process
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 

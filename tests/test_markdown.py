@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from crawler.store import ProvenanceIndex
 from crawler.store.body import to_markdown
 from crawler.store.template import parse
@@ -45,6 +47,7 @@ def test_reference_posts_in_markdown_match_their_expected_files():
         assert data == (REFERENCE_MARKDOWN / path).read_bytes(), path
 
 
+@pytest.mark.process
 def test_sina_pages_in_markdown_match_expected_files(replay: ReplayServer, tmp_path: Path):
     """A crawl in Markdown writes the files the cases and the reference posts expect, with
     the front matter a crawl in HTML writes."""

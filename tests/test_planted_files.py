@@ -85,6 +85,7 @@ def _no_traceback(result: subprocess.CompletedProcess) -> None:
     assert "MemoryError" not in result.stderr, result.stderr
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("kind", PLANTS)
 def test_verify_reports_a_planted_file_and_reads_it_not(archive: Path, kind: str):
     plant(archive / FOLDER / "planted.md", kind, archive.parent)
@@ -97,6 +98,7 @@ def test_verify_reports_a_planted_file_and_reads_it_not(archive: Path, kind: str
     assert "not a plain file" in lines[0] or "larger than" in lines[0]
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("kind", PLANTS)
 def test_verify_reports_a_post_replaced_by_a_planted_file(archive: Path, kind: str):
     post = archive / FOLDER / "Post 1.md"
@@ -110,6 +112,7 @@ def test_verify_reports_a_post_replaced_by_a_planted_file(archive: Path, kind: s
     assert "missing" not in lines[0] and "sha256" not in lines[0]
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("kind", PLANTS)
 def test_reindex_skips_a_planted_file_with_a_warning(archive: Path, kind: str):
     plant(archive / FOLDER / "planted.md", kind, archive.parent)
@@ -120,6 +123,7 @@ def test_reindex_skips_a_planted_file_with_a_warning(archive: Path, kind: str):
     assert f"{FOLDER}/planted.md: " in result.stderr and "skipped" in result.stderr
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("kind", PLANTS)
 def test_show_export_and_search_read_no_planted_post(archive: Path, kind: str):
     post = archive / FOLDER / "Post 1.md"
@@ -155,6 +159,7 @@ def test_show_export_and_search_read_no_planted_post(archive: Path, kind: str):
     assert searched.stdout.splitlines() == [f"['{FOLDER}/Post 2.md']", "[]"], searched.stderr
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("kind", PLANTS)
 def test_verify_reports_a_planted_image(archive: Path, kind: str):
     sha = "ab" * 32
@@ -167,6 +172,7 @@ def test_verify_reports_a_planted_image(archive: Path, kind: str):
     assert line.startswith(f"images/ab/{sha}.png: image ")
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("kind", PLANTS)
 def test_a_planted_batch_journal_is_set_aside(archive: Path, kind: str):
     journal = archive / ".crawler" / "batch.json"
@@ -203,6 +209,7 @@ def test_read_archive_file_reads_plain_files_only(tmp_path: Path):
         read_archive_file(post / "under-a-file.md")
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("kind", PLANTS)
 def test_a_planted_state_file_is_not_read(archive: Path, kind: str):
     """The text state is read when the cache is gone (a fresh clone): a state file that is no

@@ -18,6 +18,8 @@ from replay import ReplayServer
 from runner import FAST, ROOT, crawl, run_cli
 from sina_replay import serve_pages, synthetic_articles
 
+pytestmark = pytest.mark.process
+
 COUNT = 500
 
 

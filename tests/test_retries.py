@@ -44,6 +44,7 @@ def crawl_through(proxy: dict[str, str], archive: Path) -> subprocess.CompletedP
     return run_cli(None, "crawl", "--archive", str(archive), *FAST, env=proxy)
 
 
+@pytest.mark.process
 @needs_git
 def test_a_failing_article_changes_no_tracked_byte_on_a_run_that_archives_nothing(
     replay: ReplayServer, tmp_path: Path
@@ -63,6 +64,7 @@ def test_a_failing_article_changes_no_tracked_byte_on_a_run_that_archives_nothin
         assert git(repo, "status", "--porcelain", "-uall") == ""
 
 
+@pytest.mark.process
 def test_given_up_stays_given_up_across_runs_and_a_fresh_cache(
     replay: ReplayServer, tmp_path: Path
 ):
@@ -93,6 +95,7 @@ def test_given_up_stays_given_up_across_runs_and_a_fresh_cache(
     assert not (tmp_path / ".crawler" / "state" / "retries.jsonl").exists()
 
 
+@pytest.mark.process
 def test_a_proxy_that_is_down_costs_no_article_a_retry(replay: ReplayServer, tmp_path: Path):
     articles = synthetic_articles(3)
     serve_pages(replay, articles)
@@ -115,6 +118,7 @@ def test_a_proxy_that_is_down_costs_no_article_a_retry(replay: ReplayServer, tmp
     assert summary(result) == f"{SINA_NAME}: 1 new, 0 updated, 2 unchanged, 0 failed"
 
 
+@pytest.mark.process
 def test_limit_counts_articles_archived_not_failures(replay: ReplayServer, tmp_path: Path):
     """`--limit 5` twice archives ten, though the roll's first article always fails."""
     articles = synthetic_articles(14)
