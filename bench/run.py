@@ -260,16 +260,14 @@ def per_article(mirror: Mirror, samples: int = 256) -> dict:
     with ArchiveWriter(fresh("per-article")) as writer:
         for (page, item), roll in zip(pages, rolls, strict=True):
             started = time.perf_counter()
-            writer.write(
-                sina_article(read_page(page, item["url"], "text/html; charset=utf-8"), shelf, roll)
-            )
+            article = sina_article(read_page(page, item["url"], "text/html; charset=utf-8"), roll)
+            writer.write(article.filed(shelf))
             times.append((time.perf_counter() - started) * 1000)
     started = time.perf_counter()
     with ArchiveWriter(fresh("per-article-batched"), batch=BATCH) as writer:
         for (page, item), roll in zip(pages, rolls, strict=True):
-            writer.write(
-                sina_article(read_page(page, item["url"], "text/html; charset=utf-8"), shelf, roll)
-            )
+            article = sina_article(read_page(page, item["url"], "text/html; charset=utf-8"), roll)
+            writer.write(article.filed(shelf))
     batched = (time.perf_counter() - started) * 1000 / samples
     return {"median_ms": statistics.median(times), "batched_mean_ms": batched}
 
@@ -279,11 +277,8 @@ def judge_cost(mirror: Mirror, samples: int = 256) -> dict:
     edited body and the Markdown-link scan, on the mirror's 70–250 KB pages (median) and on the
     real Sina pages of the test fixtures (median and worst)."""
     from crawler.extract.sina_article import read_page, sina_article
-    from crawler.items import Shelf
     from crawler.store.body import edit_markup
     from crawler.store.judge import safe_body
-
-    shelf = Shelf("金融", "新浪财经", "新浪财经－国內")
 
     def timed(bodies: list[str]) -> list[float]:
         times = []
@@ -297,7 +292,7 @@ def judge_cost(mirror: Mirror, samples: int = 256) -> dict:
         return times
 
     def edited(page: bytes, url: str) -> str | None:
-        article = sina_article(read_page(page, url, "text/html"), shelf)
+        article = sina_article(read_page(page, url, "text/html"))
         return edit_markup(article.body, url)[0] if article and article.body else None
 
     mirror_bodies = [edited(mirror.page(i), ARTICLE.format(i)) for i in range(samples)]

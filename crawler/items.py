@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,13 +37,14 @@ class Shelf:
 
 @dataclass(frozen=True)
 class Article:
-    """One archived item, as extraction found it (the body is the source's own HTML)."""
+    """One archived item, as extraction found it (the body is the source's own HTML), filed on
+    its source's shelf by the navigator that found it (`filed`): extraction knows no shelf."""
 
     id: str
     url: str
     title: str
     body: str
-    shelf: Shelf
+    shelf: Shelf | None = None
     date: datetime | None = None
     date_guessed: bool = False
     author: str = ""  # extracted author or media name
@@ -57,7 +58,11 @@ class Article:
 
     @property
     def source(self) -> str:
-        return self.shelf.source
+        return self.shelf.source if self.shelf else ""
+
+    def filed(self, shelf: Shelf) -> Article:
+        """The article on `shelf`: where it goes and how it is written."""
+        return replace(self, shelf=shelf)
 
     def __post_init__(self) -> None:
         # A date the archive cannot write (before 100 or after 9999 in UTC, no zone) is no

@@ -258,7 +258,7 @@ def _roll_items(document: bytes) -> list | None:
     page = read_page(_ROLL_PAGE, PAGE_URL, None)
     for item in items:
         check(bool(item.id) and urls.is_web(item.url), "item has id and web URL", item)
-        article = sina_article(page, SHELVES[0], item, FETCHED)
+        article = sina_article(page, item, FETCHED)
         check(article is not None, "the page's article", item)
     return items
 
@@ -284,7 +284,7 @@ def fuzz_page(data: bytes) -> None:
     for content_type in (None, "text/html"):
         page = read_page(data, PAGE_URL, content_type)
         _ = (page.title, page.published, page.media, page.keywords, page.family, page.is_media)
-        article = sina_article(page, SHELVES[0], None, FETCHED)
+        article = sina_article(page, None, FETCHED)
         check(article is None or article.body in page.html, "body is the page's", article)
     body, _ = read_any_page(data, PAGE_URL, None)
     check(body == read_page(data, PAGE_URL, None).body, "read_any_page = read_page", body)

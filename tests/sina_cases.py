@@ -138,10 +138,10 @@ def run_case(case: SinaCase) -> Outcome:
     page = read_page(case.page, case.url, case.content_type)
     fields, files = {}, {}
     for body_format in FILES:
-        article = sina_article(page, sina_shelf(body_format), None, case.fetched_at)
+        article = sina_article(page, None, case.fetched_at)
         if article is None:
             return Outcome(page, {}, {})
-        fields, files[body_format] = archived(article)
+        fields, files[body_format] = archived(article.filed(sina_shelf(body_format)))
     return Outcome(page, fields, files)
 
 
@@ -159,6 +159,6 @@ def reference_markdown(article) -> tuple[str, bytes]:
     (roll,) = parse_roll(roll_body([article.roll]))
     page = read_page(article.page, article.url, article.content_type)
     fetched = datetime(2026, 1, 1, tzinfo=UTC)  # unused: the roll item dates the post
-    made = sina_article(page, sina_shelf("markdown"), roll, fetched)
-    fields, data = archived(made)
+    made = sina_article(page, roll, fetched)
+    fields, data = archived(made.filed(sina_shelf("markdown")))
     return fields["path"], data

@@ -35,7 +35,7 @@ def archive(entries, root: Path) -> list[Path]:
     shelf = Shelf("测试", "corpus", "feed")
     when = datetime(2026, 1, 1, tzinfo=UTC)
     with ArchiveWriter(root) as writer:
-        return [writer.write(entry_article(e, shelf, URL, when)).path for e in entries]
+        return [writer.write(entry_article(e, URL, when).filed(shelf)).path for e in entries]
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.relative_to(CORPUS).as_posix())

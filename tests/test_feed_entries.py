@@ -21,7 +21,7 @@ from crawler.extract.sina_roll import RollItem, parse_roll
 from feed_replay import RSS, feed_source, feeds_yaml, rss, rss_item
 from replay import ReplayServer, Reply
 from runner import crawl
-from sina_cases import SINA_SOURCE, sina_cases, sina_shelf
+from sina_cases import SINA_SOURCE, sina_cases
 from sina_replay import roll_address, roll_body, serve_pages, synthetic_articles
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -212,7 +212,7 @@ def test_an_article_whose_roll_time_is_out_of_range_takes_the_page_s(intime: int
     case = next(c for c in sina_cases() if c.expected()["date"])
     page = read_page(case.page, case.url, case.content_type)
     item = RollItem(id="x", url=case.url, title="t", intime=intime)
-    article = sina_article(page, sina_shelf(), item, datetime(2026, 1, 1, tzinfo=UTC))
+    article = sina_article(page, item, datetime(2026, 1, 1, tzinfo=UTC))
     assert article.date == page.published and article.date is not None
 
 

@@ -45,7 +45,7 @@ def html_content(markup: str, attrs: str = "", element: str = "content") -> str:
 def body_of(xml: bytes) -> str:
     """The BODY the archive writes for the feed's one entry."""
     (entry,) = parse_feed(xml, FEED_URL, {}, SHANGHAI).entries
-    text = render_article(entry_article(entry, SHELF, FEED_URL, WHEN)).decode()
+    text = render_article(entry_article(entry, FEED_URL, WHEN).filed(SHELF)).decode()
     return text.split("\n<div>   \n", 1)[1]
 
 
@@ -74,7 +74,7 @@ def test_xml_base_resolves_the_content_s_images(xml: bytes):
     assert '<img src="https://cdn.test/media/img/fed.jpg" referrerpolicy="no-referrer">' in body
     (entry,) = parse_feed(xml, FEED_URL, {}, SHANGHAI).entries
     assert entry.link == "https://news.test/2024/fed.html"  # identity: the link, unchanged
-    assert entry_article(entry, SHELF, FEED_URL, WHEN).url == entry.link
+    assert entry_article(entry, FEED_URL, WHEN).filed(SHELF).url == entry.link
 
 
 def test_a_relative_xml_base_resolves_against_the_enclosing_one():
@@ -192,7 +192,7 @@ def rss_titled(title: str) -> bytes:
 def test_html_titles_become_text(xml: bytes, title: str, stem: str, tmp_path: Path):
     (entry,) = parse_feed(xml, FEED_URL, {}, SHANGHAI).entries
     with ArchiveWriter(tmp_path) as writer:
-        path = writer.write(entry_article(entry, SHELF, FEED_URL, WHEN)).path
+        path = writer.write(entry_article(entry, FEED_URL, WHEN).filed(SHELF)).path
     assert f"\ntitle: {title}\n" in path.read_text("utf-8")
     assert path.name == f"{stem}.md"
 
@@ -217,7 +217,8 @@ def page(head: str, heading: str) -> str:
 
 
 def article_of(html: str, zone: ZoneInfo = SHANGHAI):
-    return generic_article(html.encode(), "https://blog.test/post", "text/html", SHELF, zone, WHEN)
+    article = generic_article(html.encode(), "https://blog.test/post", "text/html", zone, WHEN)
+    return article.filed(SHELF)
 
 
 @pytest.mark.parametrize(
@@ -265,10 +266,10 @@ def test_an_entrys_categories_are_its_keywords_and_with_tags_keywords_its_tags()
     )
     (entry,) = parse_feed(xml, FEED_URL, {"Content-Type": "application/atom+xml"}, SHANGHAI).entries
     assert entry.keywords == ("经济", "Fed", "<b>x</b>")
-    article = entry_article(entry, Shelf("测试", "站点", "名字", tags=True), FEED_URL, WHEN)
+    article = entry_article(entry, FEED_URL, WHEN).filed(Shelf("测试", "站点", "名字", tags=True))
     text = render_article(article).decode("utf-8")
     assert "\ntags: \n - 经济\n - Fed\nheadimg: " in text  # markup-like categories are no tags
-    assert "tags:" not in render_article(entry_article(entry, SHELF, FEED_URL, WHEN)).decode()
+    assert "tags:" not in render_article(entry_article(entry, FEED_URL, WHEN).filed(SHELF)).decode()
 
 
 def test_json_feed_tags_are_keywords_and_odd_values_are_dropped():

@@ -17,7 +17,6 @@ from crawler.store.search import plain_text
 from crawler.store.template import render_article
 
 URL = "https://finance.sina.com.cn/roll/2005-03-21/doc-iabcdefg1234567.shtml"
-SHELF = Shelf("c", "s", "n")
 FETCHED = datetime(2024, 1, 2, tzinfo=UTC)
 TABLE = "<table><tr><th class=f24>标题</th></tr>"
 
@@ -47,7 +46,7 @@ PAGES = {
 
 def extract(html: str) -> None:
     """Page to article, as a crawl does it (tests/sina_cases.py: `run_case`)."""
-    sina_article(read_page(html.encode(), URL, "text/html; charset=utf-8"), SHELF)
+    sina_article(read_page(html.encode(), URL, "text/html; charset=utf-8"))
 
 
 def cpu_seconds(work: Callable[[str], None], text: str, runs: int) -> float:

@@ -22,7 +22,7 @@ import feedparser
 
 from .. import urls
 from ..errors import one_line
-from ..items import Article, Shelf
+from ..items import Article
 from ..markup import Attr, Tag, text_content, tokenize
 
 MAX_TITLE = 2_000  # characters
@@ -458,7 +458,7 @@ def _one_line(exc: object) -> str:
 
 
 def entry_article(
-    entry: FeedEntry, shelf: Shelf, feed_url: str, fetched_at: datetime, body: str | None = None
+    entry: FeedEntry, feed_url: str, fetched_at: datetime, body: str | None = None
 ) -> Article:
     """The article of a feed entry (`body` from the entry's page when fetched in full)."""
     return Article(
@@ -466,7 +466,6 @@ def entry_article(
         url=entry.link or feed_url,
         title=entry.title,
         body=entry.body if body is None else body,
-        shelf=shelf,
         date=entry.date,
         date_guessed=entry.date is None,
         author=entry.author,

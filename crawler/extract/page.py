@@ -16,7 +16,7 @@ from w3lib.encoding import (
 )
 
 from .. import urls
-from ..items import Article, Shelf
+from ..items import Article
 from ..markup import Tag, element_end, text_content, tokenize
 from .feed import parse_date
 from .sina_page import sina_page
@@ -128,7 +128,6 @@ def generic_article(
     body: bytes,
     url: str,
     content_type: str | None,
-    shelf: Shelf,
     zone: ZoneInfo,
     fetched_at: datetime,
 ) -> Article | None:
@@ -152,7 +151,6 @@ def generic_article(
         url=url,
         title=title,
         body=text,
-        shelf=shelf,
         date=date,
         date_guessed=date is None,
         author=(getattr(meta, "author", None) or "").strip(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ..items import Article, Shelf
+from ..items import Article
 from .page import decode_page
 from .sina_page import SinaPage, doc_id, sina_page
 from .sina_roll import RollItem, roll_date
@@ -17,7 +17,6 @@ def read_page(body: bytes, url: str, content_type: str | None) -> SinaPage:
 
 def sina_article(
     page: SinaPage,
-    shelf: Shelf,
     roll: RollItem | None = None,
     fetched_at: datetime | None = None,
 ) -> Article | None:
@@ -32,7 +31,6 @@ def sina_article(
         url=url,  # where the page was found: its links resolve against it
         title=(roll.title if roll else "") or page.title,
         body=text,
-        shelf=shelf,
         date=date,
         date_guessed=date is None,
         author=(roll.media if roll else "") or page.media,

@@ -106,6 +106,8 @@ class _Checker(Navigator):
         self.measure = measure
 
     def found(self, article: Article, date_origin: str) -> None:
+        """The newest article, on the source's shelf (what the archive would show of it)."""
+        article = article.filed(self.run.source.shelf)
         self.health.found(article, date_origin, self.measure(article))
 
     def crashed(self, request: scrapy.Request | None, exc: Exception) -> None:
@@ -153,7 +155,7 @@ class SinaCheck(_Checker, SinaRoll):
             return
         self.health.article_url = response.url
         self.health.family = page.family
-        article = sina_article(page, self.run.source.shelf, roll)
+        article = sina_article(page, roll)
         if article is None:
             self.health.problems.append(no_article_reason(page))
             return
@@ -203,14 +205,14 @@ class FeedCheck(_Checker):
                 dont_filter=True,
             )
             return
-        self.found(entry_article(entry, self.run.source.shelf, response.url, _now()), "feed")
+        self.found(entry_article(entry, response.url, _now()), "feed")
 
     def parse_page(self, response: Response, entry: FeedEntry):
         body, family = read_any_page(
             response.body, response.url, content_type(response), entry.title
         )
         self.health.family = family
-        article = entry_article(entry, self.run.source.shelf, self.run.source.url, _now(), body)
+        article = entry_article(entry, self.run.source.url, _now(), body)
         self.found(article, "feed")
         self.health.article_url = response.url
         if body is None:

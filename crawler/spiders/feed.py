@@ -88,7 +88,7 @@ class FeedSource(Navigator):
                 # page must each get an answer, not lose one to the duplicate filter.
                 dont_filter=True,
             )
-        return entry_article(entry, self.run.source.shelf, feed_url, fetched)
+        return entry_article(entry, feed_url, fetched).filed(self.run.source.shelf)
 
     def item_crashed(self, request: scrapy.Request, reason: str) -> bool:
         entry: FeedEntry | None = request.cb_kwargs.get("entry")
@@ -105,11 +105,11 @@ class FeedSource(Navigator):
                 self.run.name,
                 response.url,
             )
-        yield entry_article(
-            entry, self.run.source.shelf, self.run.source.url, datetime.now(UTC), body
-        )
+        article = entry_article(entry, self.run.source.url, datetime.now(UTC), body)
+        yield article.filed(self.run.source.shelf)
 
     def page_failed(self, failure: Failure):
         entry: FeedEntry = failure.request.cb_kwargs["entry"]
         log.warning("%s: %s: %s, feed content kept", self.run.name, entry.link, describe(failure))
-        yield entry_article(entry, self.run.source.shelf, self.run.source.url, datetime.now(UTC))
+        article = entry_article(entry, self.run.source.url, datetime.now(UTC))
+        yield article.filed(self.run.source.shelf)

@@ -58,15 +58,15 @@ class UrlFetch(Navigator):
                 return
             shelf = self.target.feed_shelf(feed.title)
             for entry in feed.entries:
-                yield entry_article(entry, shelf, response.url, fetched)
+                yield entry_article(entry, response.url, fetched).filed(shelf)
         elif is_sina(response.url):
             shelf = self.target.shelf or self.target.sina_shelf
             page = read_page(response.body, response.url, media_type)
-            article = sina_article(page, shelf, fetched_at=fetched)
+            article = sina_article(page, fetched_at=fetched)
             if article is None:
                 self.run.fail(f"{response.url}: {no_article_reason(page)}")
                 return
-            yield article
+            yield article.filed(shelf)
         elif self.target.shelf is None:
             self.run.fail(
                 f"{response.url}: not a Sina page nor a feed: give --source, or "
@@ -77,11 +77,10 @@ class UrlFetch(Navigator):
                 response.body,
                 response.url,
                 media_type,
-                self.target.shelf,
                 self.target.zone,
                 fetched,
             )
             if article is None:
                 self.run.fail(f"{response.url}: no article found in the page")
                 return
-            yield article
+            yield article.filed(self.target.shelf)

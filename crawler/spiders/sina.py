@@ -108,7 +108,7 @@ class SinaRoll(Navigator):
             self.run.page_seen(recognized=True)
             self.run.skip(roll.id, response.url, no_article_reason(page))
             return
-        article = sina_article(page, self.run.source.shelf, roll)
+        article = sina_article(page, roll)
         if article is None:
             self.run.unrecognized(roll.id, roll.url, dict(roll.__dict__), UNKNOWN_LAYOUT)
             yield Sample(
@@ -116,7 +116,7 @@ class SinaRoll(Navigator):
             )
             return
         self.run.page_seen(recognized=True)
-        yield article
+        yield article.filed(self.run.source.shelf)
 
     def item_crashed(self, request: scrapy.Request, reason: str) -> bool:
         roll: RollItem | None = request.cb_kwargs.get("roll")
