@@ -92,6 +92,7 @@ def test_an_archive_below_a_file_is_one_line_and_exit_2(tmp_path: Path, capsys, 
     assert f"{tmp_path / 'f' / 'sub'}: archive path lies below {tmp_path / 'f'}, a file" in err
 
 
+@pytest.mark.process
 def test_outside_the_project_the_errors_say_what_to_give(tmp_path: Path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     run = [sys.executable, "-m", "crawler"]
@@ -110,6 +111,7 @@ def test_outside_the_project_the_errors_say_what_to_give(tmp_path: Path):
     )
 
 
+@pytest.mark.process
 def test_python_dash_m_is_the_same_program():
     result = subprocess.run(
         [sys.executable, "-m", "crawler", "--help"],
@@ -120,6 +122,7 @@ def test_python_dash_m_is_the_same_program():
     assert result.returncode == 0 and "crawl" in result.stdout and "archive" in result.stdout
 
 
+@pytest.mark.process
 def test_lock_of_a_killed_process_is_taken_over(tmp_path: Path):
     holder = subprocess.Popen(
         [

@@ -18,6 +18,8 @@ from crawler.store.export import FIELDS
 
 from runner import run_cli
 
+pytestmark = pytest.mark.process  # the crawler CLI, a fetch, a crawl
+
 SINA = Shelf("金融", "新浪财经", "新浪财经－国內")
 FEED = Shelf("订阅", "某站", "某站 RSS", body_format="markdown")
 TRICKY = "<p>　　逗号, \"引号\" 与 '单引号'，换行\n第二行 😀 emoji</p>\n<p>第二段 a,b\r\nc</p>"

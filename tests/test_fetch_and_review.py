@@ -16,6 +16,8 @@ from replay import ReplayServer, Reply
 from runner import crawl, fetch, run_cli
 from sina_replay import SINA_NAME, real_articles, reference_articles, serve_sina
 
+pytestmark = pytest.mark.process  # the crawler CLI, a fetch, a crawl
+
 SINA_FOLDER = Path("金融") / "新浪财经" / SINA_NAME
 
 

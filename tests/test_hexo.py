@@ -1,8 +1,8 @@
 """A real client: Hexo 7 loads a crawled archive and sees each post as its front matter says.
 
-The site is the repository's blog set-up (examples/blog). Needs Node.js and npm (it installs
-Hexo from the npm registry once per session). Outside CI a machine without npm skips it; in CI
-(CI=true) a missing npm is a failure.
+The site is the repository's blog set-up (examples/blog). Needs Node.js and npm (`npm ci`
+installs Hexo from examples/blog's lockfile once per session). Outside CI a machine without npm
+skips it; in CI (CI=true) a missing npm is a failure.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@ consumers: Hexo 7 with the landscape theme renders the archive, headless Chromiu
 page while a beacon records what the pages ask the attacker's host for, and a WHATWG parser
 (lexbor) reads every page beside the theme's page of a benign post.
 
-The cases are data (tests/fixtures/hostile/cases.yaml). Needs Node.js and npm (Hexo from the
-npm registry) and Debian's `chromium`; outside CI a machine without them skips, in CI (CI=true)
-a missing one is a failure.
+The cases are data (tests/fixtures/hostile/cases.yaml). Needs Node.js and npm (Hexo, installed
+with `npm ci` from examples/blog's lockfile) and Debian's `chromium`; outside CI a machine
+without them skips, in CI (CI=true) a missing one is a failure.
 """
 
 from __future__ import annotations
