@@ -41,7 +41,7 @@ def text_state(root: Path) -> dict[str, list]:
     state = {}
     for path in sorted((root / ".crawler" / "state" / "items").rglob("*.jsonl")):
         header, *rows = (json.loads(line) for line in path.read_text("utf-8").splitlines())
-        at = header["fields"].index("fetched_at")
+        at = header["fields"].index("fetched")
         state[path.relative_to(root).as_posix()] = [header, *(r[:at] + r[at + 1 :] for r in rows)]
     assert state
     return state

@@ -125,15 +125,45 @@ def _xml(text: str) -> str:
 STATE_KEYS = ("source", "folder", "fields", "item_id", "url", "path", "title", "date")
 STATE_KEYS += ("date_guessed", "author", "keywords", "fetched_at", "sha256", "flags", "images")
 STATE_KEYS += ("payload", "attempts", "given_up", "reason", "last_error", "etag")
-STATE_KEYS += ("last_modified",)
-ITEM_FIELDS = list(STATE_KEYS[3:15])
+STATE_KEYS += ("last_modified", "id", "fetched", "sha", "name")
+ITEM_FIELDS = list(STATE_KEYS[3:15])  # the lines of the versions before (state._V1_FIELDS)
+ITEM_FIELDS_NOW = ["id", "url", "title", "date", "author", "keywords", "fetched", "sha"]
+ITEM_FIELDS_NOW += ["images", "flags", "name"]
+TEXT = st.sampled_from(HOSTILE_STRINGS) | st.text(max_size=8)
+# A line of the fields written now, each of a type its field takes (a short form or not).
+ITEM_LINE = st.tuples(
+    st.sampled_from([0, 1, 7, 14, 10**6, "x", ["x"]]) | TEXT,
+    TEXT,
+    TEXT,
+    st.sampled_from([1_700_000_000, -62135596800, 253402300799, 10**20]) | TEXT,
+    TEXT,
+    st.lists(TEXT, max_size=2),
+    st.sampled_from([0, -5, 10**20]) | TEXT,
+    st.sampled_from(["=", "=x", "A" * 43, "_" * 43, "A" * 42]) | TEXT,
+    st.lists(TEXT, max_size=2),
+    st.lists(st.sampled_from(["guessed", "adopted", "sanitized", "x"]), max_size=3),
+    st.sampled_from(["", "a.md", "a/b.md", ["c.md"], ["/"]]) | TEXT,
+).flatmap(lambda line: st.integers(8, 11).map(lambda n: json.dumps(list(line[:n]))))
+# A month file of the fields written now: its header, then lines of any of them.
+MONTH_FILE = st.tuples(
+    st.fixed_dictionaries(
+        {
+            "source": TEXT,
+            "folder": st.sampled_from(HOSTILE_STRINGS),
+            "fields": st.just(ITEM_FIELDS_NOW),
+        }
+    ).map(json.dumps),
+    st.lists(ITEM_LINE, min_size=1, max_size=5),
+).map(lambda file: "\n".join([file[0], *file[1]]).encode())
 STATE_LINES = st.lists(
     st.one_of(
         st.fixed_dictionaries(
             {"source": json_values(STATE_KEYS), "folder": st.sampled_from(HOSTILE_STRINGS)},
-            optional={"fields": st.just(ITEM_FIELDS)},
+            optional={"fields": st.sampled_from([ITEM_FIELDS, ITEM_FIELDS_NOW])},
         ).map(json.dumps),
         st.lists(json_values(STATE_KEYS), min_size=12, max_size=12).map(json.dumps),
+        ITEM_LINE,
+        ITEM_LINE,
         json_object(STATE_KEYS).map(bytes.decode),
         st.just('{"source":"s","item_id":"i","url":"u","payload":{},"attempts":3,"last_error":""}'),
     ),
@@ -187,7 +217,7 @@ STRATEGIES: dict[str, st.SearchStrategy[bytes]] = {
     "feed": st.one_of(json_object(FEED_KEYS), RSS_ITEM, made_of("feed")),
     "roll": st.one_of(json_object(ROLL_KEYS), made_of("roll")),
     "page": st.one_of(PAGE, made_of("page")),
-    "state": st.one_of(STATE_LINES, made_of("state")),
+    "state": st.one_of(STATE_LINES, MONTH_FILE, made_of("state")),
     "config": st.one_of(CONFIG, made_of("config")),
     "paths": st.one_of(made_of("paths"), st.text().map(_utf8)),
 }

@@ -70,19 +70,6 @@ def test_nothing_new_changes_nothing_one_new_article_a_post_and_a_line(
     assert (added, removed) == ("1", "0")
 
 
-def test_state_is_a_tenth_of_the_posts_on_a_1000_article_crawl(
-    replay: ReplayServer, tmp_path: Path
-):
-    repo = tmp_path / "blog"
-    committed(replay, repo, synthetic_articles(1000, long=True))
-    posts = repo / "posts"
-    tracked = [repo / f for f in git(repo, "ls-files").splitlines()]
-    post_bytes = sum(p.stat().st_size for p in tracked if ".crawler" not in p.parts)
-    state_bytes = sum(p.stat().st_size for p in tracked if ".crawler" in p.parts)
-    assert len(md_files(posts)) == 1000
-    assert state_bytes <= post_bytes / 10, (state_bytes, post_bytes)
-
-
 def test_an_archive_from_before_the_text_state_is_upgraded_without_loss(
     replay: ReplayServer, tmp_path: Path
 ):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import search
-from .state import TextState, month_of, shard_of
+from .state import STATE_FORMAT, TextState, month_of, shard_of
 
 HIDDEN_DIR = ".crawler"
 DB_NAME = "archive.sqlite3"
@@ -172,7 +172,12 @@ class ProvenanceIndex:
     def save_state(self) -> None:
         """Write what commits changed to the text state, and keep the state's signature (a
         later difference means a checkout changed it)."""
-        if self._state is None or not (self._months or self._shards or self._changed):
+        if self._state is None:
+            return
+        if not self._state_current():  # written by a version before: all of it anew, once
+            self.save_all_state()
+            return
+        if not (self._months or self._shards or self._changed):
             return
         months, shards = self._months, self._shards
         self._months, self._shards, self._changed = set(), set(), False
@@ -182,8 +187,23 @@ class ProvenanceIndex:
     def save_all_state(self) -> None:
         """Write the whole text state from the index (an upgrade, or after a crash)."""
         if self._state is not None:
+            self._months, self._shards, self._changed = set(), set(), False
             self._state.save(self._db, None, None)
             self._sign()
+            self._note_format(True)
+
+    def _state_current(self) -> bool:
+        """Whether the text state is written as this version writes it (`STATE_FORMAT`)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key='state_format'").fetchone()
+        return row is not None and row[0] == STATE_FORMAT
+
+    def _note_format(self, current: bool) -> None:
+        if current:
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('state_format', ?)", (STATE_FORMAT,)
+            )
+        else:
+            self._db.execute("DELETE FROM meta WHERE key='state_format'")
 
     def _sign(self) -> None:
         self._db.execute(
@@ -209,7 +229,8 @@ class ProvenanceIndex:
         if row is not None and row[0] == state.signature():
             return
         with _Transaction(self._db):
-            state.load(self._db)
+            current = state.load(self._db)
+            self._note_format(current)
         self._sign()
 
     @classmethod

@@ -3,8 +3,8 @@
 Below `.crawler/state/`, one JSON object per line, keys in a fixed order, lines sorted:
 
     items/<source>/<YYYY-MM>.jsonl   a header naming the source, its folder and the fields,
-                                     then each item's fields as an array, by date then path
-                                     (a path in that folder as its file name alone)
+                                     then each item's fields as an array, by date then path,
+                                     each said as short as it can be said exactly (`_FIELDS`)
     images/<xx>.jsonl                each image's provenance, sharded by URL hash
     retries.jsonl                    items to ask for again, and those given up
     feeds.jsonl                      each feed's validators (ETag, Last-Modified)
@@ -21,6 +21,7 @@ from its index.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -28,6 +29,7 @@ import re
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from .atomic import RefusedFile, make_dirs, read_archive_file, write_atomic
@@ -35,6 +37,7 @@ from .paths import name_key, stem_for
 
 log = logging.getLogger("crawler")
 STATE_DIR = "state"
+STATE_FORMAT = "2"  # how the month files are written (`_FIELDS`; "1": `_V1_FIELDS`)
 IGNORED = """\
 # The crawler's cache and working files: rebuilt from state/ and the posts when missing.
 /archive.sqlite3*
@@ -44,7 +47,26 @@ IGNORED = """\
 /samples/
 /.*.crawler-tmp
 """
-_ITEM_KEYS = (
+# An item's line, `_FIELDS` in order (README "The archive in git"): what its post does not
+# say, each value as short as it is said exactly, whatever the value (the shorter form is
+# taken only when it reads back as the same), the last ones left off at their default.
+_FIELDS = (
+    "id",  # the item id; 0: the URL itself; n: the URL's n characters before its last "."
+    "url",
+    "title",
+    "date",  # Unix seconds for an ISO date in UTC to the second; any other, as it is
+    "author",
+    "keywords",
+    "fetched",  # seconds after the date (when that is a number); else ISO as it is
+    "sha",  # the post's sha256 in base64url, unpadded; "=" and the text for any other value
+    "images",  # the URLs of the images the item shows
+    "flags",  # some of "guessed" (the date), "adopted", "sanitized"
+    "name",  # "": the STEM of the title in the folder (`_plain_name`); a name there; a path
+)
+_DEFAULTS = {"images": [], "flags": [], "name": ""}  # left off a line's end
+_FLAGS = ("guessed", "adopted", "sanitized")
+# The lines written before (read, and written again in the form above at the next save).
+_V1_FIELDS = (
     "item_id",
     "url",
     "path",
@@ -56,7 +78,7 @@ _ITEM_KEYS = (
     "fetched_at",
     "sha256",
     "flags",  # [] or some of "adopted", "sanitized"
-    "images",  # the URLs of the images the item shows
+    "images",
 )
 
 
@@ -157,11 +179,20 @@ class TextState:
                 self._write(path, data)
 
     def differing(self, db: sqlite3.Connection) -> list[Path]:
-        """The state files that do not hold what the index says (for `archive verify`)."""
-        return [path for path, data in self._files(db, None, None) if _bytes_of(path) != data]
+        """The state files that do not hold what the index says (for `archive verify`); a
+        month file may say it as the versions before did (`_V1_FIELDS`: the next save
+        writes it anew)."""
+        found = [path for path, data in self._files(db, None, None) if _bytes_of(path) != data]
+        if found:
+            before = dict(self._files(db, None, (), v1=True))
+            found = [
+                path for path in found if path not in before or _bytes_of(path) != before[path]
+            ]
+        return found
 
-    def _files(self, db, months, shards) -> Iterable[tuple[Path, bytes]]:
-        """Each state file to write and what it must hold (b"": no such file)."""
+    def _files(self, db, months, shards, *, v1: bool = False) -> Iterable[tuple[Path, bytes]]:
+        """Each state file to write and what it must hold (b"": no such file); `v1`: the
+        month files as the versions before wrote them."""
         folders = source_folders(s for (s,) in db.execute("SELECT DISTINCT source FROM items"))
         sources = {folder: source for source, folder in folders.items()}
         if months is None:
@@ -182,7 +213,7 @@ class TextState:
             if every is not None:
                 source = sources.get(folder)
                 rows = every.get((folder, month), [])
-                lines = self._render(db, source, rows) if source and rows else []
+                lines = self._render(db, source, rows, v1=v1) if source is not None and rows else []
             else:
                 lines = self._item_lines(db, sources.get(folder), month)
             yield self.folder / "items" / folder / f"{month}.jsonl", _joined(lines)
@@ -243,8 +274,11 @@ class TextState:
         rows = [r for r in rows if month != "undated" or month_of(r[4]) == "undated"]
         return self._render(db, source, rows) if rows else []
 
-    def _render(self, db: sqlite3.Connection, source: str, rows: list) -> list[str]:
-        """A month file's lines: its header, then each item's fields (rows by date, path)."""
+    def _render(
+        self, db: sqlite3.Connection, source: str, rows: list, *, v1: bool = False
+    ) -> list[str]:
+        """A month file's lines: its header, then each item's fields (rows by date, path);
+        `v1`: as the versions before wrote them (what `differing` also takes)."""
         images: dict[str, list[str]] = {}
         if db.execute("SELECT 1 FROM item_images LIMIT 1").fetchone():  # one query a month
             ids = {r[0] for r in rows}
@@ -256,16 +290,11 @@ class TextState:
                     images.setdefault(item_id, []).append(image)
         folders = Counter(r[2].rpartition("/")[0] for r in rows)
         folder = folders.most_common(1)[0][0]
-        header = {"source": source, "folder": folder, "fields": list(_ITEM_KEYS)}
-        lines = [_line(header)]
+        fields = _V1_FIELDS if v1 else _FIELDS
+        lines = [_line({"source": source, "folder": folder, "fields": list(fields)})]
+        line = _v1_line if v1 else _item_line
         for row in rows:
-            item_id, url, path, title, date, guessed, author, keywords, fetched, sha = row[:10]
-            if path.rpartition("/")[0] == folder:  # the usual case: the name alone
-                path = path.rpartition("/")[2]
-            flags = [name for name, on in (("adopted", row[10]), ("sanitized", row[11])) if on]
-            fields = [item_id, url, path, title, date, bool(guessed), author]
-            fields += [json.loads(keywords), fetched, sha, flags, images.get(item_id, [])]
-            lines.append(_line(fields))
+            lines.append(_line(line(row, folder, images.get(row[0], []))))
         return lines
 
     def _image_lines(self, db: sqlite3.Connection) -> dict[str, list[str]]:
@@ -309,11 +338,12 @@ class TextState:
             entries.append(f"{path.relative_to(self.folder)}\0{info.st_size}\0{info.st_mtime_ns}")
         return hashlib.sha256("\n".join(entries).encode()).hexdigest()
 
-    def load(self, db: sqlite3.Connection) -> None:
+    def load(self, db: sqlite3.Connection) -> bool:
         """Fill the index's lasting tables from the text state (inside the caller's
         transaction); the search index is left empty, to be rebuilt when first needed. The
         state is found in the archive: a line that is not what this module writes is
-        skipped, with a warning naming its file."""
+        skipped, with a warning naming its file. Whether every month file is written as
+        this version writes it (else the next save writes them all: `ProvenanceIndex`)."""
         # How often each retry failed is the cache's alone: kept across a reload.
         counted = {
             (source, item_id): (attempts, error)
@@ -323,9 +353,11 @@ class TextState:
         }
         for table in ("items", "retries", "feeds", "images", "item_images", "texts", "text_keys"):
             db.execute(f"DELETE FROM {table}")
+        current = True
         for path in sorted((self.folder / "items").glob("*/*.jsonl")):
             lines = _objects(path)
             header = lines[0] if lines and isinstance(lines[0], dict) else {}
+            current &= header.get("fields") == list(_FIELDS)
             _each(path, lines[1:], lambda row, _, h=header: _put_item(db, h, row))
         for path in sorted((self.folder / "images").glob("*.jsonl")):
             _each(path, _objects(path), lambda image, tally: _put_image(db, image, tally))
@@ -339,38 +371,187 @@ class TextState:
                 tuple(_text(feed[k]) for k in ("source", "url", "etag", "last_modified")),
             ),
         )
+        return current
+
+
+def _item_line(row: tuple, folder: str, images: list[str]) -> list:
+    """An item's fields (a row of `_COLUMNS`), each in its short form where that reads back
+    as the same value (`_item`), the defaults at the end left off."""
+    item_id, url, path, title, date, guessed, author, keywords, fetched, sha = row[:10]
+    seconds = _seconds(date)
+    since = _seconds(fetched) if seconds is not None else None
+    flags = [name for name, on in zip(_FLAGS, (guessed, row[10], row[11]), strict=True) if on]
+    fields = [
+        _shortest(item_id, (0, len(item_id), item_id), lambda v: _id_of(v, url)),
+        url,
+        title,
+        date if seconds is None else seconds,
+        author,
+        json.loads(keywords),
+        fetched if since is None else since - seconds,
+        _sha_field(sha),
+        images,
+        flags,
+        _shortest(path, ("", path.rpartition("/")[2], path), lambda v: _path_of(v, folder, title)),
+    ]
+    while (
+        len(fields) > len(_FIELDS) - len(_DEFAULTS)
+        and fields[-1] == _DEFAULTS[_FIELDS[len(fields) - 1]]
+    ):
+        fields.pop()
+    return fields
+
+
+def _shortest(value: str, forms: tuple, read) -> object:
+    """The first of `forms` that `read` takes back to `value`, else `value` in a list (a
+    form every field reads as the text it holds)."""
+    for form in forms:
+        try:
+            if read(form) == value:
+                return form
+        except _NOT_OURS:
+            pass
+    return [value]
+
+
+def _v1_line(row: tuple, folder: str, images: list[str]) -> list:
+    """An item's fields as the versions before wrote them (`_V1_FIELDS`)."""
+    item_id, url, path, title, date, guessed, author, keywords, fetched, sha = row[:10]
+    if path.rpartition("/")[0] == folder:  # the usual case: the name alone
+        path = path.rpartition("/")[2]
+    flags = [name for name, on in (("adopted", row[10]), ("sanitized", row[11])) if on]
+    fields = [item_id, url, path, title, date, bool(guessed), author]
+    return fields + [json.loads(keywords), fetched, sha, flags, images]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _seconds(iso: str) -> int | None:
+    """The Unix seconds of an ISO date as the writer writes them (UTC, to the second)."""
+    if not _ISO_UTC.fullmatch(iso):
+        return None
+    try:
+        seconds = (datetime.fromisoformat(iso) - _EPOCH) // timedelta(seconds=1)
+    except ValueError:  # 2024-02-30
+        return None
+    return seconds if _iso(seconds) == iso else None
+
+
+def _iso(seconds: object) -> str:
+    return (_EPOCH + timedelta(seconds=_count(seconds))).isoformat()
+
+
+def _count(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"not an integer: {value!r:.40}")
+    return value
+
+
+def _id_of(value: object, url: str) -> str:
+    """An item id from its field: 0 the URL, n the URL's n characters before its last `.`
+    (Sina's `doc-i<ID>.shtml`), [text] or text itself."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value == 0:
+            return url
+        before = url.rpartition(".")[0]
+        if not 0 < value <= len(before):
+            raise ValueError(f"not an id of {url!r:.40}: {value}")
+        return before[-value:]
+    return _literal(value)
+
+
+def _literal(value: object) -> str:
+    """A text field's text: itself, or in a list of one (what `_shortest` writes when no
+    short form says it)."""
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    return _text(value)
+
+
+def _path_of(value: object, folder: str, title: str) -> str:
+    """An item's path from its `name`: "" the title's plain name in the folder, a name in
+    the folder, a path (it holds a `/`), or [path]."""
+    if isinstance(value, list):
+        return _literal(value)
+    name = _text(value) or _plain_name(title)
+    return name if "/" in name or not folder else f"{folder}/{name}"
+
+
+_NAME_REPLACED = re.compile(r"[:/\\?*“”<>|\[\]]")
+_NAME_REMOVED = re.compile(r"[\n#.]")
+
+
+def _plain_name(title: str) -> str:
+    """The file name a plain title has (the reference STEM rule: docs/FORMAT.md "Paths"),
+    fixed here as the state's own: a name this does not give is written out, so a change of
+    `paths.stem_for` never moves a post that is archived already."""
+    stem = _NAME_REMOVED.sub("", _NAME_REPLACED.sub("_", title)).lstrip(" ._").rstrip(" .")
+    if not stem:
+        raise ValueError("no plain name")
+    return f"{stem}.md"
+
+
+def _sha_field(sha: str) -> str:
+    if _SHA256.fullmatch(sha):
+        return base64.urlsafe_b64encode(bytes.fromhex(sha)).decode().rstrip("=")
+    return f"={sha}"
+
+
+def _sha_of(value: object) -> str:
+    text = _text(value)
+    if text.startswith("="):
+        return text[1:]
+    if len(text) != 43:
+        raise ValueError(f"not a sha256: {text!r:.50}")
+    return base64.urlsafe_b64decode(text + "=").hex()
+
+
+def _item(header: dict, row: object) -> tuple[tuple, list[str]]:
+    """An item's row (`_COLUMNS`, with its source) and its images, from a line of a month
+    file with this header (the fields as written now, or before: `_V1_FIELDS`)."""
+    source, folder = _text(header["source"]), _text(header["folder"])
+    fields, row = _list(header["fields"]), _list(row)
+    row = row + [_DEFAULTS[name] for name in fields[len(row) :]]  # left off at the end
+    item = dict(zip(fields, row, strict=True))
+    if "item_id" in item:  # before
+        item_id, title, date = _text(item["item_id"]), _text(item["title"]), _text(item["date"])
+        path = _text(item["path"])
+        if "/" not in path and folder:  # a name in the file's folder
+            path = f"{folder}/{path}"
+        fetched, sha = _text(item["fetched_at"]), _text(item["sha256"])
+        flags = _list(item["flags"])
+        guessed = bool(item["date_guessed"])
+    else:
+        url, title, when = _text(item["url"]), _text(item["title"]), item["date"]
+        item_id = _id_of(item["id"], url)
+        date = _text(when) if isinstance(when, str) else _iso(when)
+        since = item["fetched"]
+        fetched = _text(since) if isinstance(since, str) else _iso(_count(when) + _count(since))
+        sha = _sha_of(item["sha"])
+        path = _path_of(item["name"], folder, title)
+        flags = _list(item["flags"])
+        guessed = "guessed" in flags
+    keywords = json.dumps([_text(k) for k in _list(item["keywords"])], ensure_ascii=False)
+    columns = (source, item_id, _text(item["url"]), path, title, date, int(guessed))
+    columns += (_text(item["author"]), keywords, fetched, sha)
+    columns += (int("adopted" in flags), int("sanitized" in flags))
+    return columns, [_text(url) for url in _list(item["images"])]
 
 
 def _put_item(db: sqlite3.Connection, header: dict, row: list) -> None:
-    source, folder = _text(header["source"]), _text(header["folder"])
-    item = dict(zip(header["fields"], row, strict=True))
-    path = _text(item["path"])
-    if "/" not in path and folder:  # a name in the file's folder
-        path = f"{folder}/{path}"
+    columns, images = _item(header, row)
     db.execute(
         "INSERT OR REPLACE INTO items (source, item_id, url, path, title, date, "
         "date_guessed, author, keywords, fetched_at, sha256, adopted, sanitized) "
         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (
-            source,
-            _text(item["item_id"]),
-            _text(item["url"]),
-            path,
-            _text(item["title"]),
-            _text(item["date"]),
-            int(bool(item["date_guessed"])),
-            _text(item["author"]),
-            json.dumps([_text(k) for k in _list(item["keywords"])], ensure_ascii=False),
-            _text(item["fetched_at"]),
-            _text(item["sha256"]),
-            int("adopted" in _list(item["flags"])),
-            int("sanitized" in _list(item["flags"])),
-        ),
+        columns,
     )
-    for url in _list(item["images"]):
+    for url in images:
         db.execute(
-            "INSERT OR IGNORE INTO item_images VALUES (?,?,?)",
-            (source, _text(item["item_id"]), _text(url)),
+            "INSERT OR IGNORE INTO item_images VALUES (?,?,?)", (columns[0], columns[1], url)
         )
 
 
@@ -503,7 +684,7 @@ def _objects(path: Path) -> list:
         log.warning("%s: %s", path, getattr(exc, "reason", exc))
         return []
     objects = []
-    for line in text.splitlines():
+    for line in text.split("\n"):  # not splitlines: U+0085 and U+2028 are text here
         if line.strip():
             try:
                 objects.append(json.loads(line))
