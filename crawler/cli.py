@@ -6,7 +6,7 @@ import os
 import sqlite3
 import sys
 import tempfile
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,8 +26,9 @@ from .config import (
 from .errors import ClusterError, CrawlError
 from .items import Shelf
 from .store import ArchiveError
+from .store.archive import Archive, ArchivePathError
 from .store.export import BODY_FORMS, FORMATS
-from .store.lock import ArchiveLock, ArchiveLocked
+from .store.lock import ArchiveLocked
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 MAX_WAIT = 86_400  # seconds: --wait is at most a day
@@ -144,60 +145,36 @@ def load(config_path: Path) -> Config:
         raise UserError(f"{exc}{hint}", EXIT_USAGE) from None
 
 
-def archive_root(archive_dir: Path | None, config_path: Path) -> Path:
+def archive_root(archive_dir: Path | None, config: Config | None) -> Path:
     """--archive wins; else the config's `archive` (no feeds.yaml at all: ./archive)."""
     if archive_dir is not None:
-        root = archive_dir
-    elif config_path == Path("feeds.yaml") and not config_path.exists():
-        root = Path("archive")
-    else:
-        root = load(config_path).archive
-    check_archive_path(root)
-    return root
+        return archive_dir
+    return config.archive if config is not None else Path("archive")
 
 
-def check_archive_path(root: Path) -> None:
-    """The archive is a folder, or can become one: never a file, nor below one (exit 2)."""
-    try:
-        exists = root.exists()
-    except (OSError, ValueError) as exc:  # a name too long, a NUL
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        shown = str(root) if len(str(root)) <= 200 else f"{str(root)[:200]}…"
-        raise UserError(f"{shown}: not a usable archive path: {reason}", EXIT_USAGE) from None
-    if exists and not root.is_dir():
-        raise UserError(f"{root}: archive path exists and is not a folder", EXIT_USAGE)
-    above = next((p for p in root.absolute().parents if os.path.exists(p)), None)
-    if above is not None and not above.is_dir():
-        raise UserError(f"{root}: archive path lies below {above}, a file", EXIT_USAGE)
+def optional_config(config_path: Path) -> Config | None:
+    """The config given, or the default one if there is one: a review or a one-off fetch
+    needs none."""
+    if config_path == Path("feeds.yaml") and not config_path.exists():
+        return None
+    return load(config_path)
 
 
-def existing_archive(archive_dir: Path | None, config_path: Path) -> Path:
-    root = archive_root(archive_dir, config_path)
-    if not root.is_dir():
-        raise UserError(
-            f"{root.absolute()}: no such archive folder (give it with --archive, or -c FEEDS)"
-        )
-    return root
+class Commands(click.Group):
+    """The archive's refusals as the user's one-line errors, with their exit codes."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ArchivePathError as exc:  # a path no archive can have
+            raise UserError(str(exc), EXIT_USAGE) from None
+        except ArchiveLocked as exc:
+            raise UserError(str(exc), EXIT_LOCKED) from None
+        except ArchiveError as exc:
+            raise UserError(str(exc)) from None
 
 
-def locked(root: Path) -> ArchiveLock:
-    """The archive's lock, held (use it in a `with`); exit 3 when another crawl has it."""
-    lock = ArchiveLock(root)
-    try:
-        lock.acquire()
-    except ArchiveLocked as exc:
-        raise UserError(str(exc), EXIT_LOCKED) from None
-    return lock
-
-
-def writable_archive(root: Path) -> ArchiveLock:
-    """Create the archive folder if need be and take its lock."""
-    check_archive_path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    return locked(root)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sina-feed-archiver")
 def cli() -> None:
     """Archive Sina Finance's news roll and RSS/Atom/JSON feeds into a Hexo folder."""
@@ -235,7 +212,7 @@ def crawl(
     except ConfigError as exc:
         raise UserError(str(exc), EXIT_USAGE) from None
     settings = parse_overrides(overrides)
-    root = archive_dir if archive_dir is not None else config.archive
+    root = archive_root(archive_dir, config)
     options = CrawlOptions(
         limit=limit,
         pages=pages,
@@ -255,8 +232,8 @@ def crawl(
         for run in report.failed_sources:  # a worker prints no summary: the writer does
             click.echo(f"crawler: {run.name}: source failed: {run.error}", err=True)
         sys.exit(EXIT_SOURCE_FAILED if report.failed_sources else EXIT_OK)
-    with writable_archive(root):
-        report = run_crawl(root, sources, options)
+    with Archive.write(root) as opened:
+        report = run_crawl(opened, sources, options)
     finish(report)
 
 
@@ -292,11 +269,8 @@ def write(config_path, archive_dir, redis_url, wait) -> None:
     config = load(config_path)
     if problem := unsupported(list(config.sources)):  # what the workers refuse, so does it
         raise UserError(problem, EXIT_USAGE)
-    root = archive_dir if archive_dir is not None else config.archive
-    check_archive_path(root)
-    cluster = Cluster(redis_url)
-    with writable_archive(root):
-        report = run_writer(root, list(config.sources), cluster, wait=wait)
+    with Archive.write(archive_root(archive_dir, config)) as opened:
+        report = run_writer(opened, list(config.sources), Cluster(redis_url), wait=wait)
     finish(report)
 
 
@@ -375,9 +349,7 @@ def fetch(
     names = (category, site, name)
     if any(names) and not all(names):
         raise click.UsageError("--category, --site and --name go together")
-    config = (
-        load(config_path) if config_path != Path("feeds.yaml") or config_path.exists() else None
-    )
+    config = optional_config(config_path)
     sina_shelf, shelf, zone = DEFAULT_SINA_SHELF, None, ZoneInfo("Asia/Shanghai")
     if config is not None:
         sina = next((s for s in config.sources if s.type == "sina"), None)
@@ -392,17 +364,17 @@ def fetch(
         shelf, zone = source.shelf, source.zone
     elif all(names):
         shelf = Shelf(category=category, site=site, name=name)
-    root = (
-        archive_dir if archive_dir is not None else (config.archive if config else Path("archive"))
-    )
+    root = archive_root(archive_dir, config)
     targets = [FetchTarget(url, sina_shelf, shelf, zone) for url in urls]
     options = CrawlOptions(settings=parse_overrides(overrides))
     allow_private = bool(source_name) and source.allow_private
     if to_stdout:
-        report = run_fetch(root, targets, options, preview=True, allow_private=allow_private)
+        report = run_fetch(
+            Archive(root), targets, options, preview=True, allow_private=allow_private
+        )
     else:
-        with writable_archive(root):
-            report = run_fetch(root, targets, options, allow_private=allow_private)
+        with Archive.write(root) as opened:
+            report = run_fetch(opened, targets, options, allow_private=allow_private)
     for status, value in report.written:
         if status == "preview":
             sys.stdout.buffer.write(value + b"\n")
@@ -429,41 +401,12 @@ def archive() -> None:
     """Review and check the archive on disk."""
 
 
-def open_index(archive_dir: Path | None, config_path: Path):
-    """The archive's root and its provenance index, opened read-only."""
-    from .store import ProvenanceIndex
-
-    root = existing_archive(archive_dir, config_path)
-    fresh_cache(root)
-    index = ProvenanceIndex.open_existing(root)
-    if index is None:
-        raise UserError(f"{root}: no provenance index here: run 'crawler archive reindex' first")
-    return root, index
-
-
-def fresh_cache(root: Path) -> None:
-    """The cache rebuilt from the text state when it is missing or older (a checkout)."""
-    from .store import ProvenanceIndex
-
-    if ProvenanceIndex.stale_cache(root):
-        refresh_cache(root, lambda: ProvenanceIndex.open(root).close())
-
-
-def refresh_cache(root: Path, rebuild) -> None:
-    """Rebuild the archive's cache (a checkout brought its text state, not the cache), unless
-    a crawl holds the archive or it cannot be written (a read-only copy): then it is read as
-    it is, and the command says what is missing."""
-    lock = ArchiveLock(root)
-    try:
-        lock.acquire()
-    except (ArchiveLocked, OSError):
-        return
-    try:
-        rebuild()
-    except (OSError, sqlite3.Error):
-        pass
-    finally:
-        lock.release()
+def reading(archive_dir: Path | None, config_path: Path, *, search: bool = False):
+    """The archive the review commands read (Archive.read); feeds.yaml is read only to find
+    it."""
+    if archive_dir is None:
+        archive_dir = archive_root(None, optional_config(config_path))
+    return Archive.read(archive_dir, search=search)
 
 
 @archive.command(name="list")
@@ -482,11 +425,10 @@ def list_(config_path, archive_dir, source, since, as_json) -> None:
     from .review import listing_line
     from .store.catalog import list_items
 
-    _, index = open_index(archive_dir, config_path)
-    with closing(index):
-        check_source(index, source)
+    with reading(archive_dir, config_path) as opened:
+        check_source(opened.index, source)
         since_text = since.strftime("%Y-%m-%dT%H:%M:%S") if since else None
-        items = list_items(index, source, since_text)
+        items = list_items(opened.index, source, since_text)
         echo_lines(listing_line(item, as_json=as_json) for item in items)
 
 
@@ -516,12 +458,11 @@ def show(path_or_id, config_path, archive_dir) -> None:
     from .review import show as show_item
     from .store.catalog import find_items
 
-    root, index = open_index(archive_dir, config_path)
-    with closing(index):
-        records = find_items(index, root, path_or_id)
+    with reading(archive_dir, config_path) as opened:
+        records = find_items(opened.index, opened.root, path_or_id)
     if not records:
         raise UserError(f"{path_or_id}: no such item (give its path or its id)")
-    click.echo("\n\n".join(show_item(record, root) for record in records))
+    click.echo("\n\n".join(show_item(record, opened.root) for record in records))
 
 
 @archive.command(name="search")
@@ -538,22 +479,14 @@ def search_(words, config_path, archive_dir, source, limit, count_only, as_json)
     Titles and bodies are searched for each word as a substring (Chinese included; ASCII in
     any case); an item must hold them all. No hit: a line on stderr and exit 1, as grep."""
     from .review import listing_line
-    from .store.search import index_state, search
+    from .store.search import search
 
     words = [word for word in words if word.strip()]
     if not words:
         raise click.UsageError("give at least one word to search for")
-    root, index = open_index(archive_dir, config_path)
-    if index_state(index.db):  # the cache came without its search index: built now, once
-        from .store.verify import rebuild_search
-
-        index.close()
-        refresh_cache(root, lambda: rebuild_search(root))
-        root, index = open_index(archive_dir, config_path)
-    with closing(index):
+    with reading(archive_dir, config_path, search=True) as opened:
+        index = opened.index
         check_source(index, source)
-        if problem := index_state(index.db):
-            raise UserError(f"{problem}: run 'crawler archive reindex'")
         hits = search(index.db, words, source, None if count_only else limit)
         shown = hits[:limit]
         if as_json and shown:  # with the ids `show` takes
@@ -603,11 +536,11 @@ def export(config_path, archive_dir, sources, since, until, oldest_first, form, 
     archive. CSV is RFC 4180 with a header; lists are JSON text in it."""
     from .store.export import WRITERS, Selection, records
 
-    root, index = open_index(archive_dir, config_path)
-    with closing(index):
+    with reading(archive_dir, config_path) as opened:
         for source in sources:
-            check_source(index, source)
-        rows = records(index, root, Selection(sources, since, until, oldest_first), body)
+            check_source(opened.index, source)
+        selection = Selection(sources, since, until, oldest_first)
+        rows = records(opened.index, opened.root, selection, body)
         with export_target(output) as out:
             progress, done = sys.stderr.isatty(), 0
             for _ in WRITERS[form](out, rows):
@@ -667,9 +600,8 @@ def stats(config_path, archive_dir) -> None:
     from .review import stats_lines
     from .store.catalog import stats as archive_stats
 
-    root, index = open_index(archive_dir, config_path)
-    with closing(index):
-        for line in stats_lines(archive_stats(index, root)):
+    with reading(archive_dir, config_path) as opened:
+        for line in stats_lines(archive_stats(opened.index, opened.root)):
             click.echo(line)
 
 
@@ -683,9 +615,9 @@ def verify(config_path, archive_dir) -> None:
     match its provenance record; stored images must be whole. Exit 1 if any problem."""
     from .store.verify import verify as verify_archive
 
-    root = existing_archive(archive_dir, config_path)
-    fresh_cache(root)
-    problems = verify_archive(root)
+    with reading(archive_dir, config_path) as opened:
+        root = opened.root
+        problems = verify_archive(root)
     for problem in problems:
         click.echo(str(problem))
     count = sum(1 for _ in root.rglob("*.md"))
@@ -700,9 +632,10 @@ def reindex(config_path, archive_dir) -> None:
     """Rebuild the index and the text state from the files on disk."""
     from .store.verify import rebuild_provenance
 
-    root = existing_archive(archive_dir, config_path)
-    with locked(root):
-        kept, adopted, dropped = rebuild_provenance(root)
+    if archive_dir is None:
+        archive_dir = archive_root(None, optional_config(config_path))
+    with Archive.write(archive_dir, create=False) as opened:
+        kept, adopted, dropped = rebuild_provenance(opened.root)
     click.echo(f"provenance: {kept} kept, {adopted} adopted from disk, {dropped} dropped")
 
 

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import yaml
 
 from .store.atomic import read_archive_file, unreadable
 from .store.catalog import Listing, Stats
+from .store.export import readable
 from .store.index import Record
 from .store.samples import SAMPLES_DIR
-from .store.template import MARKDOWN, ArchiveFile, parse
-
-_HIDDEN = re.compile(r"<!--.*?(?:-->|$)|<(script|style)\b.*?(?:</\1\s*>|$)", re.S | re.I)
+from .store.template import ArchiveFile, parse
 
 
 def listing_line(item: Listing, *, as_json: bool) -> str:
@@ -31,24 +29,6 @@ def listing_line(item: Listing, *, as_json: bool) -> str:
             ensure_ascii=False,
         )
     return f"{item.date[:16].replace('T', ' ')}  {item.source}  {item.title}  {item.path}"
-
-
-def readable_body(body_html: str) -> str:
-    """The body as Markdown text: comments, styles and scripts dropped."""
-    from markdownify import markdownify  # BeautifulSoup: loaded by the commands that need it
-
-    text = markdownify(
-        _HIDDEN.sub("", body_html).replace("&#123;", "{").replace("&#125;", "}"),
-        heading_style="ATX",
-    )
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
-
-
-def readable(parsed: ArchiveFile) -> str:
-    """The body of an archived file as Markdown text."""
-    if parsed.body_format == MARKDOWN:
-        return parsed.body.replace("&#123;", "{").replace("&#125;", "}").strip()
-    return readable_body(parsed.body)
 
 
 def show(record: Record, root: Path) -> str:

@@ -23,6 +23,7 @@ from .spiders.base import SourceRun
 from .spiders.check import CHECKERS, Health
 from .spiders.fetch import FetchTarget, UrlFetch
 from .store import WriteResult
+from .store.archive import Archive
 from .store.search import plain_text
 from .store.session import ArchiveSession, Finish
 from .store.template import safe_markup
@@ -131,15 +132,13 @@ def crawl_settings(
     return settings
 
 
-def run_crawl(root: Path, sources: list[Source], options: CrawlOptions) -> CrawlReport:
-    """Crawl `sources` into `root` through one archive session; the caller holds the
-    archive's lock."""
-    session = ArchiveSession(root)
+def run_crawl(archive: Archive, sources: list[Source], options: CrawlOptions) -> CrawlReport:
+    """Crawl `sources` into the archive (opened by Archive.write) through one session."""
+    session = archive.session()
     archive_error = None
     try:
-        session.writer.remove_stale_temp_files()
         runs = [source_run(session, source, options) for source in sources]
-        ran = run_spider(root, options, runs=runs, session=session) if runs else None
+        ran = run_spider(archive.root, options, runs=runs, session=session) if runs else None
         if ran is not None and ran.reason != "finished":
             for run in runs:  # interrupted or stopped: a 304 next time could hide an entry
                 run.new_validators = None
@@ -252,23 +251,25 @@ class FetchReport:
 
 
 def run_fetch(
-    root: Path,
+    archive: Archive,
     targets: list[FetchTarget],
     options: CrawlOptions,
     *,
     preview: bool = False,
     allow_private: bool = False,
 ) -> FetchReport:
-    """Fetch each URL once into `root` (or, previewing, only render it); links found in what
-    they hold may lead to private hosts only with `allow_private`."""
+    """Fetch each URL once into the archive (opened by Archive.write; previewing, only render
+    it); links found in what they hold may lead to private hosts only with `allow_private`."""
     source = Source(name="fetch", site="-", category="-", type="fetch", allow_private=allow_private)
     run = SourceRun(source, limit=10**9)
     navigators = [UrlFetch(run, target) for target in targets]
     if preview:
-        ran = run_spider(root, options, preview=True, runs=[run], navigators=navigators)
+        ran = run_spider(archive.root, options, preview=True, runs=[run], navigators=navigators)
     else:
-        with ArchiveSession(root) as session:
-            ran = run_spider(root, options, runs=[run], navigators=navigators, session=session)
+        with archive.session() as session:
+            ran = run_spider(
+                archive.root, options, runs=[run], navigators=navigators, session=session
+            )
     return FetchReport(run, ran.written, ran.archive_error, ran.reason == "shutdown")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 
 from .cluster import Cluster, Report, SourceStart
 from .config import Source
@@ -13,20 +12,22 @@ from .errors import ClusterError
 from .items import Article, Pending, Sample, Settled
 from .run import CrawlOptions, CrawlReport, finish, quiet_logging, refused, source_run
 from .spiders.base import FailedItem, SourceRun
+from .store.archive import Archive
 from .store.session import ArchiveSession
 
 log = logging.getLogger("crawler")
 
 
-def run_writer(root: Path, sources: list[Source], cluster: Cluster, *, wait: float) -> CrawlReport:
+def run_writer(
+    archive: Archive, sources: list[Source], cluster: Cluster, *, wait: float
+) -> CrawlReport:
     """The one writer of a scaled-out crawl: open the run, write what the workers send, and
     keep the outcome once they are all gone and the item list is drained."""
     quiet_logging("WARNING")  # the same log lines as a crawl's
     runs: dict[str, SourceRun] = {}
     archive_error = incomplete = None
     interrupted = False
-    with ArchiveSession(root) as session:
-        session.writer.remove_stale_temp_files()
+    with archive.session() as session:
         cluster.close_run()  # we hold the archive's lock: the last writer is gone
         archive_error = _drain_leftovers(session, cluster)
         for source in sources:

@@ -107,11 +107,12 @@ def records(
         }
 
 
+_HIDDEN = re.compile(r"<!--.*?(?:-->|$)|<(script|style)\b.*?(?:</\1\s*>|$)", re.S | re.I)
+
+
 def body_as(parsed: ArchiveFile, form: str) -> str:
     """The file's body as `text` (paragraphs on their own lines, a blank line between them),
     `html` (as archived: Markdown for a Markdown source) or `markdown`."""
-    from ..review import readable  # markdownify: loaded only when asked for
-
     if form == "html":
         return parsed.body
     if form == "markdown":
@@ -120,6 +121,24 @@ def body_as(parsed: ArchiveFile, form: str) -> str:
         return parsed.body.strip()
     paragraphs = (plain_text(part) for part in _BLOCK.split(parsed.body))
     return "\n\n".join(p for p in paragraphs if p)
+
+
+def readable_body(body_html: str) -> str:
+    """The body as Markdown text: comments, styles and scripts dropped."""
+    from markdownify import markdownify  # BeautifulSoup: loaded only when asked for
+
+    text = markdownify(
+        _HIDDEN.sub("", body_html).replace("&#123;", "{").replace("&#125;", "}"),
+        heading_style="ATX",
+    )
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def readable(parsed: ArchiveFile) -> str:
+    """The body of an archived file as Markdown text."""
+    if parsed.body_format == MARKDOWN:
+        return parsed.body.replace("&#123;", "{").replace("&#125;", "}").strip()
+    return readable_body(parsed.body)
 
 
 def read_post(path: Path) -> ArchiveFile | None:
