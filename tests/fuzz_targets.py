@@ -46,7 +46,7 @@ from crawler.markup import (
     text_content,
     tokenize,
 )
-from crawler.store import index, search
+from crawler.store import index
 from crawler.store.active import is_dangerous_url
 from crawler.store.hexo_syntax import hexo_syntax_edits, neutralize_hexo_syntax
 from crawler.store.judge import safe_markdown, unsafe_markup
@@ -293,13 +293,12 @@ def fuzz_page(data: bytes) -> None:
 # ---- crawler/store/state.py
 
 _STATE_FILES = ("items/fuzz/2024-01.jsonl", "images/ab.jsonl", "retries.jsonl", "feeds.jsonl")
-_SCHEMA = index._SCHEMA + search.SCHEMA
 _TABLES = ("items", "retries", "feeds", "images", "item_images")
 
 
 def _state_db() -> sqlite3.Connection:
     db = sqlite3.connect(":memory:")
-    db.executescript(_SCHEMA)
+    db.executescript(index.SCHEMA)
     return db
 
 

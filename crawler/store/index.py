@@ -12,8 +12,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import search
-from .state import STATE_FORMAT, TextState, month_of, shard_of
+from . import index_retries, index_runs, search
+from .index_images import SCHEMA as IMAGES_SCHEMA
+from .index_images import ImageTables
+from .index_retries import RetryTable
+from .index_runs import RunTables
+from .state import STATE_FORMAT, TextState, month_of
 
 HIDDEN_DIR = ".crawler"
 DB_NAME = "archive.sqlite3"
@@ -36,51 +40,13 @@ CREATE TABLE IF NOT EXISTS items (
     sanitized    INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (source, item_id)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS feeds (
-    source        TEXT PRIMARY KEY,
-    url           TEXT NOT NULL,
-    etag          TEXT NOT NULL,
-    last_modified TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS crawls (
-    source    TEXT NOT NULL,
-    finished  TEXT NOT NULL,
-    new       INTEGER NOT NULL,
-    updated   INTEGER NOT NULL,
-    unchanged INTEGER NOT NULL,
-    failed    INTEGER NOT NULL,
-    error     TEXT,
-    unrecognized INTEGER NOT NULL DEFAULT 0  -- article pages of no known layout
-);
-CREATE TABLE IF NOT EXISTS retries (
-    source     TEXT NOT NULL,
-    item_id    TEXT NOT NULL,
-    url        TEXT NOT NULL,
-    payload    TEXT NOT NULL,
-    attempts   INTEGER NOT NULL,  -- failed runs in a row (the cache's alone: not in the text)
-    last_error TEXT NOT NULL,
-    given_up   INTEGER NOT NULL DEFAULT 0,  -- never asked for again (but by --refresh)
-    PRIMARY KEY (source, item_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS images (
-    url        TEXT PRIMARY KEY,
-    path       TEXT NOT NULL,  -- in the image store; '' while it could not be stored
-    sha256     TEXT NOT NULL,
-    attempts   INTEGER NOT NULL,  -- failed downloads in a row
-    last_error TEXT NOT NULL,
-    fetched_at TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS item_images (
-    source  TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    url     TEXT NOT NULL,
-    PRIMARY KEY (source, item_id, url)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS item_images_by_url ON item_images (url);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 -- `archive list` and `export` read the items newest first without sorting them.
 CREATE INDEX IF NOT EXISTS items_by_date ON items (date, path);
 """
+
+# Every table of the index, each with the part of ProvenanceIndex that keeps it.
+SCHEMA = _SCHEMA + index_retries.SCHEMA + IMAGES_SCHEMA + index_runs.SCHEMA + search.SCHEMA
 
 
 @dataclass(frozen=True)
@@ -148,7 +114,7 @@ def record_from_row(row: tuple) -> Record:
     )
 
 
-class ProvenanceIndex:
+class ProvenanceIndex(RetryTable, ImageTables, RunTables):
     """One archive's provenance. Readers never block the writer (WAL)."""
 
     def __init__(self, connection: sqlite3.Connection, state: TextState | None = None):
@@ -247,13 +213,11 @@ class ProvenanceIndex:
             raise sqlite3.DatabaseError(
                 f"{folder / DB_NAME}: made by a newer version of the crawler (schema {version})"
             )
-        db.executescript(_SCHEMA + search.SCHEMA)
+        db.executescript(SCHEMA)
         if "sanitized" not in {row[1] for row in db.execute("PRAGMA table_info(items)")}:
             db.execute("ALTER TABLE items ADD COLUMN sanitized INTEGER NOT NULL DEFAULT 0")
-        if "given_up" not in {row[1] for row in db.execute("PRAGMA table_info(retries)")}:
-            db.execute("ALTER TABLE retries ADD COLUMN given_up INTEGER NOT NULL DEFAULT 0")
-        if "unrecognized" not in {row[1] for row in db.execute("PRAGMA table_info(crawls)")}:
-            db.execute("ALTER TABLE crawls ADD COLUMN unrecognized INTEGER NOT NULL DEFAULT 0")
+        index_retries.migrate(db)
+        index_runs.migrate(db)
         search.backfill_keys(db)
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         index = cls(db, TextState(folder))
@@ -343,17 +307,6 @@ class ProvenanceIndex:
         """The items table's columns a Record is made from (`record_from_row`), for a SELECT."""
         return self._columns
 
-    def item_images(self, record: Record) -> list[tuple[str, str]]:
-        """(URL, path in the image store, '' if not stored) of each image the item shows."""
-        if not self._has_images():
-            return []
-        return self._db.execute(
-            "SELECT ii.url, COALESCE(im.path, '') FROM item_images ii "
-            "LEFT JOIN images im ON im.url = ii.url WHERE ii.source=? AND ii.item_id=? "
-            "ORDER BY ii.url",
-            (record.source, record.item_id),
-        ).fetchall()
-
     def put(self, record: Record, text: str) -> None:
         """Insert or replace the record of (source, item_id) and its searchable text, in one
         transaction."""
@@ -397,196 +350,6 @@ class ProvenanceIndex:
             source=record.source,
             url=record.url,
         )
-
-    def note_failure(
-        self,
-        source: str,
-        item_id: str,
-        url: str,
-        payload: dict | None,
-        error: str,
-        *,
-        counted: bool = True,
-    ) -> int:
-        """Remember an item to request again next run (with `payload`, or as it was asked for
-        when None); returns how many runs in a row it has failed. A failure that is not
-        `counted` (its whole source was down) keeps the count as it was; one given up stays
-        given up, as it was."""
-        text = None if payload is None else json.dumps(payload, ensure_ascii=False)
-        step = int(counted)
-        self._changed = True
-        with self.transaction():
-            self._db.execute(
-                "INSERT INTO retries (source, item_id, url, payload, attempts, last_error) "
-                "VALUES (?,?,?,COALESCE(?,'{}'),?,?) "
-                "ON CONFLICT(source, item_id) DO UPDATE "
-                "SET attempts=attempts+?, last_error=excluded.last_error, url=excluded.url, "
-                "payload=COALESCE(?, payload) WHERE given_up=0",
-                (source, item_id, url, text, step, error, step, text),
-            )
-            return self._db.execute(
-                "SELECT attempts FROM retries WHERE source=? AND item_id=?", (source, item_id)
-            ).fetchone()[0]
-
-    def give_up(self, source: str, item_id: str) -> None:
-        """Never ask for this item again (its line in the text state says so), unless a
-        crawl refreshes: `given_up(…)` and `retry_payloads(…, given_up=True)`."""
-        self._changed = True
-        with self.transaction():
-            self._db.execute(
-                "UPDATE retries SET given_up=1 WHERE source=? AND item_id=?", (source, item_id)
-            )
-
-    def note_pending(self, source: str, entries) -> None:
-        """Articles about to be requested (item id, url, payload), in one transaction."""
-        self._changed = True
-        with self.transaction():
-            self._db.executemany(
-                "INSERT OR IGNORE INTO retries (source, item_id, url, payload, attempts, "
-                "last_error) VALUES (?,?,?,?,0,'')",
-                [
-                    (source, item_id, url, json.dumps(payload, ensure_ascii=False))
-                    for item_id, url, payload in entries
-                ],
-            )
-
-    def retry_payloads(self, source: str, *, given_up: bool = False) -> list[dict]:
-        """Items to request again: failed, or requested by a crawl that never got them; with
-        `given_up`, those given up too."""
-        rows = self._db.execute(
-            "SELECT payload FROM retries r WHERE source=? AND (given_up=0 OR ?) AND NOT EXISTS "
-            "(SELECT 1 FROM items i WHERE i.source = r.source AND i.item_id = r.item_id)",
-            (source, given_up),
-        )
-        return [json.loads(payload) for (payload,) in rows]
-
-    def given_up(self, source: str) -> set[str]:
-        """The ids of the items given up (never requested again, but by a refresh)."""
-        rows = self._db.execute(
-            "SELECT item_id FROM retries WHERE source=? AND given_up=1", (source,)
-        )
-        return {item_id for (item_id,) in rows}
-
-    def retries(self) -> list[tuple[str, str, str, int, str]]:
-        """(source, item_id, url, attempts, last error) of every item waiting for a retry."""
-        return self._db.execute(
-            "SELECT source, item_id, url, attempts, last_error FROM retries "
-            "WHERE attempts > 0 AND given_up = 0 ORDER BY source"
-        ).fetchall()
-
-    def drop_retry(self, source: str, item_id: str) -> None:
-        self.drop_retries(source, (item_id,))
-
-    def drop_retries(self, source: str, item_ids) -> None:
-        self._changed = True
-        with self.transaction():
-            self._db.executemany(
-                "DELETE FROM retries WHERE source=? AND item_id=?",
-                [(source, item_id) for item_id in item_ids],
-            )
-
-    def validators(self, source: str, url: str) -> dict[str, str]:
-        """The ETag and Last-Modified a feed last answered with (if its URL is unchanged)."""
-        row = self._db.execute(
-            "SELECT etag, last_modified FROM feeds WHERE source=? AND url=?", (source, url)
-        ).fetchone()
-        return {"etag": row[0], "last_modified": row[1]} if row else {}
-
-    def set_validators(self, source: str, url: str, etag: str, last_modified: str) -> None:
-        self._changed = True
-        with self.transaction():
-            self._db.execute(
-                "INSERT OR REPLACE INTO feeds VALUES (?,?,?,?)", (source, url, etag, last_modified)
-            )
-
-    def record_crawl(
-        self, source: str, finished: str, counts: dict[str, int], error: str | None
-    ) -> None:
-        with self.transaction():
-            self._db.execute(
-                "INSERT INTO crawls (source, finished, new, updated, unchanged, failed, error, "
-                "unrecognized) VALUES (?,?,?,?,?,?,?,?)",
-                (
-                    source,
-                    finished,
-                    *(counts.get(k, 0) for k in ("new", "updated", "unchanged", "failed")),
-                    error,
-                    counts.get("unrecognized", 0),
-                ),
-            )
-
-    def note_images(self, source: str, item_id: str, images, fetched_at: str) -> None:
-        """An item's image outcomes (ImageOutcome): stored ones, and failures to retry."""
-        self._shards.update(shard_of(image.url) for image in images)
-        if row := self.get(source, item_id):
-            self._months.add((source, month_of(row.date)))
-        with self.transaction():
-            for image in images:
-                self._db.execute(
-                    "INSERT OR IGNORE INTO item_images VALUES (?,?,?)", (source, item_id, image.url)
-                )
-                if image.path:
-                    self._db.execute(
-                        "INSERT OR REPLACE INTO images VALUES (?,?,?,0,'',?)",
-                        (image.url, image.path, image.sha256, fetched_at),
-                    )
-                else:
-                    self._db.execute(
-                        "INSERT INTO images VALUES (?,'','',1,?,?) ON CONFLICT(url) DO UPDATE "
-                        "SET attempts=attempts+1, last_error=excluded.last_error, "
-                        "fetched_at=excluded.fetched_at WHERE path=''",
-                        (image.url, image.error, fetched_at),
-                    )
-
-    def _has_images(self) -> bool:
-        """Whether this index knows images (one opened read-only may predate them)."""
-        return bool(self._db.execute("SELECT 1 FROM sqlite_master WHERE name='images'").fetchone())
-
-    def stored_images(self, urls=None) -> dict[str, str]:
-        """URL → path in the image store of the stored images (of `urls`, or all)."""
-        if not self._has_images():
-            return {}
-        if urls is None:
-            rows = self._db.execute("SELECT url, path FROM images WHERE path != ''")
-            return dict(rows)
-        found = {}
-        for url in urls:
-            row = self._db.execute(
-                "SELECT path FROM images WHERE url=? AND path != ''", (url,)
-            ).fetchone()
-            if row:
-                found[url] = row[0]
-        return found
-
-    def image_records(self) -> list[tuple[str, str, str]]:
-        """(url, path, sha256) of every stored image."""
-        if not self._has_images():
-            return []
-        return self._db.execute(
-            "SELECT url, path, sha256 FROM images WHERE path != '' ORDER BY path"
-        ).fetchall()
-
-    def image_retries(self, source: str, max_attempts: int) -> list[tuple[str, str, list[str]]]:
-        """(item id, item URL, image URLs) of archived items with images still to store."""
-        rows = self._db.execute(
-            "SELECT ii.item_id, i.url, ii.url FROM item_images ii "
-            "JOIN images im ON im.url = ii.url "
-            "JOIN items i ON i.source = ii.source AND i.item_id = ii.item_id "
-            "WHERE ii.source=? AND im.path='' AND im.attempts < ? ORDER BY ii.item_id",
-            (source, max_attempts),
-        )
-        retries: dict[str, tuple[str, list[str]]] = {}
-        for item_id, page_url, url in rows:
-            retries.setdefault(item_id, (page_url, []))[1].append(url)
-        return [(item_id, page, urls) for item_id, (page, urls) in retries.items()]
-
-    def failed_images(self) -> list[tuple[str, int, str]]:
-        """(url, attempts, last error) of every image not stored yet."""
-        if not self._has_images():
-            return []
-        return self._db.execute(
-            "SELECT url, attempts, last_error FROM images WHERE path='' ORDER BY url"
-        ).fetchall()
 
     def replace_all(self, records: Iterable[tuple[Record, str]]) -> int:
         """Make the index hold exactly these records and texts, in one transaction (reindex);
