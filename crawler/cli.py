@@ -26,7 +26,7 @@ from .config import (
 from .errors import ClusterError, CrawlError
 from .items import Shelf
 from .store import ArchiveError
-from .store.archive import Archive, ArchivePathError
+from .store.archive import Archive, ArchivePathError, check_path
 from .store.export import BODY_FORMS, FORMATS
 from .store.lock import ArchiveLocked
 
@@ -269,8 +269,11 @@ def write(config_path, archive_dir, redis_url, wait) -> None:
     config = load(config_path)
     if problem := unsupported(list(config.sources)):  # what the workers refuse, so does it
         raise UserError(problem, EXIT_USAGE)
-    with Archive.write(archive_root(archive_dir, config)) as opened:
-        report = run_writer(opened, list(config.sources), Cluster(redis_url), wait=wait)
+    root = archive_root(archive_dir, config)
+    check_path(root)  # a bad path is a usage error before Redis is asked
+    cluster = Cluster(redis_url)  # and an unreachable Redis makes no archive folder
+    with Archive.write(root) as opened:
+        report = run_writer(opened, list(config.sources), cluster, wait=wait)
     finish(report)
 
 
