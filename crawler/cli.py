@@ -422,8 +422,9 @@ def reading(archive_dir: Path | None, config_path: Path, *, search: bool = False
     metavar="DATE",
     help="Only items dated on or after DATE (YYYY-MM-DD[THH:MM:SS], UTC).",
 )
+@click.option("--edited", is_flag=True, help="Only items the source edited (with versions).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def list_(config_path, archive_dir, source, since, as_json) -> None:
+def list_(config_path, archive_dir, source, since, edited, as_json) -> None:
     """Archived items, newest first."""
     from .review import listing_line
     from .store.catalog import list_items
@@ -431,7 +432,7 @@ def list_(config_path, archive_dir, source, since, as_json) -> None:
     with reading(archive_dir, config_path) as opened:
         check_source(opened.index, source)
         since_text = since.strftime("%Y-%m-%dT%H:%M:%S") if since else None
-        items = list_items(opened.index, source, since_text)
+        items = list_items(opened.index, source, since_text, edited=edited)
         echo_lines(listing_line(item, as_json=as_json) for item in items)
 
 
@@ -463,9 +464,37 @@ def show(path_or_id, config_path, archive_dir) -> None:
 
     with reading(archive_dir, config_path) as opened:
         records = find_items(opened.index, opened.root, path_or_id)
+        shown = [
+            show_item(r, opened.root, opened.index.versions(r.source, r.item_id)) for r in records
+        ]
     if not records:
         raise UserError(f"{path_or_id}: no such item (give its path or its id)")
-    click.echo("\n\n".join(show_item(record, opened.root) for record in records))
+    click.echo("\n\n".join(shown))
+
+
+@archive.command(name="history")
+@click.argument("path_or_id", callback=text)
+@config_option
+@archive_option
+@click.option("--diff", is_flag=True, help="Show what changed from each version to the next.")
+def history_(path_or_id, config_path, archive_dir, diff) -> None:
+    """An item's versions: each time the source changed it, oldest first.
+
+    PATH_OR_ID as for `show`. Each line: when that version was fetched, its sha256, its
+    title. With --diff, the text (title and body) from each version to the next as a
+    unified diff."""
+    from .review import history
+    from .store.catalog import find_items
+
+    with reading(archive_dir, config_path) as opened:
+        records = find_items(opened.index, opened.root, path_or_id)
+        shown = [
+            history(r, opened.root, opened.index.versions(r.source, r.item_id), diff=diff)
+            for r in records
+        ]
+    if not records:
+        raise UserError(f"{path_or_id}: no such item (give its path or its id)")
+    click.echo("\n\n".join(shown))
 
 
 @archive.command(name="search")
@@ -534,9 +563,11 @@ def export(config_path, archive_dir, sources, since, until, oldest_first, form, 
     """Every item as a record: JSON Lines or CSV.
 
     Fields: id, source, category, site, name, url, title, date (ISO 8601 UTC), date_guessed,
-    author, keywords, path, fetched_at, sha256, images (URL and stored path), body (text keeps
-    paragraphs; html as archived; markdown). Streamed: memory stays flat however big the
-    archive. CSV is RFC 4180 with a header; lists are JSON text in it."""
+    author, keywords, path, fetched_at, sha256, images (URL and stored path), status
+    (archived, or edited when the source changed it), versions (the earlier ones: fetched_at,
+    sha256, title, oldest first), body (text keeps paragraphs; html as archived; markdown).
+    Streamed: memory stays flat however big the archive. CSV is RFC 4180 with a header;
+    lists are JSON text in it."""
     from .store.export import WRITERS, Selection, records
 
     with reading(archive_dir, config_path) as opened:

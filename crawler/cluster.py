@@ -14,7 +14,7 @@ Keys live under one prefix (default `crawler`): `requests` (scrapy-redis's prior
 `dupefilter`, `items` (a list of JSON items), `run` (a hash: id, state, seeded), `members`
 (the workers of the run), `worker:<id>` (busy/idle, expires when a worker stops beating),
 `writer` (expires when the writer stops beating),
-`archived:<source>` (a set) and `start:<source>` (a hash).
+`archived:<source>` (a hash: item id → when it was fetched) and `start:<source>` (a hash).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import re
 import socket
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime
 from typing import Any
@@ -65,7 +66,7 @@ class SourceStart:
     """What a source's workers start from, as the archive has it: what to skip, what to ask
     again. (The archive's own listings are store/catalog.py.)"""
 
-    archived: frozenset[str]
+    archived: Mapping[str, str]  # item id → when it was fetched
     retries: list[dict]
     validators: dict[str, str]
 
@@ -158,9 +159,9 @@ class Cluster:
         pipe = self.redis.pipeline()
         pipe.delete(self.key("run"), *stale)
         for source, start in starts.items():
-            ids = sorted(start.archived)
+            ids = sorted(start.archived.items())
             for first in range(0, len(ids), 10_000):
-                pipe.sadd(self.key("archived", source), *ids[first : first + 10_000])
+                pipe.hset(self.key("archived", source), mapping=dict(ids[first : first + 10_000]))
             pipe.hset(
                 self.key("start", source),
                 mapping={
@@ -224,7 +225,10 @@ class Cluster:
                 f"{source}: the writer did not publish this source (is it in the writer's "
                 "feeds.yaml?)"
             )
-        archived = frozenset(i.decode() for i in self.redis.smembers(self.key("archived", source)))
+        archived = {
+            k.decode(): v.decode()
+            for k, v in self.redis.hgetall(self.key("archived", source)).items()
+        }
         return SourceStart(archived, json.loads(data[b"retries"]), json.loads(data[b"validators"]))
 
     def join(self, worker: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import yaml
@@ -11,8 +12,10 @@ from .store.atomic import read_archive_file, unreadable
 from .store.catalog import Listing, Stats
 from .store.export import readable
 from .store.index import Record
+from .store.index_versions import Version
 from .store.samples import SAMPLES_DIR
 from .store.template import ArchiveFile, parse
+from .store.versions import text_diff, version_text
 
 
 def listing_line(item: Listing, *, as_json: bool) -> str:
@@ -31,7 +34,7 @@ def listing_line(item: Listing, *, as_json: bool) -> str:
     return f"{item.date[:16].replace('T', ' ')}  {item.source}  {item.title}  {item.path}"
 
 
-def show(record: Record, root: Path) -> str:
+def show(record: Record, root: Path, versions: list[Version]) -> str:
     try:
         parsed, missing = parse(read_archive_file(root / record.path).decode("utf-8")), ""
     except (OSError, UnicodeDecodeError) as exc:  # gone, planted (a link, a FIFO), not UTF-8
@@ -58,10 +61,54 @@ def show(record: Record, root: Path) -> str:
         f"fetched:    {record.fetched_at or '-'}"
         + ("  (date guessed)" if record.date_guessed else ""),
         f"sha256:     {record.sha256}",
-        "",
-        _body_text(parsed, missing),
     ]
+    if versions:
+        lines.append(
+            f"edited:     {_count(len(versions), 'earlier version')}, the last fetched "
+            f"{versions[-1].fetched_at} (archive history {record.item_id})"
+        )
+    lines += ["", _body_text(parsed, missing)]
     return "\n".join(lines)
+
+
+def history(record: Record, root: Path, versions: list[Version], *, diff: bool) -> str:
+    """An item's versions, oldest first, the current one last; with `diff`, the changes of
+    the text from each to the next (title and body, as `show` prints them)."""
+    current = Version(record.fetched_at, record.sha256, record.title)
+    entries = [*versions, current]
+    lines = [f"{record.path} ({record.source}, id {record.item_id})"]
+    for number, version in enumerate(entries, start=1):
+        which = "current" if version is current else f"version {number}"
+        lines.append(
+            f"  {version.fetched_at or '-'}  {version.sha256[:12]}  {which}  {version.title}"
+        )
+    if diff:
+        texts = [version_text(root, record.path, v.sha256) for v in versions]
+        texts.append(_file_text(root / record.path))
+        for (old, old_text), (new, new_text) in pairwise(zip(entries, texts, strict=True)):
+            names = (f"{v.fetched_at or '-'} {v.sha256[:12]}" for v in (old, new))
+            if old_text is None or new_text is None:
+                gone = old if old_text is None else new
+                lines.append(f"(the text of {gone.sha256[:12]} is not kept here)")
+                continue
+            lines.append(text_diff(_as_read(old_text), _as_read(new_text), *names).rstrip("\n"))
+    return "\n".join(lines)
+
+
+def _file_text(path: Path) -> str | None:
+    try:
+        return read_archive_file(path).decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+def _as_read(text: str) -> str:
+    """A post's title and body as a reader reads them (what `history --diff` compares)."""
+    parsed = parse(text)
+    if parsed is None:
+        return text
+    front = _front(parsed) or {}
+    return f"# {front.get('title', '')}\n\n{readable(parsed)}\n"
 
 
 def _body_text(parsed: ArchiveFile | None, missing: str) -> str:
@@ -113,6 +160,11 @@ def stats_lines(stats: Stats, *, days: int = 14) -> list[str]:
             f"  {source}: {finished} — {new} new, {updated} updated, "
             f"{unchanged} unchanged, {failed} failed{unrecognized} — {result}"
         )
+    lines.append(
+        f"items edited at the source (earlier versions kept): {sum(stats.edited.values())}"
+    )
+    for source, count in sorted(stats.edited.items()):
+        lines.append(f"  {source}: {_count(count, 'item')}")
     lines.append(f"items waiting for a retry: {len(stats.retries)}")
     for source, _item_id, url, attempts, error in stats.retries:
         lines.append(f"  {source}: {url} ({_count(attempts, 'failed run')}, last: {error})")

@@ -52,6 +52,7 @@ class FeedEntry:
     body: str
     image: str  # an image enclosure or media thumbnail
     keywords: tuple[str, ...] = ()  # the entry's categories (RSS <category>, Atom, JSON tags)
+    updated: datetime | None = None  # when the feed says the entry last changed
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,8 @@ def _entry(entry: dict, feed_url: str, zone: ZoneInfo, rebases: bool = False) ->
     raw_date = entry.get("published") or entry.get("updated") or ""
     parsed = entry.get("published_parsed") or entry.get("updated_parsed")
     date = parse_date(raw_date, zone, parsed)
+    # dict.get: feedparser's own get() answers `updated` with `published` when it is missing
+    updated = parse_date(_str(dict.get(entry, "updated")), zone, dict.get(entry, "updated_parsed"))
     contents = entry.get("content") or []
     detail = contents[0] if contents else entry.get("summary_detail") or {}
     body = _clip(detail.get("value", "") if contents else entry.get("summary", ""), MAX_BODY)
@@ -195,6 +198,7 @@ def _entry(entry: dict, feed_url: str, zone: ZoneInfo, rebases: bool = False) ->
         body=body.strip(_HTML_SPACE),
         image=_image(entry, feed_url),
         keywords=_keywords(t.get("term") for t in entry.get("tags") or () if isinstance(t, dict)),
+        updated=updated,
     )
 
 
@@ -409,6 +413,7 @@ def _json_entry(item: object, feed_url: str, zone: ZoneInfo) -> FeedEntry:
         body=_clip(body or _str(item.get("summary")), MAX_BODY).strip(_HTML_SPACE),
         image=_first_image((item.get("image"), item.get("banner_image")), feed_url),
         keywords=_keywords(tags if isinstance(tags, list) else ()),
+        updated=parse_date(_str(item.get("date_modified")), zone),
     )
 
 

@@ -39,6 +39,7 @@ class RollItem:
     url: str
     title: str = ""
     intime: int | None = None  # Unix seconds
+    mtime: int | None = None  # Unix seconds: when Sina last changed the article
     media: str = ""
     author: str = ""
     keywords: tuple[str, ...] = ()
@@ -116,6 +117,7 @@ def _item(entry: dict, n: int) -> RollItem | None:
         url=url,
         title=_text(entry.get("title")) or _text(entry.get("stitle")),
         intime=_seconds(entry.get("intime")) or _seconds(entry.get("ctime")),
+        mtime=_seconds(entry.get("mtime")),
         media=_text(entry.get("media_name")) or _text(entry.get("media")),
         author=_text(entry.get("author")),
         keywords=keywords,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
@@ -31,7 +32,7 @@ class SourceRun:
     """One source's part of a crawl: its inputs, and its outcome for the summary."""
 
     source: Source
-    archived: frozenset[str] = frozenset()
+    archived: Mapping[str, str] = field(default_factory=dict)  # item id → when it was fetched
     given_up: frozenset[str] = frozenset()  # failed too often: not asked for (but refreshing)
     limit: int = 50
     pages: int = 1
@@ -65,21 +66,35 @@ class SourceRun:
         failed (asked for again next run), do not count."""
         return self.fetching >= self.limit
 
-    def wanted(self, item_id: str) -> bool:
-        """Whether this item is to be fetched, the limit aside: not archived (or refreshing),
-        not given up (or refreshing), new to this run. Archived items count as unchanged,
-        given-up ones as given up."""
+    def wanted(self, item_id: str, modified: datetime | None = None) -> bool:
+        """Whether this item is to be fetched, the limit aside: not archived (or refreshing,
+        or the source says it `modified` it after it was fetched: an edit), not given up (or
+        refreshing), new to this run. Archived items count as unchanged, given-up ones as
+        given up."""
         if item_id in self.requested:
             return False
+        if self.edited(item_id, modified):
+            return True
         if not self.refresh and (item_id in self.archived or item_id in self.given_up):
             self.requested.add(item_id)
             self.count("unchanged" if item_id in self.archived else "given up")
             return False
         return True
 
-    def take(self, item_id: str) -> bool:
+    def edited(self, item_id: str, modified: datetime | None) -> bool:
+        """Whether the source changed this archived item after it was fetched (a time it
+        gives, not a guess: the roll's `mtime`, a feed entry's `updated`)."""
+        fetched = self.archived.get(item_id)
+        if modified is None or not fetched or modified > datetime.now(UTC):
+            return False  # a time still to come is no edit yet (else: fetched every run)
+        try:
+            return modified > datetime.fromisoformat(fetched)
+        except (ValueError, TypeError):  # the text state's (anyone's) fetch time
+            return False
+
+    def take(self, item_id: str, modified: datetime | None = None) -> bool:
         """Whether to fetch this item now: wanted, and within the limit."""
-        if not self.wanted(item_id) or self.limit_reached:
+        if not self.wanted(item_id, modified) or self.limit_reached:
             return False
         self.requested.add(item_id)
         self.holding.add(item_id)
@@ -157,36 +172,40 @@ class Navigator:
         self.run = run
         # What the limit held back, in the order found: (item id, what makes its output),
         # or (None, …) for what is no item (the next roll page). Taken when items fail.
-        self.held: deque[tuple[str | None, Callable[[], Any]]] = deque()
+        self.held: deque[tuple[str | None, Callable[[], Any], datetime | None]] = deque()
 
     def start(self) -> Iterable[scrapy.Request]:
         raise NotImplementedError
 
-    def offer(self, item_id: str, output: Callable[[], Any]) -> list[Any]:
+    def offer(
+        self, item_id: str, output: Callable[[], Any], modified: datetime | None = None
+    ) -> list[Any]:
         """An item found: `output()` (its request or article; None if it has none) if it is
-        to be fetched now, kept for `refill` if only the limit stands in the way."""
-        if not self.run.wanted(item_id):
+        to be fetched now, kept for `refill` if only the limit stands in the way; `modified`:
+        when the source says it last changed it (an archived item changed since is fetched
+        again)."""
+        if not self.run.wanted(item_id, modified):
             return []
         if self.run.limit_reached:
-            self.held.append((item_id, output))
+            self.held.append((item_id, output, modified))
             return []
-        self.run.take(item_id)
+        self.run.take(item_id, modified)
         made = output()
         return [] if made is None else [made]
 
     def hold(self, output: Callable[[], Any]) -> None:
         """What to make once the limit allows, no item itself (the next roll page)."""
-        self.held.append((None, output))
+        self.held.append((None, output, None))
 
     def refill(self) -> Iterator[Any]:
         """What the limit held back, while items that failed leave room (`--limit N` counts
         the items archived)."""
         while self.held and not self.run.limit_reached:
-            item_id, output = self.held.popleft()
+            item_id, output, modified = self.held.popleft()
             if item_id is None:
                 yield output()
             else:
-                yield from self.offer(item_id, output)
+                yield from self.offer(item_id, output, modified)
 
     def list_failed(self, failure: Failure) -> None:
         self.run.fail(f"{failure.request.url}: {describe(failure)}")

@@ -60,7 +60,7 @@ class FeedSource(Navigator):
         fetched = datetime.now(UTC)
         for entry in feed.entries:
             yield from self.offer(
-                entry.id, partial(self.entry_output, entry, response.url, fetched)
+                entry.id, partial(self.entry_output, entry, response.url, fetched), entry.updated
             )
         if not self.held:  # every entry was taken: the validators may be kept
             self.run.new_validators = {

@@ -1,4 +1,4 @@
-"""The Sina Finance roll: roll pages, then every article not yet archived."""
+"""The Sina Finance roll: roll pages, then every article not yet archived or changed since."""
 
 from __future__ import annotations
 
@@ -12,7 +12,14 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from ..extract.sina_article import UNKNOWN_LAYOUT, no_article_reason, read_page, sina_article
-from ..extract.sina_roll import RollError, RollItem, parse_roll, roll_referer, roll_url
+from ..extract.sina_roll import (
+    RollError,
+    RollItem,
+    parse_roll,
+    roll_date,
+    roll_referer,
+    roll_url,
+)
 from ..items import Pending, Sample, Settled
 from ..network import TYPED, content_type, describe
 from .base import Navigator, log
@@ -62,10 +69,17 @@ class SinaRoll(Navigator):
             return
         if page > 1:
             yield Settled(self.run.name, (_page_id(page),))
-        fresh = sum(1 for item in items if self.run.refresh or item.id not in self.run.archived)
+        fresh = sum(
+            1
+            for item in items
+            if self.run.refresh
+            or item.id not in self.run.archived
+            or self.run.edited(item.id, roll_date(item.mtime))
+        )
         requests = []
         for item in items:
-            requests += self.offer(item.id, partial(self.article_request, item))
+            modified = roll_date(item.mtime)
+            requests += self.offer(item.id, partial(self.article_request, item), modified)
         # An all-archived page ends a backfill, unless an earlier run left items or pages
         # behind (it was killed, or failed): then older pages may still hold gaps. While the
         # limit is reached the next page waits for room (items that fail make it).

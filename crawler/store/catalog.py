@@ -16,11 +16,23 @@ from .search import Listing
 
 
 def list_items(
-    index: ProvenanceIndex, source: str | None = None, since: str | None = None
+    index: ProvenanceIndex,
+    source: str | None = None,
+    since: str | None = None,
+    *,
+    edited: bool = False,
 ) -> Iterator[Listing]:
     """Newest first (equal dates by path); `since` is an ISO date or time (UTC) compared with
-    each item's date. Read as SQLite walks its date index: one row at a time."""
+    each item's date; `edited`: only items with an earlier version. Read as SQLite walks its
+    date index: one row at a time."""
     where, params = [], []
+    if edited:
+        if not index.edited():
+            return iter(())
+        where.append(
+            "EXISTS (SELECT 1 FROM versions v WHERE v.source = items.source "
+            "AND v.item_id = items.item_id)"
+        )
     if source:
         where.append("source = ?")
         params.append(source)
@@ -61,6 +73,7 @@ class Stats:
     images: tuple[int, int] = (0, 0)  # files and bytes in the image store
     image_failures: list[tuple] = field(default_factory=list)  # (url, attempts, last error)
     samples: dict[str, int] = field(default_factory=dict)  # pages of unknown layouts kept
+    edited: Counter = field(default_factory=Counter)  # items with an earlier version, by source
 
 
 def stats(index: ProvenanceIndex, root: Path) -> Stats:
@@ -86,4 +99,5 @@ def stats(index: ProvenanceIndex, root: Path) -> Stats:
     result.images = store_size(root)
     result.image_failures = index.failed_images()
     result.samples = sample_counts(root)
+    result.edited.update(source for source, _ in index.edited())
     return result

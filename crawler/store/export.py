@@ -40,6 +40,8 @@ FIELDS = (
     "fetched_at",
     "sha256",
     "images",
+    "status",
+    "versions",
     "body",
 )
 BODY_FORMS = ("text", "html", "markdown")
@@ -87,6 +89,7 @@ def records(
         record = record_from_row(row)
         parsed = read_post(root / record.path)
         category, site, name = _categories(parsed, record.path)
+        versions = index.versions(record.source, record.item_id)
         yield {
             "id": record.item_id,
             "source": record.source,
@@ -103,6 +106,8 @@ def records(
             "fetched_at": record.fetched_at,
             "sha256": record.sha256,
             "images": [{"url": u, "path": p} for u, p in index.item_images(record)],
+            "status": "edited" if versions else "archived",
+            "versions": [v._asdict() for v in versions],
             "body": body_as(parsed, body) if parsed is not None else None,
         }
 

@@ -12,11 +12,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import index_retries, index_runs, search
+from . import index_retries, index_runs, index_versions, search
 from .index_images import SCHEMA as IMAGES_SCHEMA
 from .index_images import ImageTables
 from .index_retries import RetryTable
 from .index_runs import RunTables
+from .index_versions import Version, VersionTable
 from .state import STATE_FORMAT, TextState, month_of
 
 HIDDEN_DIR = ".crawler"
@@ -46,7 +47,8 @@ CREATE INDEX IF NOT EXISTS items_by_date ON items (date, path);
 """
 
 # Every table of the index, each with the part of ProvenanceIndex that keeps it.
-SCHEMA = _SCHEMA + index_retries.SCHEMA + IMAGES_SCHEMA + index_runs.SCHEMA + search.SCHEMA
+SCHEMA = _SCHEMA + index_retries.SCHEMA + IMAGES_SCHEMA + index_runs.SCHEMA
+SCHEMA += index_versions.SCHEMA + search.SCHEMA
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ def record_from_row(row: tuple) -> Record:
     )
 
 
-class ProvenanceIndex(RetryTable, ImageTables, RunTables):
+class ProvenanceIndex(RetryTable, ImageTables, RunTables, VersionTable):
     """One archive's provenance. Readers never block the writer (WAL)."""
 
     def __init__(self, connection: sqlite3.Connection, state: TextState | None = None):
@@ -294,6 +296,12 @@ class ProvenanceIndex(RetryTable, ImageTables, RunTables):
         rows = self._db.execute("SELECT item_id FROM items WHERE source=?", (source,))
         return {item_id for (item_id,) in rows}
 
+    def fetched_times(self, source: str) -> dict[str, str]:
+        """Item id → when it was fetched, of what a source has archived: a crawl skips these
+        without a request, unless the source says it changed one since."""
+        rows = self._db.execute("SELECT item_id, fetched_at FROM items WHERE source=?", (source,))
+        return dict(rows)
+
     def records(self) -> Iterator[Record]:
         for row in self._db.execute(f"SELECT {self._columns} FROM items ORDER BY path"):
             yield record_from_row(row)
@@ -307,11 +315,13 @@ class ProvenanceIndex(RetryTable, ImageTables, RunTables):
         """The items table's columns a Record is made from (`record_from_row`), for a SELECT."""
         return self._columns
 
-    def put(self, record: Record, text: str) -> None:
-        """Insert or replace the record of (source, item_id) and its searchable text, in one
-        transaction."""
+    def put(self, record: Record, text: str, earlier: Version | None = None) -> None:
+        """Insert or replace the record of (source, item_id) and its searchable text, with
+        the `earlier` version it replaces, in one transaction."""
         with self.transaction():
             self._put(record, text)
+            if earlier is not None:
+                self._add_version(record.source, record.item_id, earlier)
 
     def _put(self, record: Record, text: str) -> None:
         self._changed |= bool(

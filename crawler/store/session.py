@@ -25,7 +25,7 @@ MAX_ATTEMPTS = 5  # an article that failed this many runs in a row is given up (
 class Start:
     """What one source's crawl starts from: what the archive holds and owes it."""
 
-    archived: frozenset[str] = frozenset()
+    archived: Mapping[str, str] = field(default_factory=dict)  # item id → when it was fetched
     given_up: frozenset[str] = frozenset()  # failed MAX_ATTEMPTS runs in a row
     retry_payloads: list[dict[str, Any]] = field(default_factory=list)  # what to ask for again
     validators: dict[str, str] = field(default_factory=dict)  # a feed's ETag, Last-Modified
@@ -100,7 +100,7 @@ class ArchiveSession:
             for item_id, page_url, urls in self.index.image_retries(name, MAX_ATTEMPTS)
         ]
         return Start(
-            archived=frozenset(self.index.ids(name)),
+            archived=self.index.fetched_times(name),
             given_up=frozenset(self.index.given_up(name)),
             retry_payloads=self.index.retry_payloads(name, given_up=refresh),
             validators=self.index.validators(name, url) if url else {},

@@ -46,6 +46,8 @@ IGNORED = """\
 /batch.json*
 /samples/
 /.*.crawler-tmp
+# Earlier versions of the posts: git keeps the post's own history (the lines say each one).
+/versions/
 """
 # An item's line, `_FIELDS` in order (README "The archive in git"): what its post does not
 # say, each value as short as it is said exactly, whatever the value (the shorter form is
@@ -62,8 +64,9 @@ _FIELDS = (
     "images",  # the URLs of the images the item shows
     "flags",  # some of "guessed" (the date), "adopted", "sanitized"
     "name",  # "": the STEM of the title in the folder (`_plain_name`); a name there; a path
+    "versions",  # the earlier versions: [fetched (as `date`), sha (as `sha`), title] each
 )
-_DEFAULTS = {"images": [], "flags": [], "name": ""}  # left off a line's end
+_DEFAULTS = {"images": [], "flags": [], "name": "", "versions": []}  # left off a line's end
 _FLAGS = ("guessed", "adopted", "sanitized")
 # The lines written before (read, and written again in the form above at the next save).
 _V1_FIELDS = (
@@ -288,13 +291,26 @@ class TextState:
             ):
                 if item_id in ids:
                     images.setdefault(item_id, []).append(image)
+        versions: dict[str, list[tuple[str, str, str]]] = {}
+        if not v1 and db.execute("SELECT 1 FROM versions LIMIT 1").fetchone():
+            ids = {r[0] for r in rows}
+            for item_id, *version in db.execute(
+                "SELECT item_id, fetched_at, sha256, title FROM versions WHERE source = ? "
+                "ORDER BY item_id, fetched_at",
+                (source,),
+            ):
+                if item_id in ids:
+                    versions.setdefault(item_id, []).append(tuple(version))
         folders = Counter(r[2].rpartition("/")[0] for r in rows)
         folder = folders.most_common(1)[0][0]
         fields = _V1_FIELDS if v1 else _FIELDS
         lines = [_line({"source": source, "folder": folder, "fields": list(fields)})]
-        line = _v1_line if v1 else _item_line
         for row in rows:
-            lines.append(_line(line(row, folder, images.get(row[0], []))))
+            if v1:
+                lines.append(_line(_v1_line(row, folder, images.get(row[0], []))))
+            else:
+                found = images.get(row[0], []), versions.get(row[0], [])
+                lines.append(_line(_item_line(row, folder, *found)))
         return lines
 
     def _image_lines(self, db: sqlite3.Connection) -> dict[str, list[str]]:
@@ -351,7 +367,8 @@ class TextState:
                 "SELECT source, item_id, attempts, last_error FROM retries"
             )
         }
-        for table in ("items", "retries", "feeds", "images", "item_images", "texts", "text_keys"):
+        tables = ("items", "retries", "feeds", "images", "item_images", "versions", "texts")
+        for table in (*tables, "text_keys"):
             db.execute(f"DELETE FROM {table}")
         current = True
         for path in sorted((self.folder / "items").glob("*/*.jsonl")):
@@ -374,7 +391,7 @@ class TextState:
         return current
 
 
-def _item_line(row: tuple, folder: str, images: list[str]) -> list:
+def _item_line(row: tuple, folder: str, images: list[str], versions: list[tuple]) -> list:
     """An item's fields (a row of `_COLUMNS`), each in its short form where that reads back
     as the same value (`_item`), the defaults at the end left off."""
     item_id, url, path, title, date, guessed, author, keywords, fetched, sha = row[:10]
@@ -393,6 +410,7 @@ def _item_line(row: tuple, folder: str, images: list[str]) -> list:
         images,
         flags,
         _shortest(path, ("", path.rpartition("/")[2], path), lambda v: _path_of(v, folder, title)),
+        [[_when(when), _sha_field(digest), name] for when, digest, name in versions],
     ]
     while (
         len(fields) > len(_FIELDS) - len(_DEFAULTS)
@@ -438,6 +456,12 @@ def _seconds(iso: str) -> int | None:
     except ValueError:  # 2024-02-30
         return None
     return seconds if _iso(seconds) == iso else None
+
+
+def _when(iso: str) -> int | str:
+    """A time as `date` is written: Unix seconds where they say it exactly, else as it is."""
+    seconds = _seconds(iso)
+    return iso if seconds is None else seconds
 
 
 def _iso(seconds: object) -> str:
@@ -509,9 +533,10 @@ def _sha_of(value: object) -> str:
     return base64.urlsafe_b64decode(text + "=").hex()
 
 
-def _item(header: dict, row: object) -> tuple[tuple, list[str]]:
-    """An item's row (`_COLUMNS`, with its source) and its images, from a line of a month
-    file with this header (the fields as written now, or before: `_V1_FIELDS`)."""
+def _item(header: dict, row: object) -> tuple[tuple, list[str], list[tuple[str, str, str]]]:
+    """An item's row (`_COLUMNS`, with its source), its images and its earlier versions, from a
+    line of a month file with this header (the fields as written now, or before:
+    `_V1_FIELDS`)."""
     source, folder = _text(header["source"]), _text(header["folder"])
     fields, row = _list(header["fields"]), _list(row)
     row = row + [_DEFAULTS[name] for name in fields[len(row) :]]  # left off at the end
@@ -538,11 +563,18 @@ def _item(header: dict, row: object) -> tuple[tuple, list[str]]:
     columns = (source, item_id, _text(item["url"]), path, title, date, int(guessed))
     columns += (_text(item["author"]), keywords, fetched, sha)
     columns += (int("adopted" in flags), int("sanitized" in flags))
-    return columns, [_text(url) for url in _list(item["images"])]
+    versions = [_version(v) for v in _list(item.get("versions", []))]
+    return columns, [_text(url) for url in _list(item["images"])], versions
+
+
+def _version(value: object) -> tuple[str, str, str]:
+    """An earlier version's (fetched_at, sha256, title) from its field."""
+    when, digest, title = _list(value)
+    return (_iso(when) if not isinstance(when, str) else when), _sha_of(digest), _text(title)
 
 
 def _put_item(db: sqlite3.Connection, header: dict, row: list) -> None:
-    columns, images = _item(header, row)
+    columns, images, versions = _item(header, row)
     db.execute(
         "INSERT OR REPLACE INTO items (source, item_id, url, path, title, date, "
         "date_guessed, author, keywords, fetched_at, sha256, adopted, sanitized) "
@@ -553,6 +585,8 @@ def _put_item(db: sqlite3.Connection, header: dict, row: list) -> None:
         db.execute(
             "INSERT OR IGNORE INTO item_images VALUES (?,?,?)", (columns[0], columns[1], url)
         )
+    for version in versions:
+        db.execute("INSERT OR REPLACE INTO versions VALUES (?,?,?,?,?)", (*columns[:2], *version))
 
 
 def _put_image(db: sqlite3.Connection, image: dict, tally: _Tally) -> None:

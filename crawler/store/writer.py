@@ -27,12 +27,14 @@ from .atomic import (
 )
 from .images import IMAGES_DIR
 from .index import HIDDEN_DIR, ProvenanceIndex, Record, record_from_row, record_row
+from .index_versions import Version
 from .paths import collision_stems, name_key, stem_for
 from .samples import keep_sample
 from .search import plain_text
 from .state import STATE_DIR
 from .template import Post, parse, post_for, relink_file, render
 from .verify import archive_files
+from .versions import keep_version
 
 log = logging.getLogger("crawler")
 _JOURNAL_MAX_BYTES = 1 << 30  # a batch's files and texts; anything bigger was not ours
@@ -144,7 +146,11 @@ class ArchiveWriter:
         path = self._inside_root(record.path)
         if path in self._staged:  # the same file twice in one batch: the first goes first
             self.flush()
-        unchanged = _read(path) == data
+        before = _read(path)
+        unchanged = before == data
+        earlier = None
+        if known is not None and before is not None and not unchanged:
+            earlier = self._keep_version(known, before)
         self.index.begin_batch()
         if article.images:
             self.index.note_images(source, article.id, article.images, _iso(fetched))
@@ -156,7 +162,7 @@ class ArchiveWriter:
             self._staged[path] = _Staged(fd, tmp, path, record, text, article.images)
             status = "updated" if known else "new"
         try:
-            self.index.put(record, text=text)
+            self.index.put(record, text=text, earlier=earlier)
         except BaseException:
             if entry := self._staged.pop(path, None):
                 os.close(entry.fd)
@@ -171,8 +177,20 @@ class ArchiveWriter:
             self.flush()
         return result
 
-    def _prepare(self, article: Article, fetched: datetime) -> tuple[Record, bytes, str, bool]:
-        """The item's record, file bytes and plain text, and whether it is archived already:
+    def _keep_version(self, known: Record, before: bytes) -> Version:
+        """The post about to be written anew kept as an earlier version (its text below
+        `.crawler/versions/`, durable before the post changes)."""
+        sha = hashlib.sha256(before).hexdigest()
+        try:
+            keep_version(self.root, known.path, sha, before)
+        except OSError as exc:  # a planted link: the old text is never lost for the new
+            raise ItemError(f"{known.path}: cannot keep its earlier version: {exc}") from exc
+        return Version(known.fetched_at, sha, known.title)
+
+    def _prepare(
+        self, article: Article, fetched: datetime
+    ) -> tuple[Record, bytes, str, Record | None]:
+        """The item's record, file bytes and plain text, and its record if archived already:
         everything that can fail because of what the item holds, before anything changes."""
         local = self._local_images(article.shelf, article.images)
         known = self.index.get(article.shelf.source, article.id)
@@ -201,7 +219,7 @@ class ArchiveWriter:
             sha256=hashlib.sha256(data).hexdigest(),
             sanitized=post.sanitized,
         )
-        return record, data, plain_text(post.body), known is not None
+        return record, data, plain_text(post.body), known
 
     def flush(self, older_than: float = 0.0) -> None:
         """Make the held writes durable (only if the oldest is `older_than` seconds old):

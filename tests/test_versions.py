@@ -1,0 +1,223 @@
+"""An article's edits: fetched again when the source says it changed, written anew with the
+earlier version kept (its text below .crawler/versions/, its time, sha256 and title in the
+text state), and reviewed with `archive history --diff`, `list --edited`, `show`, `stats` and
+`export`."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from crawler.cli import cli
+from crawler.config import Source
+from crawler.items import Article, Shelf
+from crawler.spiders.base import SourceRun
+from crawler.store import ArchiveWriter, ProvenanceIndex
+from crawler.store.verify import verify
+
+from replay import ReplayServer, Reply
+from runner import crawl, git
+from sina_replay import ROLL, SINA_NAME, md_files, serve_pages, sina_config, synthetic_articles
+
+SHELF = Shelf("金融", "新浪财经", "新浪财经－国內")
+URL = "https://finance.sina.com.cn/roll/2024-01-01/doc-in1.shtml"
+
+
+def article(body: str, *, title: str = "央行发布数据", day: int = 1, **fields) -> Article:
+    values = {
+        "id": "n1",
+        "url": URL,
+        "title": title,
+        "body": body,
+        "shelf": SHELF,
+        "date": datetime(2024, 1, 1, 8, tzinfo=UTC),
+        "fetched_at": datetime(2024, 1, day, 9, tzinfo=UTC),
+    }
+    return Article(**{**values, **fields})
+
+
+def archive(root: Path, *articles: Article) -> list[str]:
+    statuses = []
+    for each in articles:  # one writer each: one crawl each
+        with ArchiveWriter(root) as writer:
+            statuses.append(writer.write(each).status)
+    return statuses
+
+
+def review(root: Path, *args: str):
+    return CliRunner().invoke(cli, ["archive", *args, "--archive", str(root)])
+
+
+def test_a_changed_post_is_written_anew_and_its_earlier_version_kept(tmp_path: Path):
+    first = article("<p>第一段。</p><p>增长百分之五。</p>")
+    second = article("<p>第一段。</p><p>增长百分之六。</p>", title="央行发布新数据", day=2)
+    assert archive(tmp_path, first, second, second) == ["new", "updated", "unchanged"]
+    (post,) = md_files(tmp_path)
+    index = ProvenanceIndex.open(tmp_path)
+    try:
+        (version,) = index.versions(SHELF.source, "n1")
+        current = index.get(SHELF.source, "n1")
+    finally:
+        index.close()
+    assert version.fetched_at == "2024-01-01T09:00:00+00:00"
+    assert version.title == "央行发布数据" and current.title == "央行发布新数据"
+    assert current.path == post  # the post keeps its path when its title changes
+    (kept,) = (p for p in (tmp_path / ".crawler" / "versions").rglob("*") if p.is_file())
+    assert kept.suffix == ".txt"
+    assert "增长百分之五" in kept.read_text(encoding="utf-8")
+    assert "增长百分之六" in (tmp_path / post).read_text(encoding="utf-8")
+    assert kept.relative_to(tmp_path / ".crawler" / "versions").parent.as_posix() == post[:-3]
+    assert verify(tmp_path) == []
+
+
+def test_the_versions_live_in_the_text_state_and_come_back_with_a_fresh_cache(tmp_path: Path):
+    archive(tmp_path, article("<p>一。</p>"), article("<p>二。</p>", day=2))
+    archive(tmp_path, article("<p>三。</p>", day=3))
+    (month,) = (tmp_path / ".crawler" / "state" / "items").rglob("*.jsonl")
+    header, line = (json.loads(x) for x in month.read_text(encoding="utf-8").splitlines())
+    versions = line[header["fields"].index("versions")]
+    assert [v[2] for v in versions] == ["央行发布数据", "央行发布数据"]
+    assert ".crawler/versions" not in (tmp_path / ".crawler" / ".gitignore").read_text()
+    assert "/versions/" in (tmp_path / ".crawler" / ".gitignore").read_text()
+    index = ProvenanceIndex.open(tmp_path)
+    before = index.versions(SHELF.source, "n1")
+    index.close()
+    (tmp_path / ".crawler" / "archive.sqlite3").unlink()
+    index = ProvenanceIndex.open(tmp_path)
+    try:
+        assert index.versions(SHELF.source, "n1") == before and len(before) == 2
+    finally:
+        index.close()
+    assert verify(tmp_path) == []
+
+
+def test_a_guessed_date_or_a_new_fetch_time_alone_makes_no_version(tmp_path: Path):
+    undated = article("<p>正文。</p>", date=None)
+    later = article("<p>正文。</p>", date=None, day=5)
+    assert archive(tmp_path, undated, later) == ["new", "unchanged"]
+    assert not (tmp_path / ".crawler" / "versions").exists()
+
+
+def test_history_diff_shows_exactly_the_changed_text(tmp_path: Path):
+    archive(
+        tmp_path,
+        article("<p>第一段不变。</p><p>增长百分之五。</p><p>末段不变。</p>"),
+        article("<p>第一段不变。</p><p>增长百分之六。</p><p>末段不变。</p>", day=2),
+    )
+    result = review(tmp_path, "history", "n1", "--diff")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1].startswith("  2024-01-01T09:00:00+00:00") and "version 1" in lines[1]
+    assert lines[2].startswith("  2024-01-02T09:00:00+00:00") and "current" in lines[2]
+    changed = [x for x in lines if x[:1] in "+-" and not x.startswith(("+++", "---"))]
+    assert changed == ["-增长百分之五。", "+增长百分之六。"]
+    plain = review(tmp_path, "history", "n1")
+    assert plain.exit_code == 0 and len(plain.output.splitlines()) == 3
+
+
+def test_history_says_when_a_version_s_text_is_not_kept_here(tmp_path: Path):
+    """A clone of the archive in git has the state's lines, not the ignored version files."""
+    archive(tmp_path, article("<p>一。</p>"), article("<p>二。</p>", day=2))
+    for kept in (tmp_path / ".crawler" / "versions").rglob("*.txt"):
+        kept.unlink()
+    result = review(tmp_path, "history", "n1", "--diff")
+    assert result.exit_code == 0 and "is not kept here" in result.output
+
+
+def test_list_edited_show_stats_and_export_say_so(tmp_path: Path):
+    other = article("<p>别的。</p>", id="n2", url=URL.replace("in1", "in2"), title="另一篇")
+    archive(tmp_path, article("<p>一。</p>"), other, article("<p>二。</p>", day=2))
+    edited = review(tmp_path, "list", "--edited", "--json")
+    assert [json.loads(x)["id"] for x in edited.output.splitlines()] == ["n1"]
+    assert len(review(tmp_path, "list").output.splitlines()) == 2
+    assert "edited:     1 earlier version" in review(tmp_path, "show", "n1").output
+    assert "edited:" not in review(tmp_path, "show", "n2").output
+    assert (
+        "items edited at the source (earlier versions kept): 1" in review(tmp_path, "stats").output
+    )
+    rows = {r["id"]: r for r in map(json.loads, review(tmp_path, "export").output.splitlines())}
+    assert rows["n2"]["status"] == "archived" and rows["n2"]["versions"] == []
+    assert rows["n1"]["status"] == "edited"
+    assert [v["fetched_at"] for v in rows["n1"]["versions"]] == ["2024-01-01T09:00:00+00:00"]
+
+
+def test_an_archived_item_is_wanted_again_only_when_the_source_changed_it_since():
+    run = SourceRun(
+        Source(name="s", site="s", category="c", type="sina"),
+        archived={"a": "2024-01-01T09:00:00+00:00", "b": "", "c": "not a time"},
+    )
+    at = datetime(2024, 1, 1, 9, tzinfo=UTC)
+    assert run.edited("a", at + timedelta(seconds=1))
+    assert not run.edited("a", at) and not run.edited("a", None)
+    assert not run.edited("b", at) and not run.edited("c", at)  # no usable fetch time
+    assert not run.edited("a", datetime.now(UTC) + timedelta(days=1))  # still to come
+    assert not run.edited("new", at)  # not archived: wanted as new, no edit
+    assert run.wanted("a", at + timedelta(seconds=1))
+    assert not run.wanted("a", at) and run.counts["unchanged"] == 1
+
+
+@pytest.mark.process
+def test_a_roll_item_changed_since_its_fetch_is_fetched_again_and_versioned(
+    replay: ReplayServer, tmp_path: Path
+):
+    """Three archived articles; the roll says one changed after it was fetched (its mtime),
+    another changed before (no request), and the edited one's page now says something else."""
+    articles = synthetic_articles(3)
+    serve_pages(replay, articles)
+    config = sina_config(tmp_path / "config")
+    first = crawl(replay, tmp_path / "archive", config=config)
+    assert first.returncode == 0, first.stderr
+    edited, stale = articles[0], articles[1]
+    edited.roll["mtime"] = str(int(time.time()) + 1)  # after its fetch (seconds, floored)
+    stale.roll["mtime"] = str(1704067200)  # long before
+    edited_page = edited.page.replace("第0篇文章的第3段".encode(), "第0篇文章改过的第3段".encode())
+    assert edited_page != edited.page
+    serve_pages(replay, articles)
+    replay.add(edited.url, Reply(200, edited_page, {"Content-Type": edited.content_type}))
+    time.sleep(1.2)  # the mtime is in the past now
+    replay.requests.clear()
+    second = crawl(replay, tmp_path / "archive", config=config)
+    assert second.returncode == 0, second.stderr
+    assert replay.requests == [ROLL.format(lid=1686, page=1), edited.url]
+    assert f"{SINA_NAME}: 0 new, 1 updated, 2 unchanged, 0 failed" in second.stdout
+    result = review(tmp_path / "archive", "history", edited.id, "--diff")
+    changed = [x for x in result.output.splitlines() if x[:1] in "+-" and x[1:2] not in "+-"]
+    indent = "\u3000\u3000"  # the page's own
+    assert changed == [
+        f"-{indent}第0篇文章的第3段，内容不同。",
+        f"+{indent}第0篇文章改过的第3段，内容不同。",
+    ]
+    replay.requests.clear()
+    third = crawl(replay, tmp_path / "archive", config=config)  # fetched since: no edit now
+    assert replay.requests == [ROLL.format(lid=1686, page=1)], third.stderr
+
+
+@pytest.mark.process
+def test_in_git_an_edit_is_one_post_diff_plus_its_state_lines(replay: ReplayServer, tmp_path: Path):
+    repo = tmp_path / "blog"
+    articles = synthetic_articles(2)
+    serve_pages(replay, articles)
+    config = sina_config(tmp_path / "config")
+    repo.mkdir()
+    git(repo, "init", "-q")
+    assert crawl(replay, repo / "posts", config=config).returncode == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "first")
+    edited = articles[1]
+    edited.roll["mtime"] = str(int(time.time()) + 1)
+    serve_pages(replay, articles)
+    page = edited.page.replace("第1篇文章的第0段".encode(), "第1篇文章修订的第0段".encode())
+    replay.add(edited.url, Reply(200, page, {"Content-Type": edited.content_type}))
+    time.sleep(1.2)
+    assert crawl(replay, repo / "posts", config=config).returncode == 0
+    git(repo, "add", "-A")
+    changed = git(repo, "diff", "--cached", "--numstat").splitlines()
+    files = sorted(line.split("\t")[2] for line in changed)
+    assert len(files) == 2, changed
+    assert files[0].startswith("posts/.crawler/state/items/") and files[1].endswith(".md")
+    assert all(line.split("\t")[:2] == ["1", "1"] for line in changed), changed
