@@ -237,6 +237,48 @@ def crawl(
     finish(report)
 
 
+@cli.command()
+@click.argument("names", nargs=-1)
+@config_option
+@archive_option
+@click.option(
+    "--days",
+    type=click.IntRange(min=1, max=36_500),
+    default=30,
+    show_default=True,
+    help="Articles dated in the last N days.",
+)
+@click.option(
+    "--max",
+    "budget",
+    type=click.IntRange(min=1, max=MAX_LIMIT),
+    default=100,
+    show_default=True,
+    help="At most N requests in all.",
+)
+@overrides_option
+def recheck(names, config_path, archive_dir, days, budget, overrides) -> None:
+    """Ask again for archived articles: unchanged, edited, or taken down.
+
+    Of every enabled source (or the NAMES given), up to --max archived articles dated in the
+    last --days days, the longest unchecked first, each asked for once (conditionally, within
+    the crawl's politeness): unchanged; edited (a Sina article whose page changed is written
+    anew, its earlier version kept); or taken down (404 or 410, a redirect to a home or error
+    page, a page that says it is gone), recorded with the time it was seen. A post is never
+    removed."""
+    from .run import CrawlOptions, run_recheck
+
+    config = load(config_path)
+    try:
+        sources = config.select(names)
+    except ConfigError as exc:
+        raise UserError(str(exc), EXIT_USAGE) from None
+    options = CrawlOptions(settings=parse_overrides(overrides))
+    with Archive.write(archive_root(archive_dir, config)) as opened:
+        report = run_recheck(opened, sources, options, days=days, budget=budget)
+    finish(report)
+
+
 def finish(report) -> None:
     """The summary on stdout, then the exit code the crawl earned."""
     for line in report.lines():
@@ -423,8 +465,9 @@ def reading(archive_dir: Path | None, config_path: Path, *, search: bool = False
     help="Only items dated on or after DATE (YYYY-MM-DD[THH:MM:SS], UTC).",
 )
 @click.option("--edited", is_flag=True, help="Only items the source edited (with versions).")
+@click.option("--taken-down", is_flag=True, help="Only items the source took down.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def list_(config_path, archive_dir, source, since, edited, as_json) -> None:
+def list_(config_path, archive_dir, source, since, edited, taken_down, as_json) -> None:
     """Archived items, newest first."""
     from .review import listing_line
     from .store.catalog import list_items
@@ -432,7 +475,7 @@ def list_(config_path, archive_dir, source, since, edited, as_json) -> None:
     with reading(archive_dir, config_path) as opened:
         check_source(opened.index, source)
         since_text = since.strftime("%Y-%m-%dT%H:%M:%S") if since else None
-        items = list_items(opened.index, source, since_text, edited=edited)
+        items = list_items(opened.index, source, since_text, edited=edited, taken_down=taken_down)
         echo_lines(listing_line(item, as_json=as_json) for item in items)
 
 
@@ -464,8 +507,15 @@ def show(path_or_id, config_path, archive_dir) -> None:
 
     with reading(archive_dir, config_path) as opened:
         records = find_items(opened.index, opened.root, path_or_id)
+        index = opened.index
         shown = [
-            show_item(r, opened.root, opened.index.versions(r.source, r.item_id)) for r in records
+            show_item(
+                r,
+                opened.root,
+                index.versions(r.source, r.item_id),
+                index.takedown(r.source, r.item_id),
+            )
+            for r in records
         ]
     if not records:
         raise UserError(f"{path_or_id}: no such item (give its path or its id)")
@@ -564,8 +614,9 @@ def export(config_path, archive_dir, sources, since, until, oldest_first, form, 
 
     Fields: id, source, category, site, name, url, title, date (ISO 8601 UTC), date_guessed,
     author, keywords, path, fetched_at, sha256, images (URL and stored path), status
-    (archived, or edited when the source changed it), versions (the earlier ones: fetched_at,
-    sha256, title, oldest first), body (text keeps paragraphs; html as archived; markdown).
+    (archived; edited when the source changed it; taken down), taken_down_at, versions (the
+    earlier ones: fetched_at, sha256, title, oldest first), body (text keeps paragraphs; html
+    as archived; markdown).
     Streamed: memory stays flat however big the archive. CSV is RFC 4180 with a header;
     lists are JSON text in it."""
     from .store.export import WRITERS, Selection, records

@@ -143,3 +143,18 @@ class Sample:
     content_type: str
     page: bytes
     fetched_at: datetime
+
+
+@dataclass(frozen=True)
+class Checked:
+    """An archived article asked for again (`crawler recheck`): when, the validators its page
+    answered with, and what the answer said: taken down (`gone`: why), there (`present`: the
+    article, or a 304), or nothing either way (a failed request)."""
+
+    source: str
+    item_id: str
+    checked_at: datetime
+    etag: str = ""
+    last_modified: str = ""
+    gone: str | None = None
+    present: bool = False

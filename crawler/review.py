@@ -12,6 +12,7 @@ from .store.atomic import read_archive_file, unreadable
 from .store.catalog import Listing, Stats
 from .store.export import readable
 from .store.index import Record
+from .store.index_checks import Takedown
 from .store.index_versions import Version
 from .store.samples import SAMPLES_DIR
 from .store.template import ArchiveFile, parse
@@ -34,7 +35,9 @@ def listing_line(item: Listing, *, as_json: bool) -> str:
     return f"{item.date[:16].replace('T', ' ')}  {item.source}  {item.title}  {item.path}"
 
 
-def show(record: Record, root: Path, versions: list[Version]) -> str:
+def show(
+    record: Record, root: Path, versions: list[Version], takedown: Takedown | None = None
+) -> str:
     try:
         parsed, missing = parse(read_archive_file(root / record.path).decode("utf-8")), ""
     except (OSError, UnicodeDecodeError) as exc:  # gone, planted (a link, a FIFO), not UTF-8
@@ -67,6 +70,8 @@ def show(record: Record, root: Path, versions: list[Version]) -> str:
             f"edited:     {_count(len(versions), 'earlier version')}, the last fetched "
             f"{versions[-1].fetched_at} (archive history {record.item_id})"
         )
+    if takedown is not None:
+        lines.append(f"taken down: seen {takedown.seen_at} ({takedown.reason}); the post is kept")
     lines += ["", _body_text(parsed, missing)]
     return "\n".join(lines)
 
@@ -164,6 +169,9 @@ def stats_lines(stats: Stats, *, days: int = 14) -> list[str]:
         f"items edited at the source (earlier versions kept): {sum(stats.edited.values())}"
     )
     for source, count in sorted(stats.edited.items()):
+        lines.append(f"  {source}: {_count(count, 'item')}")
+    lines.append(f"items taken down by the source (posts kept): {sum(stats.taken_down.values())}")
+    for source, count in sorted(stats.taken_down.items()):
         lines.append(f"  {source}: {_count(count, 'item')}")
     lines.append(f"items waiting for a retry: {len(stats.retries)}")
     for source, _item_id, url, attempts, error in stats.retries:

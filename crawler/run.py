@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from scrapy.crawler import Crawler, CrawlerProcess
@@ -22,7 +23,9 @@ from .spiders.archive import ArchiveSpider
 from .spiders.base import SourceRun
 from .spiders.check import CHECKERS, Health
 from .spiders.fetch import FetchTarget, UrlFetch
-from .store import WriteResult
+from .spiders.recheck import COUNTS as RECHECK_COUNTS
+from .spiders.recheck import Due, Recheck
+from .store import Record, WriteResult
 from .store.archive import Archive
 from .store.search import plain_text
 from .store.session import ArchiveSession, Finish
@@ -240,6 +243,73 @@ def run_spider(
         failure = failures[0]
         raise CrawlError(f"the crawl could not run: {describe(failure)}")
     return ran
+
+
+@dataclass
+class RecheckReport:
+    runs: list[SourceRun]
+    archive_error: str | None = None
+    interrupted: bool = False
+    incomplete: None = None  # as a crawl's report (cli.finish): a recheck runs in one process
+
+    @property
+    def failed_sources(self) -> list[SourceRun]:
+        return [run for run in self.runs if run.error]
+
+    def lines(self) -> list[str]:
+        lines = []
+        for run in self.runs:
+            asked = sum(run.counts[k] for k in RECHECK_COUNTS)
+            counts = ", ".join(f"{run.counts[k]} {RECHECK_SAID.get(k, k)}" for k in RECHECK_COUNTS)
+            failed = f"; source failed: {run.error}" if run.error else ""
+            lines.append(f"{run.name}: {asked} rechecked: {counts}{failed}")
+        return lines or ["nothing to recheck"]
+
+
+RECHECK_SAID = {"updated": "edited"}
+
+
+def run_recheck(
+    archive: Archive, sources: list[Source], options: CrawlOptions, *, days: int, budget: int
+) -> RecheckReport:
+    """`crawler recheck`: up to `budget` archived articles of `sources` dated in the last
+    `days` days asked for again (the longest unchecked first), in one archive session."""
+    session = archive.session()
+    archive_error, ran, runs = None, None, []
+    try:
+        since = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
+        due: dict[str, list[Due]] = {}
+        for record, validators in session.due_checks([s.name for s in sources], since, budget):
+            due.setdefault(record.source, []).append(_due(record, validators))
+        runs = [SourceRun(source, limit=budget) for source in sources if source.name in due]
+        navigators = [Recheck(run, due[run.name]) for run in runs]
+        if runs:
+            ran = run_spider(
+                archive.root, options, runs=runs, navigators=navigators, session=session
+            )
+            for run in runs:
+                if run.answers == 0:
+                    run.fail("no request was answered (its host or the proxy is down)")
+    finally:
+        try:
+            session.close()
+        except WRITE_ERRORS as exc:
+            archive_error = f"cannot write to the archive: {exc}"
+    if ran is None:
+        return RecheckReport(runs, archive_error)
+    return RecheckReport(runs, ran.archive_error or archive_error, ran.reason == "shutdown")
+
+
+def _due(record: Record, validators: dict[str, str]) -> Due:
+    return Due(
+        item_id=record.item_id,
+        url=record.url,
+        title=record.title,
+        date=None if record.date_guessed else datetime.fromisoformat(record.date),
+        author=record.author,
+        keywords=record.keywords,
+        validators=validators,
+    )
 
 
 @dataclass

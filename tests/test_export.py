@@ -79,6 +79,9 @@ def test_jsonl_has_every_field_newest_first(archive: Path):
         "fetched_at": "2026-11-30T06:00:00+00:00",
         "sha256": two["sha256"],
         "images": [{"url": "https://n.sinaimg.cn/a.jpg", "path": "ab/cdef.jpg"}],
+        "status": "archived",
+        "taken_down_at": "",
+        "versions": [],
         "body": "逗号, \"引号\" 与 '单引号'，换行 第二行 😀 emoji\n\n第二段 a,b c",
     }
     assert (archive / two["path"]).is_file() and len(two["sha256"]) == 64

@@ -21,17 +21,23 @@ def list_items(
     since: str | None = None,
     *,
     edited: bool = False,
+    taken_down: bool = False,
 ) -> Iterator[Listing]:
     """Newest first (equal dates by path); `since` is an ISO date or time (UTC) compared with
-    each item's date; `edited`: only items with an earlier version. Read as SQLite walks its
-    date index: one row at a time."""
+    each item's date; `edited`: only items with an earlier version; `taken_down`: only those
+    the source took down. Read as SQLite walks its date index: one row at a time."""
     where, params = [], []
-    if edited:
-        if not index.edited():
+    for wanted, table, known in (
+        (edited, "versions", index.edited),
+        (taken_down, "takedowns", index.taken_down),
+    ):
+        if not wanted:
+            continue
+        if not known():  # none (or an index from before the table)
             return iter(())
         where.append(
-            "EXISTS (SELECT 1 FROM versions v WHERE v.source = items.source "
-            "AND v.item_id = items.item_id)"
+            f"EXISTS (SELECT 1 FROM {table} t WHERE t.source = items.source "
+            "AND t.item_id = items.item_id)"
         )
     if source:
         where.append("source = ?")
@@ -74,6 +80,7 @@ class Stats:
     image_failures: list[tuple] = field(default_factory=list)  # (url, attempts, last error)
     samples: dict[str, int] = field(default_factory=dict)  # pages of unknown layouts kept
     edited: Counter = field(default_factory=Counter)  # items with an earlier version, by source
+    taken_down: Counter = field(default_factory=Counter)  # by source
 
 
 def stats(index: ProvenanceIndex, root: Path) -> Stats:
@@ -100,4 +107,5 @@ def stats(index: ProvenanceIndex, root: Path) -> Stats:
     result.image_failures = index.failed_images()
     result.samples = sample_counts(root)
     result.edited.update(source for source, _ in index.edited())
+    result.taken_down.update(source for source, _ in index.taken_down())
     return result

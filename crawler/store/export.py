@@ -41,6 +41,7 @@ FIELDS = (
     "sha256",
     "images",
     "status",
+    "taken_down_at",
     "versions",
     "body",
 )
@@ -90,6 +91,7 @@ def records(
         parsed = read_post(root / record.path)
         category, site, name = _categories(parsed, record.path)
         versions = index.versions(record.source, record.item_id)
+        gone = index.takedown(record.source, record.item_id)
         yield {
             "id": record.item_id,
             "source": record.source,
@@ -106,7 +108,8 @@ def records(
             "fetched_at": record.fetched_at,
             "sha256": record.sha256,
             "images": [{"url": u, "path": p} for u, p in index.item_images(record)],
-            "status": "edited" if versions else "archived",
+            "status": "taken down" if gone else "edited" if versions else "archived",
+            "taken_down_at": gone.seen_at if gone else "",
             "versions": [v._asdict() for v in versions],
             "body": body_as(parsed, body) if parsed is not None else None,
         }

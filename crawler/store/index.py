@@ -12,7 +12,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import index_retries, index_runs, index_versions, search
+from . import index_checks, index_retries, index_runs, index_versions, search
+from .index_checks import CheckTables
 from .index_images import SCHEMA as IMAGES_SCHEMA
 from .index_images import ImageTables
 from .index_retries import RetryTable
@@ -48,7 +49,7 @@ CREATE INDEX IF NOT EXISTS items_by_date ON items (date, path);
 
 # Every table of the index, each with the part of ProvenanceIndex that keeps it.
 SCHEMA = _SCHEMA + index_retries.SCHEMA + IMAGES_SCHEMA + index_runs.SCHEMA
-SCHEMA += index_versions.SCHEMA + search.SCHEMA
+SCHEMA += index_versions.SCHEMA + index_checks.SCHEMA + search.SCHEMA
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def record_from_row(row: tuple) -> Record:
     )
 
 
-class ProvenanceIndex(RetryTable, ImageTables, RunTables, VersionTable):
+class ProvenanceIndex(RetryTable, ImageTables, RunTables, VersionTable, CheckTables):
     """One archive's provenance. Readers never block the writer (WAL)."""
 
     def __init__(self, connection: sqlite3.Connection, state: TextState | None = None):
@@ -305,6 +306,16 @@ class ProvenanceIndex(RetryTable, ImageTables, RunTables, VersionTable):
     def records(self) -> Iterator[Record]:
         for row in self._db.execute(f"SELECT {self._columns} FROM items ORDER BY path"):
             yield record_from_row(row)
+
+    def _has_table(self, name: str) -> bool:
+        """Whether this index has the table (one opened read-only may predate it)."""
+        return bool(
+            self._db.execute("SELECT 1 FROM sqlite_master WHERE name=?", (name,)).fetchone()
+        )
+
+    def _mark_month(self, source: str, date: str) -> None:
+        """The text state's month file of an item dated `date` changed."""
+        self._months.add((source, month_of(date)))
 
     @property
     def db(self) -> sqlite3.Connection:

@@ -38,7 +38,7 @@ class VersionTable:
 
     def versions(self, source: str, item_id: str) -> list[Version]:
         """The item's earlier versions, oldest first (the current one is its record)."""
-        if not self._has_versions():
+        if not self._has_table("versions"):
             return []
         rows = self._db.execute(
             "SELECT fetched_at, sha256, title FROM versions WHERE source=? AND item_id=? "
@@ -49,12 +49,6 @@ class VersionTable:
 
     def edited(self) -> set[tuple[str, str]]:
         """(source, item id) of every item with an earlier version."""
-        if not self._has_versions():
+        if not self._has_table("versions"):
             return set()
         return set(self._db.execute("SELECT DISTINCT source, item_id FROM versions"))
-
-    def _has_versions(self) -> bool:
-        """Whether this index knows versions (one opened read-only may predate them)."""
-        return bool(
-            self._db.execute("SELECT 1 FROM sqlite_master WHERE name='versions'").fetchone()
-        )

@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..items import Article, ImageRetry, Pending, Sample, Settled, Shelf
+from ..items import Article, Checked, ImageRetry, Pending, Sample, Settled, Shelf
+from .index import Record
 from .writer import ArchiveWriter, ItemError, WriteResult
 
 log = logging.getLogger("crawler")
@@ -107,11 +108,23 @@ class ArchiveSession:
             image_retries=image_retries if shelf.images else [],
         )
 
+    def due_checks(
+        self, names: list[str], since: str, budget: int
+    ) -> list[tuple[Record, dict[str, str]]]:
+        """Up to `budget` archived articles of the sources `names`, dated on or after `since`
+        and not taken down, the longest unchecked first, with their page's last validators:
+        what `crawler recheck` asks for again."""
+        due = []
+        for source, item_id, validators in self.index.due_checks(names, since, budget):
+            if (record := self.index.get(source, item_id)) is not None:
+                due.append((record, validators))
+        return due
+
     def stored_images(self) -> dict[str, str]:
         """URL → stored path of every image the archive holds."""
         return self.index.stored_images()
 
-    def take(self, item: Article | Pending | Settled | Sample | ImageRetry) -> Outcome:
+    def take(self, item: Article | Pending | Settled | Sample | ImageRetry | Checked) -> Outcome:
         """The one dispatch of every item kind into the archive. An item the archive refuses
         alone is `refused`; when the archive cannot be written at all, the error is raised."""
         try:
@@ -121,6 +134,8 @@ class ArchiveSession:
                 return Outcome("relinked", self.writer.relink(item))
             if isinstance(item, Sample):
                 self.writer.keep_sample(item)
+            elif isinstance(item, Checked):
+                self.writer.note_check(item)
             else:
                 self.writer.note(item)
         except ItemError as exc:

@@ -65,8 +65,9 @@ _FIELDS = (
     "flags",  # some of "guessed" (the date), "adopted", "sanitized"
     "name",  # "": the STEM of the title in the folder (`_plain_name`); a name there; a path
     "versions",  # the earlier versions: [fetched (as `date`), sha (as `sha`), title] each
+    "gone",  # taken down by the source: [when a recheck found it (as `date`), why]
 )
-_DEFAULTS = {"images": [], "flags": [], "name": "", "versions": []}  # left off a line's end
+_DEFAULTS = {"images": [], "flags": [], "name": "", "versions": [], "gone": []}  # left off
 _FLAGS = ("guessed", "adopted", "sanitized")
 # The lines written before (read, and written again in the form above at the next save).
 _V1_FIELDS = (
@@ -301,6 +302,14 @@ class TextState:
             ):
                 if item_id in ids:
                     versions.setdefault(item_id, []).append(tuple(version))
+        gone: dict[str, tuple[str, str]] = {}
+        if not v1 and db.execute("SELECT 1 FROM takedowns LIMIT 1").fetchone():
+            ids = {r[0] for r in rows}
+            for item_id, *takedown in db.execute(
+                "SELECT item_id, seen_at, reason FROM takedowns WHERE source = ?", (source,)
+            ):
+                if item_id in ids:
+                    gone[item_id] = tuple(takedown)
         folders = Counter(r[2].rpartition("/")[0] for r in rows)
         folder = folders.most_common(1)[0][0]
         fields = _V1_FIELDS if v1 else _FIELDS
@@ -309,7 +318,7 @@ class TextState:
             if v1:
                 lines.append(_line(_v1_line(row, folder, images.get(row[0], []))))
             else:
-                found = images.get(row[0], []), versions.get(row[0], [])
+                found = images.get(row[0], []), versions.get(row[0], []), gone.get(row[0])
                 lines.append(_line(_item_line(row, folder, *found)))
         return lines
 
@@ -367,7 +376,8 @@ class TextState:
                 "SELECT source, item_id, attempts, last_error FROM retries"
             )
         }
-        tables = ("items", "retries", "feeds", "images", "item_images", "versions", "texts")
+        tables = ("items", "retries", "feeds", "images", "item_images", "versions", "takedowns")
+        tables += ("texts",)
         for table in (*tables, "text_keys"):
             db.execute(f"DELETE FROM {table}")
         current = True
@@ -391,7 +401,9 @@ class TextState:
         return current
 
 
-def _item_line(row: tuple, folder: str, images: list[str], versions: list[tuple]) -> list:
+def _item_line(
+    row: tuple, folder: str, images: list[str], versions: list[tuple], gone: tuple | None
+) -> list:
     """An item's fields (a row of `_COLUMNS`), each in its short form where that reads back
     as the same value (`_item`), the defaults at the end left off."""
     item_id, url, path, title, date, guessed, author, keywords, fetched, sha = row[:10]
@@ -411,6 +423,7 @@ def _item_line(row: tuple, folder: str, images: list[str], versions: list[tuple]
         flags,
         _shortest(path, ("", path.rpartition("/")[2], path), lambda v: _path_of(v, folder, title)),
         [[_when(when), _sha_field(digest), name] for when, digest, name in versions],
+        [_when(gone[0]), gone[1]] if gone else [],
     ]
     while (
         len(fields) > len(_FIELDS) - len(_DEFAULTS)
@@ -533,10 +546,10 @@ def _sha_of(value: object) -> str:
     return base64.urlsafe_b64decode(text + "=").hex()
 
 
-def _item(header: dict, row: object) -> tuple[tuple, list[str], list[tuple[str, str, str]]]:
-    """An item's row (`_COLUMNS`, with its source), its images and its earlier versions, from a
-    line of a month file with this header (the fields as written now, or before:
-    `_V1_FIELDS`)."""
+def _item(header: dict, row: object) -> tuple[tuple, list[str], list[tuple], tuple | None]:
+    """An item's row (`_COLUMNS`, with its source), its images, its earlier versions and its
+    takedown, from a line of a month file with this header (the fields as written now, or
+    before: `_V1_FIELDS`)."""
     source, folder = _text(header["source"]), _text(header["folder"])
     fields, row = _list(header["fields"]), _list(row)
     row = row + [_DEFAULTS[name] for name in fields[len(row) :]]  # left off at the end
@@ -564,7 +577,12 @@ def _item(header: dict, row: object) -> tuple[tuple, list[str], list[tuple[str, 
     columns += (_text(item["author"]), keywords, fetched, sha)
     columns += (int("adopted" in flags), int("sanitized" in flags))
     versions = [_version(v) for v in _list(item.get("versions", []))]
-    return columns, [_text(url) for url in _list(item["images"])], versions
+    gone = _list(item.get("gone", []))
+    takedown = None
+    if gone:
+        when, reason = gone
+        takedown = (_iso(when) if not isinstance(when, str) else when), _text(reason)
+    return columns, [_text(url) for url in _list(item["images"])], versions, takedown
 
 
 def _version(value: object) -> tuple[str, str, str]:
@@ -574,7 +592,7 @@ def _version(value: object) -> tuple[str, str, str]:
 
 
 def _put_item(db: sqlite3.Connection, header: dict, row: list) -> None:
-    columns, images, versions = _item(header, row)
+    columns, images, versions, takedown = _item(header, row)
     db.execute(
         "INSERT OR REPLACE INTO items (source, item_id, url, path, title, date, "
         "date_guessed, author, keywords, fetched_at, sha256, adopted, sanitized) "
@@ -587,6 +605,8 @@ def _put_item(db: sqlite3.Connection, header: dict, row: list) -> None:
         )
     for version in versions:
         db.execute("INSERT OR REPLACE INTO versions VALUES (?,?,?,?,?)", (*columns[:2], *version))
+    if takedown is not None:
+        db.execute("INSERT OR REPLACE INTO takedowns VALUES (?,?,?,?)", (*columns[:2], *takedown))
 
 
 def _put_image(db: sqlite3.Connection, image: dict, tally: _Tally) -> None:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from ..errors import one_line
-from ..items import Article, ImageOutcome, ImageRetry, Pending, Sample, Settled, Shelf
+from ..items import Article, Checked, ImageOutcome, ImageRetry, Pending, Sample, Settled, Shelf
 from .atomic import (
     RefusedFile,
     fsync_all,
@@ -27,6 +27,7 @@ from .atomic import (
 )
 from .images import IMAGES_DIR
 from .index import HIDDEN_DIR, ProvenanceIndex, Record, record_from_row, record_row
+from .index_checks import Takedown
 from .index_versions import Version
 from .paths import collision_stems, name_key, stem_for
 from .samples import keep_sample
@@ -323,6 +324,17 @@ class ArchiveWriter:
             os.close(entry.fd)
             entry.tmp.unlink(missing_ok=True)
         self._staged.clear()
+
+    def note_check(self, check: Checked) -> None:
+        """A recheck's answer: when it was asked and its validators (the cache's), and a
+        takedown found (in the text state) or undone (the article is there again)."""
+        at = _iso(check.checked_at)
+        source, item_id = check.source, check.item_id
+        self.index.note_check(source, item_id, at, check.etag, check.last_modified)
+        if check.gone is not None:
+            self.index.note_takedown(source, item_id, Takedown(at, check.gone))
+        elif check.present:
+            self.index.note_takedown(source, item_id, None)
 
     def note(self, item: Pending | Settled) -> None:
         """Requests about to be made (Pending, durable on return: with what is held), or made
