@@ -38,7 +38,7 @@ import redis
 from redis.connection import parse_url
 
 from .errors import ClusterError
-from .items import Article, ImageOutcome, Pending, Sample, Settled, Shelf
+from .items import Article, Capture, ImageOutcome, Pending, Sample, Settled, Shelf
 
 log = logging.getLogger("crawler")
 
@@ -287,7 +287,8 @@ def worker_id() -> str:
 # Items travel as JSON (never pickle: a writer must not run what Redis hands it).
 
 _CLASSES = {
-    cls.__name__: cls for cls in (Article, Shelf, Pending, Settled, Sample, ImageOutcome, Report)
+    cls.__name__: cls
+    for cls in (Article, Shelf, Pending, Settled, Sample, Capture, ImageOutcome, Report)
 }
 
 

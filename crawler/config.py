@@ -67,6 +67,7 @@ class Source:
     rewrite_images: bool = False
     images_url: str = DEFAULT_IMAGES_URL
     tags: str = "off"  # "keywords": the item's keywords as Hexo tags | "off"
+    capture: str = "off"  # "warc": each article page's exchange kept as WARC records | "off"
 
     @property
     def shelf(self) -> Shelf:
@@ -133,6 +134,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "rewrite_images": bool,
     "images_url": str,
     "tags": (str, bool),  # YAML reads a bare `off` as false
+    "capture": (str, bool),  # YAML reads a bare `off` as false
 }
 _REQUIRED = ("name", "site", "category")
 _TOP_LEVEL = {"archive", "defaults", "sources"}
@@ -270,6 +272,10 @@ def _check_choices(values: dict, at) -> None:
         values["tags"] = "off"
     if values.get("tags", "off") not in ("keywords", "off"):
         raise ConfigError(f"{at('tags')}: key 'tags': must be 'keywords' or 'off'")
+    if values.get("capture", "off") is False:
+        values["capture"] = "off"
+    if values.get("capture", "off") not in ("warc", "off"):
+        raise ConfigError(f"{at('capture')}: key 'capture': must be 'warc' or 'off'")
 
 
 def _check_images(values: dict, at) -> None:

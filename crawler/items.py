@@ -158,3 +158,19 @@ class Checked:
     last_modified: str = ""
     gone: str | None = None
     present: bool = False
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One HTTP exchange of an article page as it went over the wire (a source's `capture:
+    warc`): the request as sent, the response as received (its body before any decoding)."""
+
+    source: str
+    url: str
+    fetched_at: datetime
+    method: str
+    request_headers: tuple[tuple[str, str], ...]
+    protocol: str  # "HTTP/1.1"
+    status: int
+    response_headers: tuple[tuple[str, str], ...]
+    body: bytes

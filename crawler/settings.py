@@ -31,7 +31,12 @@ COOKIES_ENABLED = False
 DOWNLOAD_HANDLERS = {"file": None, "s3": None, "ftp": None, "data": None}
 # HttpProxyMiddleware stays on: http_proxy, https_proxy and no_proxy are honoured.
 # After it (750): a request that goes through a proxy has its host checked as written only.
-DOWNLOADER_MIDDLEWARES = {"crawler.network.PrivateAddressGuard": 760}
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.network.PrivateAddressGuard": 760,
+    # Next to the downloader: the response as received (`capture: warc`), before Scrapy's
+    # decompression (590) and redirects (600).
+    "crawler.capture.RawCapture": 990,
+}
 # A Referer only to the same origin: a feed's URL (and its token) never reaches another host.
 REFERRER_POLICY = "same-origin"
 

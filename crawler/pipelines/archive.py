@@ -13,7 +13,7 @@ from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
 from ..interrupt import INTERRUPTED, stop_crawl
-from ..items import Article, Checked, ImageRetry, Pending, Sample, Settled
+from ..items import Article, Capture, Checked, ImageRetry, Pending, Sample, Settled
 from ..store import WriteResult
 from ..store.session import ArchiveSession
 from ..store.template import render_article
@@ -86,7 +86,7 @@ class ArchivePipeline:
             self._keep(self.session.flush, self.max_delay)
 
     def process_item(self, item):
-        if isinstance(item, Pending | Settled | Sample | ImageRetry | Checked):
+        if isinstance(item, Pending | Settled | Sample | ImageRetry | Checked | Capture):
             if self._writing:
                 self._take(item)
             return item

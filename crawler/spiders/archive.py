@@ -10,6 +10,7 @@ import scrapy
 from scrapy.utils.request import RequestFingerprinter
 from twisted.python.failure import Failure
 
+from ..capture import CAPTURE, captures
 from ..network import ALLOW_PRIVATE
 from .base import Navigator, SourceRun
 from .feed import FeedSource
@@ -58,16 +59,18 @@ class ArchiveSpider(scrapy.Spider):
     def dispatch(self, response, **kwargs) -> Iterable[Any]:
         navigator = self.by_source[response.meta["source"]]
         navigator.run.answered()
+        yield from captures(navigator.run.name, response.meta)
         callback = getattr(navigator, response.meta["callback"])
-        return self._routed(lambda: callback(response, **kwargs), navigator, response.request)
+        yield from self._routed(lambda: callback(response, **kwargs), navigator, response.request)
 
     def dispatch_failure(self, failure: Failure) -> Iterable[Any]:
         request = failure.request
         navigator = self.by_source[request.meta["source"]]
         if getattr(failure.value, "response", None) is not None:  # an HTTP error status
             navigator.run.answered()
+        yield from captures(navigator.run.name, request.meta)
         errback = getattr(navigator, request.meta["errback"])
-        return self._routed(lambda: errback(failure), navigator, request)
+        yield from self._routed(lambda: errback(failure), navigator, request)
 
     def _routed(
         self,
@@ -100,11 +103,16 @@ class ArchiveSpider(scrapy.Spider):
             if method is not None and getattr(navigator, method.__name__, None) != method:
                 name, owner = getattr(method, "__qualname__", repr(method)), type(navigator)
                 raise TypeError(f"{name} is not a {owner.__name__} method: not dispatchable")
+        capture = (
+            navigator.run.source.capture == "warc"
+            and request.callback.__name__ in navigator.article_callbacks
+        )
         return request.replace(
             callback=self.dispatch,
             errback=self.dispatch_failure if errback else None,
             meta={
                 **request.meta,
+                CAPTURE: capture,
                 "source": navigator.run.name,
                 "callback": request.callback.__name__,
                 "errback": errback.__name__ if errback else None,

@@ -168,6 +168,9 @@ class SourceRun:
 class Navigator:
     """What to fetch next for one source; subclasses per source type."""
 
+    # The callbacks that read an article page: with `capture: warc`, their exchanges are kept.
+    article_callbacks: frozenset[str] = frozenset({"parse_article", "parse_page"})
+
     def __init__(self, run: SourceRun):
         self.run = run
         # What the limit held back, in the order found: (item id, what makes its output),

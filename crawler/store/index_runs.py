@@ -1,5 +1,6 @@
-"""The runs' tables: each crawl's counts (`crawls`), and each feed's validators (`feeds`). A part
-of ProvenanceIndex."""
+"""The runs' tables: each crawl's counts (`crawls`), each feed's validators (`feeds`), and the
+size each WARC file of raw captures had at its last append (`warc_files`, the cache's: an
+append past it checks what is there first, store/warc.py). A part of ProvenanceIndex."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ CREATE TABLE IF NOT EXISTS crawls (
     error     TEXT,
     unrecognized INTEGER NOT NULL DEFAULT 0  -- article pages of no known layout
 );
+CREATE TABLE IF NOT EXISTS warc_files (
+    path TEXT PRIMARY KEY,  -- relative to the archive root
+    size INTEGER NOT NULL
+) WITHOUT ROWID;
 """
 
 
@@ -59,6 +64,14 @@ class RunTables:
                     counts.get("unrecognized", 0),
                 ),
             )
+
+    def warc_size(self, path: str) -> int | None:
+        row = self._db.execute("SELECT size FROM warc_files WHERE path=?", (path,)).fetchone()
+        return row[0] if row else None
+
+    def set_warc_size(self, path: str, size: int) -> None:
+        with self.transaction():
+            self._db.execute("INSERT OR REPLACE INTO warc_files VALUES (?,?)", (path, size))
 
 
 def migrate(db: sqlite3.Connection) -> None:

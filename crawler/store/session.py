@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..items import Article, Checked, ImageRetry, Pending, Sample, Settled, Shelf
+from ..items import Article, Capture, Checked, ImageRetry, Sample, Shelf
 from .index import Record
 from .writer import ArchiveWriter, ItemError, WriteResult
 
@@ -124,7 +124,7 @@ class ArchiveSession:
         """URL → stored path of every image the archive holds."""
         return self.index.stored_images()
 
-    def take(self, item: Article | Pending | Settled | Sample | ImageRetry | Checked) -> Outcome:
+    def take(self, item: Any) -> Outcome:
         """The one dispatch of every item kind into the archive. An item the archive refuses
         alone is `refused`; when the archive cannot be written at all, the error is raised."""
         try:
@@ -136,6 +136,8 @@ class ArchiveSession:
                 self.writer.keep_sample(item)
             elif isinstance(item, Checked):
                 self.writer.note_check(item)
+            elif isinstance(item, Capture):
+                self.writer.keep_capture(item)
             else:
                 self.writer.note(item)
         except ItemError as exc:

@@ -48,6 +48,8 @@ IGNORED = """\
 /.*.crawler-tmp
 # Earlier versions of the posts: git keeps the post's own history (the lines say each one).
 /versions/
+# Raw captures (capture: warc): large, and never published.
+/warc/
 """
 # An item's line, `_FIELDS` in order (README "The archive in git"): what its post does not
 # say, each value as short as it is said exactly, whatever the value (the shorter form is

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from . import warc
 from .atomic import is_temp_file, read_archive_file, unreadable
 from .fields import MARKUP_CHARACTERS, inert_title
 from .hexo_syntax import hexo_syntax_edits
@@ -23,6 +24,7 @@ from .judge import unsafe_markup
 from .search import plain_text
 from .state import TextState
 from .template import MARKDOWN, TRAILER, ArchiveFile, parse
+from .versions import version_path
 
 log = logging.getLogger("crawler")
 _RFC1123 = re.compile(
@@ -72,8 +74,35 @@ def verify(root: Path) -> list[Problem]:
             problems.extend(_check_provenance(index, digests))
             problems.extend(_check_images(root, index))
             problems.extend(_check_state(root, index))
+            problems.extend(_check_versions(root, index))
         finally:
             index.close()
+    for path, why in warc.problems(root):
+        problems.append(Problem(path.relative_to(root).as_posix(), why))
+    return problems
+
+
+def _check_versions(root: Path, index: ProvenanceIndex) -> list[Problem]:
+    """Each earlier version's kept text must be what its sha256 says (a version whose text is
+    not kept here, as in a clone of the archive in git, is no problem)."""
+    if not index.edited():
+        return []
+    problems = []
+    for source, item_id in sorted(index.edited()):
+        record = index.get(source, item_id)
+        for version in index.versions(source, item_id) if record else ():
+            path = version_path(root, record.path, version.sha256)
+            try:
+                data = read_archive_file(path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                problems.append(Problem(path.relative_to(root).as_posix(), unreadable(exc)))
+                continue
+            if hashlib.sha256(data).hexdigest() != version.sha256:
+                problems.append(
+                    Problem(path.relative_to(root).as_posix(), "not the version its name says")
+                )
     return problems
 
 

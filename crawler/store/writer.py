@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -14,7 +15,17 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from ..errors import one_line
-from ..items import Article, Checked, ImageOutcome, ImageRetry, Pending, Sample, Settled, Shelf
+from ..items import (
+    Article,
+    Capture,
+    Checked,
+    ImageOutcome,
+    ImageRetry,
+    Pending,
+    Sample,
+    Settled,
+    Shelf,
+)
 from .atomic import (
     RefusedFile,
     fsync_all,
@@ -36,6 +47,9 @@ from .state import STATE_DIR
 from .template import Post, parse, post_for, relink_file, render
 from .verify import archive_files
 from .versions import keep_version
+from .warc import append as warc_append
+from .warc import records as warc_records
+from .warc import warc_path
 
 log = logging.getLogger("crawler")
 _JOURNAL_MAX_BYTES = 1 << 30  # a batch's files and texts; anything bigger was not ours
@@ -324,6 +338,18 @@ class ArchiveWriter:
             os.close(entry.fd)
             entry.tmp.unlink(missing_ok=True)
         self._staged.clear()
+
+    def keep_capture(self, capture: Capture) -> None:
+        """Append an article page's exchange to its month's WARC file (store/warc.py)."""
+        path = warc_path(self.root, capture.source, capture)
+        rel = path.relative_to(self.root).as_posix()
+        try:
+            size = warc_append(self.root, path, warc_records(capture), self.index.warc_size(rel))
+        except OSError as exc:
+            if exc.errno not in (None, errno.ELOOP):  # full, read-only: the archive's failure
+                raise
+            raise ItemError(f"{rel}: cannot keep the capture: {exc}") from exc  # a planted link
+        self.index.set_warc_size(rel, size)
 
     def note_check(self, check: Checked) -> None:
         """A recheck's answer: when it was asked and its validators (the cache's), and a
