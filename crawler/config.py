@@ -68,6 +68,7 @@ class Source:
     images_url: str = DEFAULT_IMAGES_URL
     tags: str = "off"  # "keywords": the item's keywords as Hexo tags | "off"
     capture: str = "off"  # "warc": each article page's exchange kept as WARC records | "off"
+    takedown_notice: bool = False  # a recheck that finds an article gone says so in its post
 
     @property
     def shelf(self) -> Shelf:
@@ -135,6 +136,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "images_url": str,
     "tags": (str, bool),  # YAML reads a bare `off` as false
     "capture": (str, bool),  # YAML reads a bare `off` as false
+    "takedown_notice": bool,
 }
 _REQUIRED = ("name", "site", "category")
 _TOP_LEVEL = {"archive", "defaults", "sources"}

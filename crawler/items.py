@@ -158,6 +158,7 @@ class Checked:
     last_modified: str = ""
     gone: str | None = None
     present: bool = False
+    notice: bool = False  # a takedown adds the reader's notice to the post (takedown_notice)
 
 
 @dataclass(frozen=True)

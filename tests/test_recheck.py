@@ -213,3 +213,29 @@ def test_a_recheck_finds_each_unchanged_edited_or_taken_down_within_its_budget(
     third = run_cli(replay, *recheck, "--max", "1")
     assert replay.requests == [etagged.url]
     assert third.stdout.startswith(f"{SINA_NAME}: 1 rechecked: 1 unchanged")
+
+
+@pytest.mark.parametrize("body_format", ["html", "markdown"])
+def test_an_opted_in_source_s_post_gets_the_reader_s_notice_once(tmp_path: Path, body_format):
+    shelf = Shelf(SHELF.category, SHELF.site, SHELF.name, body_format=body_format)
+    with ArchiveWriter(tmp_path) as writer:
+        writer.write(Article(id="a0", url=ARTICLE, title="标题", body="<p>正文。</p>", shelf=shelf))
+    (post,) = md_files(tmp_path)
+    before = (tmp_path / post).read_text(encoding="utf-8")
+    gone = Checked(SOURCE, "a0", datetime(2026, 1, 2, tzinfo=UTC), gone="HTTP 404", notice=True)
+    _check(tmp_path, gone)
+    _check(tmp_path, gone)  # seen again: not news, no second notice
+    after = (tmp_path / post).read_text(encoding="utf-8")
+    assert after.count("原文已于2026年1月2日从来源撤下，此为存档。") == 1
+    assert after.split("---\n\n")[0] == before.split("---\n\n")[0]  # the front matter as it was
+    assert "正文" in after and verify(tmp_path) == []
+    shown = CliRunner().invoke(cli, ["archive", "show", "a0", "--archive", str(tmp_path)]).output
+    assert "【存档】" in shown
+
+
+def test_without_the_key_the_post_is_left_as_it_was(tmp_path: Path):
+    _archived(tmp_path, 1)
+    (post,) = md_files(tmp_path)
+    before = (tmp_path / post).read_bytes()
+    _check(tmp_path, Checked(SOURCE, "a0", datetime(2026, 1, 2, tzinfo=UTC), gone="HTTP 410"))
+    assert (tmp_path / post).read_bytes() == before

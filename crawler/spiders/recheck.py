@@ -86,7 +86,8 @@ class Recheck(Navigator):
         if gone is not None:
             self.run.count("taken down")
             log.warning("%s: %s: taken down (%s)", self.run.name, due.url, gone)
-            yield Checked(self.run.name, due.item_id, now, **validators, gone=gone)
+            notice = self.run.source.takedown_notice
+            yield Checked(self.run.name, due.item_id, now, **validators, gone=gone, notice=notice)
             return
         if article is not None:  # counted by the archive: unchanged or updated
             yield article.filed(self.run.source.shelf)

@@ -68,13 +68,14 @@ class CheckTables:
                 (source, item_id, checked_at, etag, last_modified),
             )
 
-    def note_takedown(self, source: str, item_id: str, takedown: Takedown | None) -> None:
-        """The source took the article down (`takedown`), or has it again (None)."""
+    def note_takedown(self, source: str, item_id: str, takedown: Takedown | None) -> bool:
+        """The source took the article down (`takedown`), or has it again (None): whether
+        that is news."""
         row = self._db.execute(
             "SELECT date FROM items WHERE source=? AND item_id=?", (source, item_id)
         ).fetchone()
         if row is None:
-            return
+            return False
         with self.transaction():
             if takedown is None:
                 changed = self._db.execute(
@@ -87,6 +88,7 @@ class CheckTables:
                 ).rowcount
             if changed:
                 self._mark_month(source, row[0])
+        return bool(changed)
 
     def takedown(self, source: str, item_id: str) -> Takedown | None:
         if not self._has_table("takedowns"):

@@ -196,6 +196,22 @@ def parse(text: str) -> ArchiveFile | None:
     return ArchiveFile(m.group("front"), m.group("markdown"), MARKDOWN)
 
 
+def with_notice(text: str, when: datetime) -> str:
+    """An archived file with the reader's notice that its article was taken down at the
+    source on `when`'s day (`takedown_notice: true`) first in its body; the same text when it
+    is not one of our files."""
+    parsed = parse(text)
+    if parsed is None:
+        return text
+    day = f"{when.year}年{when.month}月{when.day}日"
+    words = f"原文已于{day}从来源撤下，此为存档。"
+    if parsed.body_format == MARKDOWN:
+        tail = f"**【存档】**{words}\n\n{parsed.body}\n"
+    else:
+        tail = f"<div>   \n<p><strong>【存档】</strong>{words}</p>\n{parsed.body}{TRAILER}"
+    return f"\n---\n{parsed.front}---\n\n{tail}"
+
+
 def relink_file(text: str, local: Mapping[str, str]) -> str:
     """An archived file with its images pointed to their stored copies (`local`: URL → URL);
     the same text when it shows none of them (or is not one of our files)."""

@@ -44,7 +44,7 @@ from .paths import collision_stems, name_key, stem_for
 from .samples import keep_sample
 from .search import plain_text
 from .state import STATE_DIR
-from .template import Post, parse, post_for, relink_file, render
+from .template import Post, parse, post_for, relink_file, render, with_notice
 from .verify import archive_files
 from .versions import keep_version
 from .warc import append as warc_append
@@ -358,9 +358,30 @@ class ArchiveWriter:
         source, item_id = check.source, check.item_id
         self.index.note_check(source, item_id, at, check.etag, check.last_modified)
         if check.gone is not None:
-            self.index.note_takedown(source, item_id, Takedown(at, check.gone))
+            news = self.index.note_takedown(source, item_id, Takedown(at, check.gone))
+            if news and check.notice:
+                self._add_notice(source, item_id, check.checked_at)
         elif check.present:
             self.index.note_takedown(source, item_id, None)
+
+    def _add_notice(self, source: str, item_id: str, when: datetime) -> None:
+        """The reader's notice of a takedown first in the post (no version: the change is
+        ours, not the source's)."""
+        self.flush()
+        record = self.index.get(source, item_id)
+        path = self._inside_root(record.path)
+        data = _read(path)
+        if data is None:
+            return
+        text = data.decode("utf-8", "replace")
+        noticed = with_notice(text, when)
+        if noticed != text:
+            new = noticed.encode("utf-8")
+            write_atomic(path, new)
+            self.index.put(
+                replace(record, sha256=hashlib.sha256(new).hexdigest()),
+                text=plain_text(parse(noticed).body),
+            )
 
     def note(self, item: Pending | Settled) -> None:
         """Requests about to be made (Pending, durable on return: with what is held), or made
