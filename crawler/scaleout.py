@@ -9,7 +9,7 @@ import time
 from .cluster import Cluster, Report, SourceStart
 from .config import Source
 from .errors import ClusterError
-from .items import Article, Pending, Sample, Settled
+from .items import Article, Capture, Pending, Sample, Settled
 from .run import CrawlOptions, CrawlReport, finish, quiet_logging, refused, source_run
 from .spiders.base import FailedItem, SourceRun
 from .store.archive import Archive
@@ -122,7 +122,7 @@ def _take(
 
 def _store(
     session: ArchiveSession,
-    item: Article | Pending | Settled | Sample,
+    item: Article | Pending | Settled | Sample | Capture,
     run: SourceRun | None = None,
 ) -> str | None:
     """The item into the archive (an article counted by the session's on_durable); the error

@@ -25,7 +25,7 @@ from .cluster import HEARTBEAT, IDLE_TIME, Cluster, Report, worker_id
 from .config import Source
 from .errors import ClusterError
 from .interrupt import INTERRUPTED, stop_crawl
-from .items import Article, Pending, Sample, Settled
+from .items import Article, Capture, Pending, Sample, Settled
 from .run import CrawlOptions, CrawlReport, run_spider
 from .spiders.base import SourceRun
 
@@ -163,7 +163,7 @@ class ClusterItems:
         return cls(crawler)
 
     def process_item(self, item):
-        if isinstance(item, Article | Pending | Settled | Sample):
+        if isinstance(item, Article | Pending | Settled | Sample | Capture):
             try:
                 self.crawler.spider.cluster.push(item)
             except ClusterError as exc:

@@ -20,15 +20,24 @@ from pathlib import Path
 import pytest
 import redis
 from redis_server import redis_binary, redis_server
+from warcio.archiveiterator import ArchiveIterator
 
 from crawler.cli import main
 from crawler.cluster import decode, encode
-from crawler.items import Article, ImageOutcome, Pending, Sample, Shelf
+from crawler.items import Article, Capture, ImageOutcome, Pending, Sample, Shelf
+from crawler.store import ProvenanceIndex
 from crawler.store.verify import verify
 
-from replay import ReplayServer
+from replay import ReplayServer, Reply
 from runner import FAST, ROOT, crawl, run_cli
-from sina_replay import ROLL, md_files, serve_pages, sina_config, synthetic_articles
+from sina_replay import (
+    ROLL,
+    SINA_NAME,
+    md_files,
+    serve_pages,
+    sina_config,
+    synthetic_articles,
+)
 
 ARTICLES = 300
 
@@ -280,6 +289,43 @@ def test_items_survive_the_trip_through_redis():
     assert decode(encode(pending)) == pending
     sample = Sample("甲", "1", "https://x.test/1", "text/html", b"\xff<p>\x00", article.date)
     assert decode(encode(sample)) == sample
+    headers = (("Content-Type", "text/html"), ("Set-Cookie", "a"), ("Set-Cookie", "b"))
+    capture = Capture(
+        "甲", "https://x.test/1", article.date, "GET", (), "HTTP/1.1", 200, headers, b"\x1f\x8b"
+    )
+    assert decode(encode(capture)) == capture
+
+
+@pytest.mark.process
+def test_through_redis_an_edit_is_versioned_and_each_page_captured(
+    replay: ReplayServer, redis_url: str, tmp_path: Path
+):
+    """The workers know each archived item's fetch time (the roll's mtime after it is an
+    edit); the writer keeps the version and the captures the workers send."""
+    articles = synthetic_articles(4)
+    serve_pages(replay, articles)
+    config = sina_config(tmp_path / "config", capture="warc")
+    archive = tmp_path / "archive"
+    run_again(replay, redis_url, config, archive)
+    edited = articles[2]
+    edited.roll["mtime"] = str(int(time.time()) + 1)
+    serve_pages(replay, articles)
+    page = edited.page.replace("第2篇文章的第5段".encode(), "第2篇文章修改的第5段".encode())
+    replay.add(edited.url, Reply(200, page, {"Content-Type": edited.content_type}))
+    time.sleep(1.2)
+    replay.requests.clear()
+    run_again(replay, redis_url, config, archive)
+    assert [url for url in replay.requests if "doc-i" in url] == [edited.url]
+    index = ProvenanceIndex.open(archive)
+    try:
+        assert len(index.versions(SINA_NAME, edited.id)) == 1
+    finally:
+        index.close()
+    (warc,) = (archive / ".crawler" / "warc").rglob("*.warc.gz")
+    with warc.open("rb") as f:
+        urls = [r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(f)]
+    assert sorted(urls) == sorted([a.url for a in articles for _ in "qr"] + [edited.url] * 2)
+    assert verify(archive) == []
 
 
 @pytest.mark.process

@@ -9,12 +9,14 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
 
 from crawler.cli import cli
 from crawler.config import Source
+from crawler.extract.feed import parse_feed
 from crawler.items import Article, Shelf
 from crawler.spiders.base import SourceRun
 from crawler.store import ArchiveWriter, ProvenanceIndex
@@ -221,3 +223,41 @@ def test_in_git_an_edit_is_one_post_diff_plus_its_state_lines(replay: ReplayServ
     assert len(files) == 2, changed
     assert files[0].startswith("posts/.crawler/state/items/") and files[1].endswith(".md")
     assert all(line.split("\t")[:2] == ["1", "1"] for line in changed), changed
+
+
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:f</id>
+<updated>2024-01-03T00:00:00Z</updated>
+<entry><id>urn:1</id><title>一</title><link href="https://news.test/1"/>
+<published>2024-01-01T00:00:00Z</published><updated>2024-01-02T00:00:00Z</updated>
+<content type="html">&lt;p&gt;x&lt;/p&gt;</content></entry>
+<entry><id>urn:2</id><title>二</title><link href="https://news.test/2"/>
+<published>2024-01-01T00:00:00Z</published>
+<content type="html">&lt;p&gt;y&lt;/p&gt;</content></entry>
+</feed>"""
+RSS_ONLY_DATE = """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<item><guid>g1</guid><title>一</title><link>https://news.test/1</link>
+<pubDate>Mon, 01 Jan 2024 00:00:00 GMT</pubDate><description>x</description></item>
+</channel></rss>"""
+
+
+def test_a_feed_entry_s_updated_time_is_read_and_a_published_one_is_not_taken_for_it():
+    """feedparser answers `updated` with `published` when an entry has none: no edit then."""
+    zone = ZoneInfo("Asia/Shanghai")
+    headers = {"Content-Type": "application/atom+xml"}
+    one, two = parse_feed(ATOM.encode(), "https://news.test/feed", headers, zone).entries
+    assert one.updated == datetime(2024, 1, 2, tzinfo=UTC)
+    assert one.date == datetime(2024, 1, 1, tzinfo=UTC) and two.updated is None
+    (rss,) = parse_feed(RSS_ONLY_DATE.encode(), "https://news.test/feed", {}, zone).entries
+    assert rss.date is not None and rss.updated is None
+    items = [
+        {"id": "1", "url": "https://news.test/1", "content_html": "x", **dates}
+        for dates in (
+            {"date_published": "2024-01-01T00:00:00Z", "date_modified": "2024-01-05T00:00:00Z"},
+            {"date_published": "2024-01-01T00:00:00Z"},
+        )
+    ]
+    feed = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": items})
+    json_headers = {"Content-Type": "application/feed+json"}
+    modified, plain = parse_feed(feed.encode(), "https://news.test/f", json_headers, zone).entries
+    assert modified.updated == datetime(2024, 1, 5, tzinfo=UTC) and plain.updated is None
