@@ -125,10 +125,10 @@ def _xml(text: str) -> str:
 STATE_KEYS = ("source", "folder", "fields", "item_id", "url", "path", "title", "date")
 STATE_KEYS += ("date_guessed", "author", "keywords", "fetched_at", "sha256", "flags", "images")
 STATE_KEYS += ("payload", "attempts", "given_up", "reason", "last_error", "etag")
-STATE_KEYS += ("last_modified", "id", "fetched", "sha", "name")
+STATE_KEYS += ("last_modified", "id", "fetched", "sha", "name", "versions", "gone")
 ITEM_FIELDS = list(STATE_KEYS[3:15])  # the lines of the versions before (state._V1_FIELDS)
 ITEM_FIELDS_NOW = ["id", "url", "title", "date", "author", "keywords", "fetched", "sha"]
-ITEM_FIELDS_NOW += ["images", "flags", "name"]
+ITEM_FIELDS_NOW += ["images", "flags", "name", "versions", "gone"]
 TEXT = st.sampled_from(HOSTILE_STRINGS) | st.text(max_size=8)
 # A line of the fields written now, each of a type its field takes (a short form or not).
 ITEM_LINE = st.tuples(
@@ -143,7 +143,17 @@ ITEM_LINE = st.tuples(
     st.lists(TEXT, max_size=2),
     st.lists(st.sampled_from(["guessed", "adopted", "sanitized", "x"]), max_size=3),
     st.sampled_from(["", "a.md", "a/b.md", ["c.md"], ["/"]]) | TEXT,
-).flatmap(lambda line: st.integers(8, 11).map(lambda n: json.dumps(list(line[:n]))))
+    st.lists(  # earlier versions: [fetched, sha, title], or anything
+        st.tuples(
+            st.sampled_from([1_700_000_000, 10**20, "2024-01-01T00:00:00+00:00"]) | TEXT,
+            st.sampled_from(["A" * 43, "=x"]) | TEXT,
+            TEXT,
+        ).map(list)
+        | TEXT,
+        max_size=2,
+    ),
+    st.sampled_from([[], [1_700_000_000, "HTTP 404"], [10**20, "x"], ["x"], "x"]),
+).flatmap(lambda line: st.integers(8, 13).map(lambda n: json.dumps(list(line[:n]))))
 # A month file of the fields written now: its header, then lines of any of them.
 MONTH_FILE = st.tuples(
     st.fixed_dictionaries(

@@ -167,16 +167,21 @@ def test_an_archived_item_is_wanted_again_only_when_the_source_changed_it_since(
 def test_a_roll_item_changed_since_its_fetch_is_fetched_again_and_versioned(
     replay: ReplayServer, tmp_path: Path
 ):
-    """Three archived articles; the roll says one changed after it was fetched (its mtime),
-    another changed before (no request), and the edited one's page now says something else."""
-    articles = synthetic_articles(3)
+    """Four archived articles; the roll says two changed after they were fetched (their
+    mtime), another changed before (no request); one's page now says something else, the
+    other's is the same (no version, and no tracked byte changes: its line keeps when its
+    version was fetched, the cache when it was seen again)."""
+    articles = synthetic_articles(4)
     serve_pages(replay, articles)
     config = sina_config(tmp_path / "config")
     first = crawl(replay, tmp_path / "archive", config=config)
     assert first.returncode == 0, first.stderr
-    edited, stale = articles[0], articles[1]
+    edited, stale, touched = articles[0], articles[1], articles[3]
     edited.roll["mtime"] = str(int(time.time()) + 1)  # after its fetch (seconds, floored)
+    touched.roll["mtime"] = edited.roll["mtime"]
     stale.roll["mtime"] = str(1704067200)  # long before
+    state = tmp_path / "archive" / ".crawler" / "state"
+    lines = {p: p.read_text(encoding="utf-8").splitlines() for p in state.rglob("*.jsonl")}
     edited_page = edited.page.replace("第0篇文章的第3段".encode(), "第0篇文章改过的第3段".encode())
     assert edited_page != edited.page
     serve_pages(replay, articles)
@@ -185,8 +190,13 @@ def test_a_roll_item_changed_since_its_fetch_is_fetched_again_and_versioned(
     replay.requests.clear()
     second = crawl(replay, tmp_path / "archive", config=config)
     assert second.returncode == 0, second.stderr
-    assert replay.requests == [ROLL.format(lid=1686, page=1), edited.url]
-    assert f"{SINA_NAME}: 0 new, 1 updated, 2 unchanged, 0 failed" in second.stdout
+    assert sorted(replay.requests) == sorted(
+        [ROLL.format(lid=1686, page=1), edited.url, touched.url]
+    )
+    assert f"{SINA_NAME}: 0 new, 1 updated, 3 unchanged, 0 failed" in second.stdout
+    after = {p: p.read_text(encoding="utf-8").splitlines() for p in state.rglob("*.jsonl")}
+    changed_lines = [x for p in after for x in set(after[p]) - set(lines.get(p, []))]
+    assert len(changed_lines) == 1 and edited.id[-7:] in changed_lines[0], changed_lines
     result = review(tmp_path / "archive", "history", edited.id, "--diff")
     changed = [x for x in result.output.splitlines() if x[:1] in "+-" and x[1:2] not in "+-"]
     indent = "\u3000\u3000"  # the page's own

@@ -298,9 +298,15 @@ class ProvenanceIndex(RetryTable, ImageTables, RunTables, VersionTable, CheckTab
         return {item_id for (item_id,) in rows}
 
     def fetched_times(self, source: str) -> dict[str, str]:
-        """Item id → when it was fetched, of what a source has archived: a crawl skips these
-        without a request, unless the source says it changed one since."""
-        rows = self._db.execute("SELECT item_id, fetched_at FROM items WHERE source=?", (source,))
+        """Item id → when it was last fetched (its version first, or seen the same since), of
+        what a source has archived: a crawl skips these without a request, unless the source
+        says it changed one since."""
+        rows = self._db.execute(
+            "SELECT i.item_id, max(i.fetched_at, COALESCE(c.checked_at, '')) FROM items i "
+            "LEFT JOIN checks c ON c.source = i.source AND c.item_id = i.item_id "
+            "WHERE i.source=?",
+            (source,),
+        )
         return dict(rows)
 
     def records(self) -> Iterator[Record]:

@@ -1,5 +1,6 @@
-"""The rechecks' tables: when each archived article was last asked for again and the
-validators its page answered with (`checks`, the cache's alone: a clone asks again), and the
+"""The rechecks' tables: when each archived article was last asked for again (by a recheck,
+or fetched again by a crawl and found the same) and the validators its page answered with
+(`checks`, the cache's alone: a clone asks again), and the
 articles the source took down (`takedowns`, in the text state: the item's line says when and
 why). A part of ProvenanceIndex."""
 
@@ -66,6 +67,16 @@ class CheckTables:
             self._db.execute(
                 "INSERT OR REPLACE INTO checks VALUES (?,?,?,?,?)",
                 (source, item_id, checked_at, etag, last_modified),
+            )
+
+    def note_seen(self, source: str, item_id: str, seen_at: str) -> None:
+        """The article was fetched again and found the same (the cache's: the text state
+        keeps when its version was first fetched)."""
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO checks VALUES (?,?,?,'','') ON CONFLICT(source, item_id) "
+                "DO UPDATE SET checked_at=excluded.checked_at",
+                (source, item_id, seen_at),
             )
 
     def note_takedown(self, source: str, item_id: str, takedown: Takedown | None) -> bool:

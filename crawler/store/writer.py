@@ -171,6 +171,9 @@ class ArchiveWriter:
             self.index.note_images(source, article.id, article.images, _iso(fetched))
         if unchanged:
             status = "unchanged"
+            if known is not None:  # the same version: first fetched then, seen again now
+                record = replace(record, fetched_at=known.fetched_at)
+                self.index.note_seen(source, article.id, _iso(fetched))
         else:
             make_dirs(path.parent, inside=self.root)
             fd, tmp = write_temp(path, data)
