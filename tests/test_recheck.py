@@ -239,3 +239,21 @@ def test_without_the_key_the_post_is_left_as_it_was(tmp_path: Path):
     before = (tmp_path / post).read_bytes()
     _check(tmp_path, Checked(SOURCE, "a0", datetime(2026, 1, 2, tzinfo=UTC), gone="HTTP 410"))
     assert (tmp_path / post).read_bytes() == before
+
+
+def test_a_failed_check_moves_the_order_but_is_no_sighting(tmp_path: Path):
+    """What a crawl's edit test takes as the fetch time moves only with an answer."""
+    _archived(tmp_path, 1)
+
+    def fetched() -> str:
+        index = ProvenanceIndex.open(tmp_path)
+        try:
+            return index.fetched_times(SOURCE)["a0"]
+        finally:
+            index.close()
+
+    assert fetched() == "2024-01-01T09:00:00+00:00"
+    _check(tmp_path, Checked(SOURCE, "a0", datetime(2026, 1, 1, tzinfo=UTC)))  # failed
+    assert fetched() == "2024-01-01T09:00:00+00:00"
+    _check(tmp_path, Checked(SOURCE, "a0", datetime(2026, 1, 2, tzinfo=UTC), present=True))
+    assert fetched() == "2026-01-02T00:00:00+00:00"

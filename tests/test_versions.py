@@ -271,3 +271,31 @@ def test_a_feed_entry_s_updated_time_is_read_and_a_published_one_is_not_taken_fo
     json_headers = {"Content-Type": "application/feed+json"}
     modified, plain = parse_feed(feed.encode(), "https://news.test/f", json_headers, zone).entries
     assert modified.updated == datetime(2024, 1, 5, tzinfo=UTC) and plain.updated is None
+
+
+def test_a_batch_killed_before_its_commit_keeps_the_version_from_its_journal(
+    tmp_path: Path, monkeypatch
+):
+    """The journal carries the version a rewritten file replaces: the next writer, finishing
+    the batch, records it with the post."""
+    archive(tmp_path, article("<p>一。</p>"))
+    writer = ArchiveWriter(tmp_path, batch=2)
+    monkeypatch.setattr(
+        writer.index, "commit_batch", lambda: (_ for _ in ()).throw(KeyboardInterrupt)
+    )
+    other = article("<p>别的。</p>", id="n2", url=URL.replace("in1", "in2"), title="另一篇")
+    with pytest.raises(KeyboardInterrupt):
+        writer.write(article("<p>二。</p>", day=2))
+        writer.write(other)
+    monkeypatch.undo()
+    writer.index.close()  # the process is gone: nothing committed
+    assert (tmp_path / ".crawler" / "batch.json").exists()
+    with ArchiveWriter(tmp_path):
+        pass
+    index = ProvenanceIndex.open(tmp_path)
+    try:
+        (version,) = index.versions(SHELF.source, "n1")
+    finally:
+        index.close()
+    assert version.fetched_at == "2024-01-01T09:00:00+00:00"
+    assert verify(tmp_path) == []

@@ -302,7 +302,7 @@ class ProvenanceIndex(RetryTable, ImageTables, RunTables, VersionTable, CheckTab
         what a source has archived: a crawl skips these without a request, unless the source
         says it changed one since."""
         rows = self._db.execute(
-            "SELECT i.item_id, max(i.fetched_at, COALESCE(c.checked_at, '')) FROM items i "
+            "SELECT i.item_id, max(i.fetched_at, COALESCE(c.seen_at, '')) FROM items i "
             "LEFT JOIN checks c ON c.source = i.source AND c.item_id = i.item_id "
             "WHERE i.source=?",
             (source,),

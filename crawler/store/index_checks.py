@@ -13,7 +13,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS checks (
     source        TEXT NOT NULL,
     item_id       TEXT NOT NULL,
-    checked_at    TEXT NOT NULL,  -- ISO 8601, UTC
+    checked_at    TEXT NOT NULL,  -- last asked for again (ISO 8601, UTC): the recheck order
+    seen_at       TEXT NOT NULL,  -- last answered as the same ('' never): what edits follow
     etag          TEXT NOT NULL,
     last_modified TEXT NOT NULL,
     PRIMARY KEY (source, item_id)
@@ -61,12 +62,32 @@ class CheckTables:
         ]
 
     def note_check(
-        self, source: str, item_id: str, checked_at: str, etag: str, last_modified: str
+        self,
+        source: str,
+        item_id: str,
+        checked_at: str,
+        etag: str,
+        last_modified: str,
+        *,
+        answered: bool,
     ) -> None:
+        """A recheck asked for the article at `checked_at`; `answered`: and the answer said
+        something of it (a failed request moves it back in the order, nothing more)."""
         with self.transaction():
             self._db.execute(
-                "INSERT OR REPLACE INTO checks VALUES (?,?,?,?,?)",
-                (source, item_id, checked_at, etag, last_modified),
+                "INSERT INTO checks VALUES (?,?,?,?,?,?) ON CONFLICT(source, item_id) DO UPDATE "
+                "SET checked_at=excluded.checked_at, etag=excluded.etag, "
+                "last_modified=excluded.last_modified, seen_at=CASE WHEN ? THEN "
+                "excluded.seen_at ELSE seen_at END",
+                (
+                    source,
+                    item_id,
+                    checked_at,
+                    checked_at if answered else "",
+                    etag,
+                    last_modified,
+                    answered,
+                ),
             )
 
     def note_seen(self, source: str, item_id: str, seen_at: str) -> None:
@@ -74,9 +95,9 @@ class CheckTables:
         keeps when its version was first fetched)."""
         with self.transaction():
             self._db.execute(
-                "INSERT INTO checks VALUES (?,?,?,'','') ON CONFLICT(source, item_id) "
-                "DO UPDATE SET checked_at=excluded.checked_at",
-                (source, item_id, seen_at),
+                "INSERT INTO checks VALUES (?,?,?,?,'','') ON CONFLICT(source, item_id) "
+                "DO UPDATE SET seen_at=excluded.seen_at",
+                (source, item_id, seen_at, seen_at),
             )
 
     def note_takedown(self, source: str, item_id: str, takedown: Takedown | None) -> bool:

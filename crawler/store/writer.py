@@ -89,6 +89,7 @@ class _Staged:
     record: Record
     text: str
     images: tuple
+    earlier: Version | None = None  # the version the file replaces, kept before
 
 
 class ArchiveWriter:
@@ -177,7 +178,7 @@ class ArchiveWriter:
         else:
             make_dirs(path.parent, inside=self.root)
             fd, tmp = write_temp(path, data)
-            self._staged[path] = _Staged(fd, tmp, path, record, text, article.images)
+            self._staged[path] = _Staged(fd, tmp, path, record, text, article.images, earlier)
             status = "updated" if known else "new"
         try:
             self.index.put(record, text=text, earlier=earlier)
@@ -300,18 +301,18 @@ class ArchiveWriter:
             return
         renamed: set[Path] = set()
         with self.index.transaction():
-            for tmp, path, record, text, images in entries:
+            for tmp, path, record, text, images, earlier in entries:
                 if tmp.is_file() and not tmp.is_symlink():
                     os.replace(tmp, path)
                     renamed.add(path.parent)
                 if images:
                     self.index.note_images(record.source, record.item_id, images, record.fetched_at)
-                self.index.put(record, text=text)
+                self.index.put(record, text=text, earlier=earlier)
             for folder in renamed:  # before the index commits
                 fsync_dir(folder)
         self._journal.unlink()
 
-    def _journal_entries(self, data: bytes) -> list[tuple[Path, Path, Record, str, list]]:
+    def _journal_entries(self, data: bytes) -> list[tuple]:
         """The batch journal's entries, each checked: a ValueError for anything amiss."""
         entries = []
         for entry in json.loads(data):
@@ -333,7 +334,10 @@ class ArchiveWriter:
             ):
                 raise ValueError(f"path {rel!r} is not a post of this archive")
             images = [ImageOutcome(*map(str, image)) for image in entry["images"]]
-            entries.append((tmp, path, record, str(entry["text"]), images))
+            earlier = entry.get("earlier")  # absent in a journal of a version before
+            if earlier is not None:
+                earlier = Version(*(str(field) for field in earlier))
+            entries.append((tmp, path, record, str(entry["text"]), images, earlier))
         return entries
 
     def _discard_staged(self) -> None:
@@ -359,7 +363,10 @@ class ArchiveWriter:
         takedown found (in the text state) or undone (the article is there again)."""
         at = _iso(check.checked_at)
         source, item_id = check.source, check.item_id
-        self.index.note_check(source, item_id, at, check.etag, check.last_modified)
+        answered = check.present or check.gone is not None
+        self.index.note_check(
+            source, item_id, at, check.etag, check.last_modified, answered=answered
+        )
         if check.gone is not None:
             news = self.index.note_takedown(source, item_id, Takedown(at, check.gone))
             if news and check.notice:
@@ -549,6 +556,7 @@ def journal_bytes(staged: list[_Staged], root: Path) -> bytes:
                 "record": record_row(entry.record),
                 "text": entry.text,
                 "images": [list(astuple(image)) for image in entry.images],
+                "earlier": list(entry.earlier) if entry.earlier else None,
             }
             for entry in staged
         ],
