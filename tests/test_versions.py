@@ -299,3 +299,18 @@ def test_a_batch_killed_before_its_commit_keeps_the_version_from_its_journal(
         index.close()
     assert version.fetched_at == "2024-01-01T09:00:00+00:00"
     assert verify(tmp_path) == []
+
+
+def test_reindex_drops_the_versions_of_a_post_that_is_gone(tmp_path: Path):
+    from crawler.store.verify import rebuild_provenance
+
+    other = article("<p>别的。</p>", id="n2", url=URL.replace("in1", "in2"), title="另一篇")
+    archive(tmp_path, article("<p>一。</p>"), other, article("<p>二。</p>", day=2))
+    (tmp_path / "金融/新浪财经/新浪财经－国內/央行发布数据.md").unlink()
+    assert rebuild_provenance(tmp_path) == (1, 0, 1)
+    index = ProvenanceIndex.open(tmp_path)
+    try:
+        assert index.edited() == set() and index.versions(SHELF.source, "n1") == []
+    finally:
+        index.close()
+    assert verify(tmp_path) == []

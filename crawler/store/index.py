@@ -396,6 +396,11 @@ class ProvenanceIndex(RetryTable, ImageTables, RunTables, VersionTable, CheckTab
             dropped = self._db.execute(
                 "DELETE FROM items WHERE path NOT IN (SELECT path FROM temp.kept)"
             ).rowcount
+            for table in ("versions", "takedowns", "checks"):  # of the items dropped
+                self._db.execute(
+                    f"DELETE FROM {table} WHERE NOT EXISTS (SELECT 1 FROM items i "
+                    f"WHERE i.source = {table}.source AND i.item_id = {table}.item_id)"
+                )
             self._db.execute("INSERT INTO texts_fts(texts_fts) VALUES ('rebuild')")
             for sql in search.TRIGGERS.values():
                 self._db.execute(sql)
