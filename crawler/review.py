@@ -16,7 +16,7 @@ from .store.index_checks import Takedown
 from .store.index_versions import Version
 from .store.samples import SAMPLES_DIR
 from .store.template import ArchiveFile, parse
-from .store.versions import text_diff, version_text
+from .store.versions import file_text, text_diff, version_text
 
 
 def listing_line(item: Listing, *, as_json: bool) -> str:
@@ -89,7 +89,7 @@ def history(record: Record, root: Path, versions: list[Version], *, diff: bool) 
         )
     if diff:
         texts = [version_text(root, record.path, v.sha256) for v in versions]
-        texts.append(_file_text(root / record.path))
+        texts.append(file_text(root / record.path))
         for (old, old_text), (new, new_text) in pairwise(zip(entries, texts, strict=True)):
             names = (f"{v.fetched_at or '-'} {v.sha256[:12]}" for v in (old, new))
             if old_text is None or new_text is None:
@@ -98,13 +98,6 @@ def history(record: Record, root: Path, versions: list[Version], *, diff: bool) 
                 continue
             lines.append(text_diff(_as_read(old_text), _as_read(new_text), *names).rstrip("\n"))
     return "\n".join(lines)
-
-
-def _file_text(path: Path) -> str | None:
-    try:
-        return read_archive_file(path).decode("utf-8", "replace")
-    except OSError:
-        return None
 
 
 def _as_read(text: str) -> str:

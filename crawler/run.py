@@ -148,13 +148,20 @@ def run_crawl(archive: Archive, sources: list[Source], options: CrawlOptions) ->
         for run in runs:
             finish(session, run)
     finally:
-        try:
-            session.close()
-        except WRITE_ERRORS as exc:  # full, read-only: the summary still says what was done
-            archive_error = f"cannot write to the archive: {exc}"
+        archive_error = closed(session)
     if ran is None:
         return CrawlReport(runs, archive_error)
     return CrawlReport(runs, ran.archive_error or archive_error, ran.reason == "shutdown")
+
+
+def closed(session: ArchiveSession) -> str | None:
+    """Close the session; why the archive could not take its last writes (full, read-only),
+    for the summary that still says what was done."""
+    try:
+        session.close()
+    except WRITE_ERRORS as exc:
+        return f"cannot write to the archive: {exc}"
+    return None
 
 
 @dataclass
@@ -245,28 +252,19 @@ def run_spider(
     return ran
 
 
-@dataclass
-class RecheckReport:
-    runs: list[SourceRun]
-    archive_error: str | None = None
-    interrupted: bool = False
-    incomplete: None = None  # as a crawl's report (cli.finish): a recheck runs in one process
+class RecheckReport(CrawlReport):
+    """A recheck's report: a crawl's, each source's line saying what its articles came to."""
 
-    @property
-    def failed_sources(self) -> list[SourceRun]:
-        return [run for run in self.runs if run.error]
+    SAID = {"updated": "edited"}  # a rewritten post, to a recheck, is an edit
 
     def lines(self) -> list[str]:
         lines = []
         for run in self.runs:
             asked = sum(run.counts[k] for k in RECHECK_COUNTS)
-            counts = ", ".join(f"{run.counts[k]} {RECHECK_SAID.get(k, k)}" for k in RECHECK_COUNTS)
+            counts = ", ".join(f"{run.counts[k]} {self.SAID.get(k, k)}" for k in RECHECK_COUNTS)
             failed = f"; source failed: {run.error}" if run.error else ""
             lines.append(f"{run.name}: {asked} rechecked: {counts}{failed}")
         return lines or ["nothing to recheck"]
-
-
-RECHECK_SAID = {"updated": "edited"}
 
 
 def run_recheck(
@@ -291,10 +289,7 @@ def run_recheck(
                 if run.answers == 0:
                     run.fail("no request was answered (its host or the proxy is down)")
     finally:
-        try:
-            session.close()
-        except WRITE_ERRORS as exc:
-            archive_error = f"cannot write to the archive: {exc}"
+        archive_error = closed(session)
     if ran is None:
         return RecheckReport(runs, archive_error)
     return RecheckReport(runs, ran.archive_error or archive_error, ran.reason == "shutdown")

@@ -37,7 +37,7 @@ class ImageTables:
 
     def item_images(self, record: Record) -> list[tuple[str, str]]:
         """(URL, path in the image store, '' if not stored) of each image the item shows."""
-        if not self._has_images():
+        if not self._has_table("images"):
             return []
         return self._db.execute(
             "SELECT ii.url, COALESCE(im.path, '') FROM item_images ii "
@@ -69,13 +69,9 @@ class ImageTables:
                         (image.url, image.error, fetched_at),
                     )
 
-    def _has_images(self) -> bool:
-        """Whether this index knows images (one opened read-only may predate them)."""
-        return bool(self._db.execute("SELECT 1 FROM sqlite_master WHERE name='images'").fetchone())
-
     def stored_images(self, urls=None) -> dict[str, str]:
         """URL → path in the image store of the stored images (of `urls`, or all)."""
-        if not self._has_images():
+        if not self._has_table("images"):
             return {}
         if urls is None:
             rows = self._db.execute("SELECT url, path FROM images WHERE path != ''")
@@ -91,7 +87,7 @@ class ImageTables:
 
     def image_records(self) -> list[tuple[str, str, str]]:
         """(url, path, sha256) of every stored image."""
-        if not self._has_images():
+        if not self._has_table("images"):
             return []
         return self._db.execute(
             "SELECT url, path, sha256 FROM images WHERE path != '' ORDER BY path"
@@ -113,7 +109,7 @@ class ImageTables:
 
     def failed_images(self) -> list[tuple[str, int, str]]:
         """(url, attempts, last error) of every image not stored yet."""
-        if not self._has_images():
+        if not self._has_table("images"):
             return []
         return self._db.execute(
             "SELECT url, attempts, last_error FROM images WHERE path='' ORDER BY url"

@@ -479,6 +479,11 @@ def _when(iso: str) -> int | str:
     return iso if seconds is None else seconds
 
 
+def _time_of(value: object) -> str:
+    """A time from its field, as `_when` wrote it: Unix seconds, or the ISO text itself."""
+    return value if isinstance(value, str) else _iso(value)
+
+
 def _iso(seconds: object) -> str:
     return (_EPOCH + timedelta(seconds=_count(seconds))).isoformat()
 
@@ -583,14 +588,14 @@ def _item(header: dict, row: object) -> tuple[tuple, list[str], list[tuple], tup
     takedown = None
     if gone:
         when, reason = gone
-        takedown = (_iso(when) if not isinstance(when, str) else when), _text(reason)
+        takedown = _time_of(when), _text(reason)
     return columns, [_text(url) for url in _list(item["images"])], versions, takedown
 
 
 def _version(value: object) -> tuple[str, str, str]:
     """An earlier version's (fetched_at, sha256, title) from its field."""
     when, digest, title = _list(value)
-    return (_iso(when) if not isinstance(when, str) else when), _sha_of(digest), _text(title)
+    return _time_of(when), _sha_of(digest), _text(title)
 
 
 def _put_item(db: sqlite3.Connection, header: dict, row: list) -> None:

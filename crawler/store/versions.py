@@ -33,8 +33,14 @@ def keep_version(root: Path, post: str, sha256: str, data: bytes) -> None:
 def version_text(root: Path, post: str, sha256: str) -> str | None:
     """The text of a kept version; None when it is not kept here (a clone of the archive in
     git, a version from before), or not the archive's own file."""
+    return file_text(version_path(root, post, sha256))
+
+
+def file_text(path: Path) -> str | None:
+    """A file of the archive as text; None when it is gone or not the archive's own (a link,
+    a FIFO, a huge file)."""
     try:
-        return read_archive_file(version_path(root, post, sha256)).decode("utf-8", "replace")
+        return read_archive_file(path).decode("utf-8", "replace")
     except OSError:
         return None
 
