@@ -20,7 +20,11 @@ DEFAULT_PAGEID = 155  # the finance rolls; 384 the finance roll page's (README t
 DEFAULT_LID = 1686
 # The source types: each is crawled by a navigator (spiders/archive.py NAVIGATORS) and checked
 # by one (spiders/check.py CHECKERS); tests/test_config.py holds the three to one set.
-SOURCE_TYPES = ("sina", "feed")
+SOURCE_TYPES = ("sina", "feed", "sina_live")
+# The 7×24 live feed's channel (docs/SINA.md §6): 152 财经; 151 政经, 153 综合, 155 市场,
+# 164 国际, 242 行业 (RSSHub's list).
+DEFAULT_ZHIBO_ID = 152
+LIVE_PAGES = 50  # a sina_live source's default `pages`: 500 flashes, a busy day's
 # The image store is `<archive>/images/`; with the archive at a Hexo site's source/_posts and
 # `include: ["_posts/images/**"]` in its _config.yml, Hexo serves it here.
 DEFAULT_IMAGES_URL = "/_posts/images/"
@@ -36,6 +40,7 @@ MAX_LIMIT = 1_000_000  # new items per source and crawl
 RANGES = {  # the whole numbers' ranges, inclusive
     "pageid": (1, 2**31 - 1),
     "lid": (1, 2**31 - 1),
+    "zhibo_id": (1, 2**31 - 1),
     "pages": (1, MAX_PAGES),
     "limit": (1, MAX_LIMIT),
 }
@@ -54,6 +59,7 @@ class Source:
     url: str | None = None
     pageid: int = DEFAULT_PAGEID
     lid: int = DEFAULT_LID
+    zhibo_id: int = DEFAULT_ZHIBO_ID  # sina_live: the live feed's channel
     pages: int = 1
     limit: int = 50
     clean: bool = False  # parse_config: true for `type: sina` unless set (readable by default)
@@ -122,6 +128,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "url": str,
     "pageid": int,
     "lid": int,
+    "zhibo_id": int,
     "pages": int,
     "limit": int,
     "clean": bool,
@@ -222,6 +229,8 @@ def _parse_source(raw: object, defaults: dict, where: str, defaults_where: str) 
         return where if key in raw or key not in defaults else defaults_where
 
     values.setdefault("clean", values.get("type", "feed") == "sina")
+    if values.get("type") == "sina_live":
+        values.setdefault("pages", LIVE_PAGES)  # the walk ends at a page all archived
     for key in _REQUIRED:
         if key not in values:
             raise ConfigError(f"{where}: missing required key {key!r}")
@@ -238,9 +247,10 @@ def _check_type_and_url(values: dict, raw: dict, where: str, at) -> None:
     if kind not in SOURCE_TYPES:
         choices = " or ".join(repr(name) for name in SOURCE_TYPES)
         raise ConfigError(f"{at('type')}: key 'type': must be {choices}, not {_shown(kind)}")
-    if kind == "sina" and "url" in raw:
+    if kind in ("sina", "sina_live") and "url" in raw:
+        api = "the roll API" if kind == "sina" else "the 7×24 live feed's API"
         raise ConfigError(
-            f"{at('url')}: key 'url': a 'sina' source takes no url (it reads the roll API)"
+            f"{at('url')}: key 'url': a {kind!r} source takes no url (it reads {api})"
         )
     if kind == "feed":
         url = values.get("url")

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from crawler.extract.page import decode_page
-from crawler.extract.sina_page import FAMILIES, beijing_time, claims, doc_id, sina_page
+from crawler.extract.sina_media import sina_page
+from crawler.extract.sina_page import FAMILIES, beijing_time, claims, doc_id
 from crawler.extract.sina_roll import RollError, parse_roll, roll_url
 
 from sina_cases import FIELDS, FILES, SINA_CASES, SinaCase, run_case, sina_cases

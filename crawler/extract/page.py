@@ -19,7 +19,7 @@ from .. import urls
 from ..items import Article
 from ..markup import Tag, element_end, text_content, tokenize
 from .feed import parse_date
-from .sina_page import sina_page
+from .sina_media import sina_page
 
 _WRAPPER = re.compile(r"^\s*<html>\s*<body>(.*)</body>\s*</html>\s*$", re.S)
 

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from ..items import Article
 from .page import decode_page
-from .sina_page import SinaPage, doc_id, sina_page
+from .sina_media import sina_page
+from .sina_page import SinaPage, doc_id, url_id
 from .sina_roll import RollItem, roll_date
 
 
@@ -27,7 +28,7 @@ def sina_article(
     url = page.url
     date = (roll_date(roll.intime) if roll else None) or page.published
     article = Article(
-        id=roll.id if roll else (doc_id(url) or url),
+        id=roll.id if roll else page_id(page),
         url=url,  # where the page was found: its links resolve against it
         title=(roll.title if roll else "") or page.title,
         body=text,
@@ -40,11 +41,20 @@ def sina_article(
     return article
 
 
+def page_id(page: SinaPage) -> str:
+    """The item id of a page fetched by its URL alone: the id a roll lists it under (its
+    URL's doc id, else the doc id the page says it is), else its URL's other id, else the
+    URL (docs/SINA.md §0)."""
+    return doc_id(page.url) or page.publish_id or url_id(page.url) or page.url
+
+
 UNKNOWN_LAYOUT = "no layout family knows this page (has Sina changed its layout?)"
 
 
 def no_article_reason(page: SinaPage) -> str:
-    """Why a page gave no article: a video or slide page, or a layout no family knows."""
+    """Why a page gave no article: a layout no family knows (a slide or video page whose
+    data is not where Sina puts it, too)."""
     if page.is_media:
-        return f"a {'video' if page.family == 'video' else 'slide'} page, no article text"
+        lacks = "a video_id" if page.family == "video" else "slide_data pictures"
+        return f"a {page.family} page without {lacks} ({UNKNOWN_LAYOUT})"
     return UNKNOWN_LAYOUT

@@ -6,8 +6,8 @@ and the fallback family F only takes pages none of them claims. Each family says
 title, date, media, keywords and body are, and between which days its saved pages were
 published (`seen`); the body is the exact source text of its element.
 
-A page no family claims is a video or slide page (`MEDIA_PAGES`: nothing to archive), or a
-layout no family knows yet: `recognized` is False, and the crawl keeps it as a sample.
+A page no family claims is a slide or video page (sina_media.py), or a layout no family knows
+yet: `recognized` is False, and the crawl keeps it as a sample.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from functools import cached_property
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
-from .. import urls
 from .html import Element, Selector, find, innermost, link_texts, meta, selector, text_of
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -27,7 +26,17 @@ _CN_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*(\d{
 _DOT_DATE = re.compile(
     r"(\d{4})[.-](\d{1,2})[.-](\d{1,2})\D{0,40}?(\d{1,2}):(\d{2})(?::(\d{2}))?", re.S
 )
-_DOC_ID = re.compile(r"doc-i([a-z0-9]+)\.s?html", re.I)
+# An article's doc id in its URL: `doc-i<ID>.shtml` on the desktop hosts, `detail-i<ID>.d.html`
+# on the mobile ones (finance.sina.cn, news.sina.cn) and video pages: one id for one article.
+_DOC_ID = re.compile(r"(?:doc|detail)-i([a-z0-9]+)(?:\.d)?\.s?html", re.I)
+# Sina's other item URLs: 看点 (k.sina.com.cn, k.sina.cn) `article_<uid>_<ID>.html`, 财经头条
+# `articles/view/<uid>/<ID>`, and slide albums `slide_<channel>_<sid>_<aid>.html`.
+_OTHER_IDS = (
+    re.compile(r"/article_\d+_([0-9a-z]+)\.html", re.I),
+    re.compile(r"/articles/view/\d+/([0-9a-z]+)", re.I),
+    re.compile(r"/(slide_\d+_\d+_\d+)\.html", re.I),
+)
+_PUBLISH_ID = re.compile(r"[0-9a-z]{6,40}")
 
 
 def without_site_name(title: str) -> str:
@@ -42,9 +51,19 @@ def without_site_name(title: str) -> str:
 
 
 def doc_id(url: str) -> str | None:
-    """The item id of a Sina article URL (`doc-i<ID>.shtml` → `<ID>`)."""
+    """The doc id of a Sina article URL (`doc-i<ID>.shtml`, `detail-i<ID>.d.html` → `<ID>`)."""
     m = _DOC_ID.search(url)
     return m.group(1) if m else None
+
+
+def url_id(url: str) -> str | None:
+    """The item id a Sina URL gives: its doc id, else the id of a 看点, 财经头条 or slide URL."""
+    if found := doc_id(url):
+        return found
+    for pattern in _OTHER_IDS:
+        if m := pattern.search(url):
+            return m.group(1)
+    return None
 
 
 def beijing_time(text: str | None) -> datetime | None:
@@ -69,7 +88,7 @@ class SinaPage:
     family: ClassVar[str] = "?"  # "?": no family claims the page
     seen: ClassVar[tuple[str, str]] = ("", "")  # first and last day of its saved pages
     fallback: ClassVar[bool] = False  # claims only pages no other family claims
-    is_media: ClassVar[bool] = False  # a video or slide page: nothing to archive
+    is_media: ClassVar[bool] = False  # a slide or video page (sina_media.py), no article page
     markers: ClassVar[tuple[Selector, ...]] = ()  # all must be present
     excludes: ClassVar[tuple[Selector, ...]] = ()  # none may be present
     title_at: ClassVar[tuple[Selector, ...]] = ()
@@ -81,6 +100,13 @@ class SinaPage:
     def __init__(self, html: str, url: str):
         self.html = html
         self.url = url
+
+    @property
+    def publish_id(self) -> str | None:
+        """The doc id the page says it is (`<meta name="publishid">`): the same on every host
+        that serves the article (desktop, mobile, 看点)."""
+        found = (meta(self.html, "publishid") or "").lower()
+        return found if _PUBLISH_ID.fullmatch(found) else None
 
     @property
     def recognized(self) -> bool:
@@ -102,7 +128,7 @@ class SinaPage:
 
     @property
     def body(self) -> str | None:
-        """The exact source text inside the body element, or None (video, slides)."""
+        """The exact source text inside the body element, or None (no such element)."""
         element = self.body_element
         return None if element is None or not element.closed else element.inner(self.html)
 
@@ -285,27 +311,6 @@ FAMILIES: tuple[type[SinaPage], ...] = (
 )
 
 
-class MediaPage(SinaPage):
-    """A video or slide page: no article text by design (docs/SINA.md §0: skipped)."""
-
-    is_media = True
-
-    def __init__(self, html: str, url: str, kind: str):
-        super().__init__(html, url)
-        self.family = kind  # "video" or "slides"
-
-
-# What marks a video or slide page (from RSSHub's sina routes, consumer code: slide pages live
-# on slide.<channel>.sina.com.cn with their pictures in an inline `slide_data`, videos on
-# video.sina.com.cn). No such page is saved: a Sina article page that no family claims and
-# that none of these marks is an unknown layout.
-MEDIA_HOSTS = {
-    "video": re.compile(r"^video\.(?:[\w-]+\.)*sina\.(?:com\.)?cn$"),
-    "slides": re.compile(r"^(?:slide|photo)\.(?:[\w-]+\.)*sina\.(?:com\.)?cn$"),
-}
-MEDIA_MARKERS = {"slides": re.compile(r"\bvar\s+slide_data\b|\bslide_data\s*=")}
-
-
 def claims(html: str) -> list[type[SinaPage]]:
     """The families whose markers the page has, the fallback family only if no other has."""
     seen: dict[Selector, bool] = {}  # families share markers: each is looked for once
@@ -317,25 +322,3 @@ def claims(html: str) -> list[type[SinaPage]]:
 
     dated = [f for f in FAMILIES if not f.fallback and f.matches(present)]
     return dated or [f for f in FAMILIES if f.fallback and f.matches(present)]
-
-
-def media_kind(html: str, url: str) -> str | None:
-    """ "video" or "slides" for a page that is one by its host or its content, else None."""
-    host = urls.host(url)
-    for kind, pattern in MEDIA_HOSTS.items():
-        if pattern.match(host):
-            return kind
-    for kind, pattern in MEDIA_MARKERS.items():
-        if pattern.search(html):
-            return kind
-    return None
-
-
-def sina_page(html: str, url: str) -> SinaPage:
-    """The page object of the family that claims the page; else a video or slide page, or a
-    page of no known family (`family` "?", not `recognized`)."""
-    if found := claims(html):
-        return found[0](html, url)
-    if kind := media_kind(html, url):
-        return MediaPage(html, url, kind)
-    return SinaPage(html, url)

@@ -13,7 +13,7 @@ from urllib.parse import urlencode, urlunsplit
 from .. import urls
 from ..errors import one_line
 from .feed import read_json
-from .sina_page import doc_id
+from .sina_page import doc_id, url_id
 
 ROLL_API = "https://feed.mix.sina.com.cn/api/roll/get"
 ROLL_REFERER = "https://finance.sina.com.cn/"
@@ -62,8 +62,9 @@ def roll_referer(pageid: int) -> str:
     return ROLL_REFERERS.get(pageid, ROLL_REFERER)
 
 
-def parse_roll(body: bytes) -> list[RollItem]:
-    """The items of one roll page, in order, each docid once; RollError if it is no list."""
+def api_result(body: bytes, api: str = "roll") -> dict:
+    """The `result` object of a Sina API's answer (JSON, or JSONP such as
+    `try{cb({…});}catch(e){};`) whose status is 0; RollError naming `api` if it is none."""
     text = body.decode("utf-8-sig", "replace").strip()
     m = _JSONP.match(text) if not text.startswith("{") else None
     try:
@@ -76,8 +77,13 @@ def parse_roll(body: bytes) -> list[RollItem]:
     status = result.get("status") or {}
     code = status.get("code", 0) if isinstance(status, dict) else 0
     if str(code) != "0":
-        raise RollError(f"roll API error {code}: {status.get('msg', '')}".strip())
-    entries = result.get("data")
+        raise RollError(f"{api} API error {code}: {status.get('msg', '')}".strip())
+    return result
+
+
+def parse_roll(body: bytes) -> list[RollItem]:
+    """The items of one roll page, in order, each docid once; RollError if it is no list."""
+    entries = api_result(body).get("data")
     entries = [] if entries is None else entries
     if not isinstance(entries, list):
         raise RollError("'data' is not a list")
@@ -106,7 +112,9 @@ def _item(entry: dict, n: int) -> RollItem | None:
         if given and urls.split(given) is None:
             _skipped(n, entry, f"its URL {given[:200]!r} is not a URL")
         return None
-    item_id = doc_id(url) or _text(entry.get("docid")).removeprefix("comos:")
+    # One article, one id, whichever host the roll lists it on (docs/SINA.md §3).
+    docid = _text(entry.get("docid")).removeprefix("comos:")
+    item_id = doc_id(url) or docid or url_id(url)
     if not item_id:
         return None
     keywords = tuple(

@@ -14,10 +14,15 @@ from ..capture import CAPTURE, captures
 from ..network import ALLOW_PRIVATE
 from .base import Navigator, SourceRun
 from .feed import FeedSource
+from .live import SinaLive
 from .sina import SinaRoll
 
 # A source type (config.SOURCE_TYPES) → the navigator that crawls it.
-NAVIGATORS: dict[str, type[Navigator]] = {"sina": SinaRoll, "feed": FeedSource}
+NAVIGATORS: dict[str, type[Navigator]] = {
+    "sina": SinaRoll,
+    "feed": FeedSource,
+    "sina_live": SinaLive,
+}
 
 
 class ArchiveSpider(scrapy.Spider):

@@ -131,7 +131,7 @@ class SourceRun:
         self.fail_item(item.id, item.url, None, reason)
 
     def page_seen(self, recognized: bool) -> None:
-        """An article page was read: of a known layout (or a video page), or not."""
+        """An article page was read: of a known layout (or a slide or video page), or not."""
         self.count("pages")
         if not recognized:
             self.count("unrecognized")
@@ -158,11 +158,12 @@ class SourceRun:
         return True
 
     def skip(self, item_id: str, url: str, reason: str) -> None:
-        """An item there is nothing to archive of (a video page): not asked for again."""
+        """An item there is nothing more to archive of (the same article as one archived,
+        listed again on another host): counted, no retry; no warning, nothing is wrong."""
         self.count("skipped")
         self.release(item_id)
         self.skipped.append(item_id)
-        log.warning("%s: %s: %s, skipped", self.name, url, reason)
+        log.info("%s: %s: %s, skipped", self.name, url, reason)
 
 
 class Navigator:

@@ -20,15 +20,15 @@ from ..errors import one_line
 from ..extract.feed import FeedEntry, FeedError, entry_article
 from ..extract.page import read_any_page
 from ..extract.sina_article import no_article_reason, read_page, sina_article
-from ..extract.sina_page import media_kind
+from ..extract.sina_live import flash_article, parse_live
+from ..extract.sina_media import MEDIA_PAGES, media_kind
 from ..extract.sina_roll import RollError, RollItem, parse_roll
 from ..items import Article
 from ..network import TYPED, content_type, describe
 from .base import Navigator
 from .feed import feed_of
+from .live import SinaLive
 from .sina import SinaRoll
-
-MAX_MEDIA = 5  # video or slide pages passed over before the newest article is given up
 
 # What a reader would see of an article once archived: the plain-text length of its body
 # and its number of images. The store knows (run.py passes it in): spiders do not import it.
@@ -52,6 +52,9 @@ class Health:
     images: int = 0
     author: str = ""
     keywords: list[str] = field(default_factory=list)
+    # Sina: every kind of item the roll's page lists (article, slides, video) → the URL of
+    # its newest, read too: a problem of one is named by its kind.
+    kinds: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -73,6 +76,8 @@ class Health:
                 f"author {self.author or 'none'}",
                 f"keywords {', '.join(self.keywords) or 'none'}",
             ]
+        if len(self.kinds) > 1:
+            found.append(f"kinds read {', '.join(self.kinds)}")
         where = self.article_url or self.list_url
         return f"{self.source}: {verdict}" + "".join(f"; {f}" for f in found) + f" — {where}"
 
@@ -93,8 +98,8 @@ class Health:
             self.problems.append("no title")
         if article.date_guessed:
             self.problems.append("no date")
-        if not self.body_chars:
-            self.problems.append("no body text")
+        if not self.body_chars and not (self.family in MEDIA_PAGES and self.images):
+            self.problems.append("no body text")  # a slide album may be pictures alone
 
 
 class _Checker(Navigator):
@@ -116,7 +121,8 @@ class _Checker(Navigator):
 
 
 class SinaCheck(_Checker, SinaRoll):
-    """The roll's page 1, then its newest item that is not a video or slide page."""
+    """The roll's page 1, then its newest item, and the newest of every other kind it lists
+    (article, slides, video pages): each is extracted as a crawl would."""
 
     def start(self) -> Iterable[scrapy.Request]:
         request = self.roll_request(1)
@@ -133,29 +139,35 @@ class SinaCheck(_Checker, SinaRoll):
             self.health.problems.append(f"roll unreadable: {exc}")
             return
         self.health.listed = len(items)
-        articles = [item for item in items if media_kind("", item.url) is None]
-        if not articles:
+        if not items:
             self.health.problems.append("the roll lists no article")
             return
-        yield self._article(articles[0], articles[1 : 1 + MAX_MEDIA])
+        for item in items:
+            kind = media_kind("", item.url) or "article"
+            if kind not in self.health.kinds:
+                self.health.kinds[kind] = item.url
+                yield self._article(item, kind, newest=item is items[0])
 
-    def _article(self, item: RollItem, then: list[RollItem]) -> scrapy.Request:
+    def _article(self, item: RollItem, kind: str, newest: bool) -> scrapy.Request:
         return scrapy.Request(
             item.url,
             callback=self.parse_article,
             errback=self.article_failed,
-            cb_kwargs={"roll": item, "then": then},
+            cb_kwargs={"roll": item, "kind": kind, "newest": newest},
             dont_filter=True,
         )
 
-    def parse_article(self, response: Response, roll: RollItem, then: list[RollItem]):
+    def parse_article(self, response: Response, roll: RollItem, kind: str, newest: bool):
         page = read_page(response.body, response.url, content_type(response))
-        if page.is_media and then:
-            yield self._article(then[0], then[1:])
+        article = sina_article(page, roll)
+        if not newest:  # another kind's newest: only what is wrong with it is said
+            if article is None:
+                self.health.problems.append(f"{kind} {response.url}: {no_article_reason(page)}")
+            elif self.measure(article.filed(self.run.source.shelf)) == (0, 0):
+                self.health.problems.append(f"{kind} {response.url}: nothing in its body")
             return
         self.health.article_url = response.url
         self.health.family = page.family
-        article = sina_article(page, roll)
         if article is None:
             self.health.problems.append(no_article_reason(page))
             return
@@ -163,7 +175,12 @@ class SinaCheck(_Checker, SinaRoll):
         self.found(article, origin or "guessed")
 
     def article_failed(self, failure: Failure) -> None:
-        self.health.article_url = failure.request.url
+        request = failure.request
+        if not request.cb_kwargs["newest"]:
+            kind = request.cb_kwargs["kind"]
+            self.health.problems.append(f"{kind} {request.url}: unreadable: {describe(failure)}")
+            return
+        self.health.article_url = request.url
         self.health.problems.append(f"newest article unreadable: {describe(failure)}")
 
 
@@ -227,5 +244,31 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class LiveCheck(_Checker, SinaLive):
+    """The live feed's page 1, then its newest flash."""
+
+    def start(self) -> Iterable[scrapy.Request]:
+        request = self.roll_request(1)
+        self.health.list_url = request.url
+        yield request
+
+    def list_failed(self, failure: Failure) -> None:
+        self.health.problems.append(f"live feed unreadable: {describe(failure)}")
+
+    def parse_roll(self, response: Response, page: int) -> None:
+        try:
+            flashes = parse_live(response.body)
+        except RollError as exc:
+            self.health.problems.append(f"live feed unreadable: {exc}")
+            return
+        self.health.listed = len(flashes)
+        if not flashes:
+            self.health.problems.append("the live feed lists no flash")
+            return
+        self.health.family = "7x24"
+        self.health.article_url = flashes[0].url
+        self.found(flash_article(flashes[0], _now()), "feed")
+
+
 # A source type (config.SOURCE_TYPES) → the navigator that checks it.
-CHECKERS: dict[str, type[_Checker]] = {"sina": SinaCheck, "feed": FeedCheck}
+CHECKERS: dict[str, type[_Checker]] = {"sina": SinaCheck, "feed": FeedCheck, "sina_live": LiveCheck}

@@ -78,8 +78,8 @@ class Recheck(Navigator):
         article = None
         if gone is None and self.run.source.type == "sina":
             page = read_page(response.body, response.url, content_type(response))
-            article = None if page.is_media else sina_article(page, _roll(due), now)
-            if article is None and not page.is_media:
+            article = sina_article(page, _roll(due), now)
+            if article is None:
                 gone = gone_page(page.html)
         elif gone is None:
             gone = gone_page(getattr(response, "text", ""))

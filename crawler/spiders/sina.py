@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -11,7 +11,7 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from ..extract.sina_article import UNKNOWN_LAYOUT, no_article_reason, read_page, sina_article
+from ..extract.sina_article import no_article_reason, read_page, sina_article
 from ..extract.sina_roll import (
     RollError,
     RollItem,
@@ -25,6 +25,8 @@ from ..network import TYPED, content_type, describe
 from .base import Navigator, log
 
 ROLL_PAGE = "roll_page"  # a pending entry that is a roll page, not an article
+# An item a list page names: its id, what makes its output, when the source last changed it.
+Listed = tuple[str, Callable[[], Any], datetime | None]
 
 
 def _page_id(page: int) -> str:
@@ -61,9 +63,17 @@ class SinaRoll(Navigator):
             priority=10,
         )
 
+    def listed(self, body: bytes) -> list[Listed]:
+        """What one page of the list names: each item's id, what makes its output (here the
+        request for its page), and when the source last changed it."""
+        return [
+            (item.id, partial(self.article_request, item), roll_date(item.mtime))
+            for item in parse_roll(body)
+        ]
+
     def parse_roll(self, response: Response, page: int) -> Iterable[Any]:
         try:
-            items = parse_roll(response.body)
+            items = self.listed(response.body)
         except RollError as exc:
             self.run.fail(f"{response.url}: {exc}")
             return
@@ -71,41 +81,46 @@ class SinaRoll(Navigator):
             yield Settled(self.run.name, (_page_id(page),))
         fresh = sum(
             1
-            for item in items
+            for item_id, _, modified in items
             if self.run.refresh
-            or item.id not in self.run.archived
-            or self.run.edited(item.id, roll_date(item.mtime))
+            or item_id not in self.run.archived
+            or self.run.edited(item_id, modified)
         )
-        requests = []
-        for item in items:
-            modified = roll_date(item.mtime)
-            requests += self.offer(item.id, partial(self.article_request, item), modified)
+        outputs = []
+        for item_id, output, modified in items:
+            outputs += self.offer(item_id, output, modified)
         # An all-archived page ends a backfill, unless an earlier run left items or pages
         # behind (it was killed, or failed): then older pages may still hold gaps. While the
         # limit is reached the next page waits for room (items that fail make it).
         resume = bool(self.run.retry_payloads)
-        if items and (fresh or resume) and page < self.run.pages:
-            if self.run.limit_reached:
+        if items and (fresh or resume):
+            if page >= self.run.pages:
+                self.walked_all(page)
+            elif self.run.limit_reached:
                 self.hold(partial(self.roll_request, page + 1))
             else:
-                requests.append(self.roll_request(page + 1))
-        yield from self.recorded(requests)
+                outputs.append(self.roll_request(page + 1))
+        yield from self.recorded(outputs)
+
+    def walked_all(self, pages: int) -> None:
+        """The last page the source may read still held new items: a backfill's end."""
 
     def refill(self) -> Iterable[Any]:
         yield from self.recorded(list(super().refill()))
 
-    def recorded(self, requests: list[scrapy.Request]) -> Iterable[Any]:
-        """The requests, recorded before they are made: a crawl stopped now asks for them
-        again next run."""
+    def recorded(self, outputs: list[Any]) -> Iterable[Any]:
+        """The outputs, their requests recorded before they are made: a crawl stopped now
+        asks for them again next run."""
         pending = tuple(
             (_page_id(r.cb_kwargs["page"]), r.url, {ROLL_PAGE: r.cb_kwargs["page"]})
             if "page" in r.cb_kwargs
             else (r.cb_kwargs["roll"].id, r.url, dict(r.cb_kwargs["roll"].__dict__))
-            for r in requests
+            for r in outputs
+            if isinstance(r, scrapy.Request)
         )
         if pending:
             yield Pending(self.run.name, pending)
-        yield from requests
+        yield from outputs
 
     def article_request(self, item: RollItem) -> scrapy.Request:
         return scrapy.Request(
@@ -118,13 +133,16 @@ class SinaRoll(Navigator):
     def parse_article(self, response: Response, roll: RollItem):
         media_type = content_type(response)
         page = read_page(response.body, response.url, media_type)
-        if page.is_media:
+        same = page.publish_id
+        if same and same != roll.id and (same in self.run.archived or same in self.run.holding):
+            # The roll listed the article twice, on two hosts (desktop and mobile, 看点): it is
+            # archived once, under the id it was first listed with.
             self.run.page_seen(recognized=True)
-            self.run.skip(roll.id, response.url, no_article_reason(page))
+            self.run.skip(roll.id, response.url, f"the same article as {same}")
             return
         article = sina_article(page, roll)
         if article is None:
-            self.run.unrecognized(roll.id, roll.url, dict(roll.__dict__), UNKNOWN_LAYOUT)
+            self.run.unrecognized(roll.id, roll.url, dict(roll.__dict__), no_article_reason(page))
             yield Sample(
                 self.run.name, roll.id, response.url, media_type, response.body, datetime.now(UTC)
             )
