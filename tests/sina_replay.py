@@ -105,17 +105,15 @@ def real_articles() -> list[RecordedArticle]:
     return articles
 
 
-def video_article() -> RecordedArticle:
-    html = TEMPLATE.read_text(encoding="utf-8")
-    art = find(html, selector("div", id="artibody"))
-    page = html[: art.start] + '<div class="video-wrap">video</div>' + html[art.content_end + 6 :]
-    url = "https://video.sina.com.cn/p/finance/2022-01-01/detail-ivideo0000001.d.html"
+def media_articles() -> list[RecordedArticle]:
+    """The slide and video pages among the cases, listed as the roll lists them."""
+    return [a for a in real_articles() if "/slide_" in a.url or "//video." in a.url]
+
+
+def on_host(article: RecordedArticle, url: str, roll: dict | None = None) -> RecordedArticle:
+    """The same article served at another URL (its mobile page, 看点), listed with `roll`."""
     return RecordedArticle(
-        "video0000001",
-        url,
-        {"docid": "video0000001", "url": url, "title": "视频：一段视频"},
-        page.encode(),
-        "text/html; charset=utf-8",
+        article.id, url, roll or {"url": url}, article.page, article.content_type
     )
 
 
@@ -219,3 +217,75 @@ def reference_config(folder: Path) -> Path:
 def md_files(archive: Path) -> dict[str, bytes]:
     """Every archive file below `archive`: path → bytes."""
     return {p.relative_to(archive).as_posix(): p.read_bytes() for p in archive.rglob("*.md")}
+
+
+# The 7×24 live feed (docs/SINA.md §6): tests/fixtures/sina-live/ holds two real flashes.
+LIVE = "https://zhibo.sina.com.cn/api/zhibo/feed?zhibo_id={zhibo_id}&page={page}&pagesize=10&dire=f&dpc=1"
+LIVE_NAME = "新浪财经7×24"
+LIVE_FIXTURES = Path(__file__).parent / "fixtures" / "sina-live"
+
+
+def real_flashes() -> list[dict]:
+    """The two real flashes, newest first."""
+    names = ("flash-4155848.json", "flash-1438182.json")
+    return [json.loads((LIVE_FIXTURES / n).read_text(encoding="utf-8")) for n in names]
+
+
+def synthetic_flash(n: int, *, minute: int | None = None, **fields) -> dict:
+    """A flash of the feed's shape: id 9000000 + n, created on 2026-11-30 at 08:00 + n min."""
+    minute = n if minute is None else minute
+    when = f"2026-11-30 {8 + minute // 60:02d}:{minute % 60:02d}:00"
+    ext = {
+        "stocks": [{"market": "cn", "symbol": f"sz{n:06d}", "key": f"股票{n}"}],
+        "docurl": f"https://finance.sina.com.cn/7x24/2026-11-30/doc-ilive{n:07d}.shtml",
+    }
+    return {
+        "id": 9000000 + n,
+        "zhibo_id": 152,
+        "type": 0,
+        "rich_text": f"【第{n}条快讯】市场消息，第{n}家公司发布公告。",
+        "multimedia": "",
+        "creator": "editor@staff.sina.com",
+        "create_time": when,
+        "update_time": when,
+        "is_delete": 0,
+        "top_value": 0,
+        "anchor": "直播员",
+        "ext": json.dumps(ext, ensure_ascii=False),
+        "tag": [{"id": "3", "name": "公司"}],
+        "docurl": "",
+        **fields,
+    }
+
+
+def live_body(flashes: list[dict], *, jsonp: bool = False, code: int = 0, msg: str = "OK") -> bytes:
+    """One page of the live feed's answer (the envelope RSSHub reads: result.data.feed.list)."""
+    data = {"feed": {"page_info": {"totalPage": 1, "pageSize": 10, "page": 1}, "list": flashes}}
+    result = {"status": {"code": code, "msg": msg}, "timestamp": "Mon Nov 30 08:30:00 +0800 2026"}
+    text = json.dumps({"result": {**result, "data": data}}, ensure_ascii=False)
+    text = text.replace("/", "\\/")
+    if jsonp:
+        text = f"try{{jQuery111_1({text});}}catch(e){{}};"
+    return text.encode("utf-8")
+
+
+def serve_live(server: ReplayServer, flashes: list[dict], *, zhibo_id: int = 152) -> int:
+    """The flashes ten to a page, newest first, then an empty page; returns the page count."""
+    pages = [flashes[i : i + 10] for i in range(0, len(flashes), 10)]
+    for number, page in enumerate([*pages, []], start=1):
+        reply = Reply(200, live_body(page), {"Content-Type": "application/json"})
+        server.add(LIVE.format(zhibo_id=zhibo_id, page=number), reply)
+    return len(pages)
+
+
+def live_config(folder: Path, **extra) -> Path:
+    """A feeds.yaml in `folder` with the 7×24 live feed as its one source."""
+    folder.mkdir(parents=True, exist_ok=True)
+    source = {
+        "name": LIVE_NAME,
+        "site": "新浪财经",
+        "category": "7×24",
+        "type": "sina_live",
+        **extra,
+    }
+    return feeds_yaml(folder, [source])

@@ -13,12 +13,13 @@ from runner import FAST, run_cli
 from sina_replay import (
     ROLL,
     SINA_NAME,
+    RecordedArticle,
+    media_articles,
     relaid_out,
     roll_body,
     serve_pages,
     sina_config,
     synthetic_articles,
-    video_article,
 )
 
 pytestmark = pytest.mark.process
@@ -60,6 +61,7 @@ def test_a_healthy_roll_reports_its_newest_article_and_writes_nothing(
         "images": 1,
         "author": "洋子谈科技",  # the page's (the roll item has none)
         "keywords": ["财经头条", "财经新闻", "投资价值"],
+        "kinds": {"article": articles[0].url},
         "problems": [],
     }
 
@@ -86,13 +88,33 @@ def test_a_roll_the_api_refuses_is_degraded(replay: ReplayServer, tmp_path: Path
     )
 
 
-def test_video_pages_are_passed_over_for_the_newest_article(replay: ReplayServer, tmp_path: Path):
-    video, articles = video_article(), synthetic_articles(2)
-    serve_pages(replay, [video, *articles])
+def test_the_newest_item_of_every_kind_the_roll_lists_is_read(replay: ReplayServer, tmp_path: Path):
+    (slides, video), articles = media_articles(), synthetic_articles(2)
+    serve_pages(replay, [slides, video, *articles])
     result = check(replay, sina_config(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.endswith(f"— {articles[0].url}\n")
-    assert video.url not in replay.requests  # told by its host: never fetched
+    assert result.stdout.startswith(
+        f"{SINA_NAME}: ok; family slides; title '图集：长江经济带港口一季度吞吐量同比增长'; "
+        "date 2024-05-10T01:12:30+00:00 (page meta); body 103 chars, 3 images; "
+    )
+    assert result.stdout.endswith(f"; kinds read slides, video, article — {slides.url}\n")
+    assert {slides.url, video.url, articles[0].url} <= set(replay.requests)
+    assert articles[1].url not in replay.requests
+
+    # A kind whose page is no longer where Sina put it degrades the source, named
+    broken = RecordedArticle(
+        video.id,
+        video.url,
+        video.roll,
+        video.page.replace(b"video_id", b"vid_x"),
+        video.content_type,
+    )
+    replay.add(video.url, Reply(200, broken.page, {"Content-Type": video.content_type}))
+    result = check(replay, sina_config(tmp_path))
+    assert result.returncode == 1
+    assert result.stdout.startswith(
+        f"{SINA_NAME}: DEGRADED: video {video.url}: a video page without a video_id (no layout "
+    )
 
 
 def test_each_source_gets_its_line_and_one_bad_one_makes_exit_1(

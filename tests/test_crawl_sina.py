@@ -34,7 +34,6 @@ from sina_replay import (
     serve_sina,
     sina_config,
     synthetic_articles,
-    video_article,
 )
 
 
@@ -59,17 +58,17 @@ def test_crawl_archives_reference_posts_byte_for_byte(replay: ReplayServer, tmp_
 
 @pytest.mark.process
 def test_crawl_archives_reference_and_real_pages(replay: ReplayServer, tmp_path: Path):
-    """The shipped feeds.yaml: every page archived, safe, as its case expects."""
+    """The shipped feeds.yaml: every page archived (slide and video pages too), safe, as its
+    case expects."""
     references, reals = reference_articles(), real_articles()
-    serve_sina(replay, references + reals + [video_article()])
+    serve_sina(replay, references + reals)
     result = crawl(replay, tmp_path)
     assert result.returncode == 0, result.stderr
     assert (
-        f"{SINA_NAME}: {len(references) + len(reals)} new, 0 updated, 0 unchanged, 0 failed, "
-        "1 skipped" in result.stdout
+        f"{SINA_NAME}: {len(references) + len(reals)} new, 0 updated, 0 unchanged, 0 failed\n"
+        in result.stdout
     )
-    assert "detail-ivideo0000001.d.html: a video page, no article text, skipped" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in result.stderr and "WARNING" not in result.stderr
     archived = files(tmp_path)
     assert {a.expected_path for a in references} <= set(archived)  # at the reference paths
     for path, data in archived.items():
