@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crawler.extract.html import find, selector
-from crawler.extract.sina_page import doc_id
+from crawler.extract.sina_page import url_id
 from crawler.markup import Tag, tokenize
 from crawler.store.body import apply_edits
 
@@ -96,10 +96,10 @@ def reference_articles() -> list[RecordedArticle]:
 
 def real_articles() -> list[RecordedArticle]:
     """The saved pages (tests/cases/sina/), listed without title or time so the page's own
-    are used; an article's id is its URL's doc id, else its case's key."""
+    are used; an article's id is its URL's, else its case's key."""
     articles = []
     for case in sina_cases():
-        docid = doc_id(case.url) or case.key
+        docid = url_id(case.url) or case.key
         roll = {"docid": docid, "url": case.url}
         articles.append(RecordedArticle(docid, case.url, roll, case.page, case.content_type))
     return articles
@@ -107,7 +107,11 @@ def real_articles() -> list[RecordedArticle]:
 
 def media_articles() -> list[RecordedArticle]:
     """The slide and video pages among the cases, listed as the roll lists them."""
-    return [a for a in real_articles() if "/slide_" in a.url or "//video." in a.url]
+    return [
+        RecordedArticle(a.id, a.url, {"url": a.url}, a.page, a.content_type)
+        for a in real_articles()
+        if "/slide_" in a.url or "//video." in a.url
+    ]
 
 
 def on_host(article: RecordedArticle, url: str, roll: dict | None = None) -> RecordedArticle:

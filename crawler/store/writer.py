@@ -364,8 +364,10 @@ class ArchiveWriter:
         at = _iso(check.checked_at)
         source, item_id = check.source, check.item_id
         answered = check.present or check.gone is not None
+        # The recheck order to the microsecond: two rechecks within a second keep it.
+        order = check.checked_at.astimezone(UTC).isoformat()
         self.index.note_check(
-            source, item_id, at, check.etag, check.last_modified, answered=answered
+            source, item_id, order, check.etag, check.last_modified, answered=answered
         )
         if check.gone is not None:
             news = self.index.note_takedown(source, item_id, Takedown(at, check.gone))
