@@ -33,6 +33,8 @@ from crawler.config import ConfigError, load_config, url_problem
 from crawler.extract.feed import FeedError, parse_feed
 from crawler.extract.page import read_any_page
 from crawler.extract.sina_article import read_page, sina_article
+from crawler.extract.sina_live import flash_article, parse_live
+from crawler.extract.sina_media import MediaPage, sina_page
 from crawler.extract.sina_roll import RollError, parse_roll
 from crawler.items import Article, Shelf
 from crawler.markup import (
@@ -285,9 +287,72 @@ def fuzz_page(data: bytes) -> None:
         page = read_page(data, PAGE_URL, content_type)
         _ = (page.title, page.published, page.media, page.keywords, page.family, page.is_media)
         article = sina_article(page, None, FETCHED)
-        check(article is None or article.body in page.html, "body is the page's", article)
+        own = article is None or page.is_media or article.body in page.html
+        check(own, "body is the page's", article)
     body, _ = read_any_page(data, PAGE_URL, None)
     check(body == read_page(data, PAGE_URL, None).body, "read_any_page = read_page", body)
+
+
+# ---- crawler/extract/sina_media.py: slide and video pages
+
+SLIDE_URL = "https://slide.finance.sina.com.cn/sc/slide_31_84574_1.html"
+VIDEO_URL = "https://video.sina.com.cn/p/finance/2024-01-02/detail-ivideo0001.d.html"
+# The only markup a made body holds: its own (each value of the page's is text in it).
+_MADE_TAGS = {"p", "div", "img", "span", "a"}
+
+
+def fuzz_media(data: bytes) -> None:
+    """A slide or video page never raises, whatever its data; a body it makes holds no markup
+    but its own (`_MADE_TAGS`): the page's values are text in it, and attribute values
+    quoted whole."""
+    text = data.decode("utf-8", "replace")
+    for html, url in (
+        (f"<script>var slide_data = {text}\n</script>", SLIDE_URL),
+        (f"<script>$SCOPE['video'] = {{video_id:'1', pic:'{text}'}};</script>{text}", VIDEO_URL),
+    ):
+        page = sina_page(html, url)
+        check(isinstance(page, MediaPage), "a media page", type(page))
+        _ = (page.title, page.published, page.media, page.keywords, page.recognized)
+        body = page.body
+        if body is None:
+            continue
+        tags = [t for t in tokenize(body) if isinstance(t, Tag)]
+        check(all(t.name in _MADE_TAGS for t in tags), "only its own markup", body[:300])
+        check(all(a.value is not None for t in tags for a in t.attrs), "attributes quoted", body)
+
+
+# ---- crawler/extract/sina_live.py
+
+_GOOD_FLASH = (
+    '{"id": %d, "rich_text": "good-%d", "create_time": "2024-01-02 10:00:00",'
+    ' "tag": [{"name": "公司"}], "ext": "{\\"stocks\\": []}"}'
+)
+_LIVE = '{"result":{"status":{"code":0},"data":{"feed":{"list":[%s,%s,%s]}}}}'
+
+
+def _flash_texts(document: bytes) -> set[str] | None:
+    try:
+        flashes = parse_live(document)
+    except RollError:
+        return None
+    for flash in flashes:
+        article = flash_article(flash, FETCHED)
+        check(bool(article.id) and article.id.isdigit(), "flash has a numeric id", flash)
+        check(article.title.strip() != "" and "\n" not in article.title, "one-line title", flash)
+        check(urls.is_web(article.url), "flash has a web URL", flash)
+    return {flash.text for flash in flashes}
+
+
+def fuzz_live(data: bytes) -> None:
+    """parse_live raises nothing but RollError on any answer; every flash it gives makes an
+    article with an id, a title and a web URL; the input as one flash between two good ones
+    loses neither whenever the answer is valid JSON (unless it is one no flash can be read of:
+    then, with the good ones, still neither)."""
+    _flash_texts(data)
+    document = _LIVE % (_GOOD_FLASH % (1, 1), data.decode("utf-8", "replace"), _GOOD_FLASH % (2, 2))
+    if _json_document(document.encode()):
+        texts = _flash_texts(document.encode()) or set()
+        check({"good-1", "good-2"} <= texts, "good flashes kept", texts)
 
 
 # ---- crawler/store/state.py
@@ -395,6 +460,8 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "feed": fuzz_feed,
     "roll": fuzz_roll,
     "page": fuzz_page,
+    "media": fuzz_media,
+    "live": fuzz_live,
     "state": fuzz_state,
     "config": fuzz_config,
     "paths": fuzz_paths,

@@ -99,6 +99,10 @@ def json_object(keys: tuple[str, ...]) -> st.SearchStrategy[bytes]:
 
 ROLL_KEYS = ("url", "wapurl", "docid", "title", "stitle", "intime", "ctime", "media_name")
 ROLL_KEYS += ("media", "author", "keywords")
+LIVE_KEYS = ("id", "rich_text", "create_time", "update_time", "tag", "name", "ext", "stocks")
+LIVE_KEYS += ("market", "symbol", "key", "docurl", "multimedia", "is_delete")
+SLIDE_KEYS = ("slide", "images", "title", "long_title", "intro", "createtime", "download_img")
+SLIDE_KEYS += ("image_url", "thumb_160")
 FEED_KEYS = ("id", "url", "title", "image", "banner_image", "authors", "author", "name")
 FEED_KEYS += ("tags", "date_published", "date_modified", "content_html", "content_text")
 FEED_KEYS += ("summary",)
@@ -227,6 +231,8 @@ STRATEGIES: dict[str, st.SearchStrategy[bytes]] = {
     "feed": st.one_of(json_object(FEED_KEYS), RSS_ITEM, made_of("feed")),
     "roll": st.one_of(json_object(ROLL_KEYS), made_of("roll")),
     "page": st.one_of(PAGE, made_of("page")),
+    "media": st.one_of(json_object(SLIDE_KEYS), made_of("media")),
+    "live": st.one_of(json_object(LIVE_KEYS), made_of("live")),
     "state": st.one_of(STATE_LINES, MONTH_FILE, made_of("state")),
     "config": st.one_of(CONFIG, made_of("config")),
     "paths": st.one_of(made_of("paths"), st.text().map(_utf8)),
