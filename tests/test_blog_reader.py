@@ -42,7 +42,16 @@ from browser import chromium, serve_folder
 from feed_replay import RSS, feed_source, feeds_yaml, rebuilt_feeds
 from replay import IMAGE_URL, ReplayServer, Reply, image_bytes
 from runner import crawl
-from sina_replay import SINA_NAME, real_articles, reference_articles, serve_sina
+from sina_replay import (
+    LIVE_NAME,
+    SINA_NAME,
+    real_articles,
+    real_flashes,
+    reference_articles,
+    serve_live,
+    serve_sina,
+    synthetic_flash,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.node, pytest.mark.process]
 
@@ -91,11 +100,17 @@ def reader_feed() -> bytes:
 
 
 def serve_everything(server: ReplayServer) -> list[dict]:
-    """The Sina roll with every saved page and the reference posts (shipped defaults, remote
-    images), the reference posts again as RSS feeds (images kept and rewritten), the
+    """The Sina roll with every saved page (slide and video pages too) and the reference posts
+    (shipped defaults, remote images), the 7×24 live feed's real flashes and one with a
+    picture, the reference posts again as RSS feeds (images kept and rewritten), the
     real-world feeds and the reader feed; every image URL answered with a picture."""
     serve_sina(server, real_articles() + reference_articles())
-    sources = [{"name": SINA_NAME, "site": "新浪财经", "category": "金融", "type": "sina"}]
+    pictured = synthetic_flash(1, multimedia='{"img_url":["https:\\/\\/n.sinaimg.cn\\/z.jpg"]}')
+    serve_live(server, [pictured, *real_flashes()])
+    sources = [
+        {"name": SINA_NAME, "site": "新浪财经", "category": "金融", "type": "sina"},
+        {"name": LIVE_NAME, "site": "新浪财经", "category": "7×24", "type": "sina_live"},
+    ]
     for feed in rebuilt_feeds():
         server.add(feed.url, Reply(200, feed.xml, RSS))
         kept = {"images": "keep", "rewrite_images": True, "limit": 100}
@@ -158,7 +173,7 @@ def blog(hexo_site: Path, server: ReplayServer, tmp_path_factory) -> Blog:
     shutil.rmtree(hexo_site / "public", ignore_errors=True)
     result = crawl(server, archive, config=config)
     assert "Traceback" not in result.stderr, result.stderr
-    assert f" 0 of {len(REAL_FEEDS) + len(rebuilt_feeds()) + 2} source(s) failed" in result.stdout
+    assert f" 0 of {len(REAL_FEEDS) + len(rebuilt_feeds()) + 3} source(s) failed" in result.stdout
     assert f"{SINA_NAME}: {len(real_articles()) + len(reference_articles())} new" in result.stdout
     build = subprocess.run(
         ["npm", "run", "--silent", "build"],

@@ -20,7 +20,7 @@ from .. import urls
 from ..errors import one_line
 from ..items import Article
 from ..markup import text_content
-from .sina_page import beijing_time
+from .sina_page import BEIJING, beijing_time
 from .sina_roll import RollError, api_result, canonical_url
 
 LIVE_API = "https://zhibo.sina.com.cn/api/zhibo/feed"
@@ -167,10 +167,11 @@ def _images(value: object) -> tuple[str, ...]:
 
 
 def flash_title(text: str) -> str:
-    """Its 【headline】, else its first sentence, cut at TITLE_CHARS characters."""
+    """Its 【headline】 (without the brackets), else its first sentence, cut at TITLE_CHARS
+    characters."""
     plain = " ".join(text_content(text).split())
-    if m := _HEADLINE.match(plain):
-        return f"【{m.group(1).strip()}】"
+    if (m := _HEADLINE.match(plain)) and m.group(1).strip():
+        return m.group(1).strip()
     if m := _SENTENCE_END.search(plain):
         plain = plain[: m.start()]
     return plain if len(plain) <= TITLE_CHARS else plain[: TITLE_CHARS - 1] + "…"
@@ -181,11 +182,14 @@ def _escaped(value: str) -> str:
 
 
 def flash_body(flash: Flash) -> str:
-    """The flash as a post: its text, its pictures, then a line of its topics and one of its
-    stocks (each linked to its quote page where Sina has one)."""
+    """The flash as a post: its text, its pictures, then a line of its time (Beijing: the
+    post's date shows the day alone), one of its topics and one of its stocks (each linked to
+    its quote page where Sina has one)."""
     parts = ["<p>" + flash.text.replace("\r\n", "\n").replace("\n", "<br>\n") + "</p>"]
     for src in flash.images:
         parts.append(f'<div class="img_wrapper"><img src="{_escaped(src)}"></div>')
+    if flash.time is not None:
+        parts.append(f"<p>时间：{flash.time.astimezone(BEIJING):%Y-%m-%d %H:%M:%S}（北京时间）</p>")
     if flash.tags:
         parts.append(f"<p>标签：{_escaped('、'.join(flash.tags))}</p>")
     if flash.stocks:

@@ -49,9 +49,13 @@ def _string(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _figure(src: str, alt: str, caption: str) -> str:
-    descr = f'<span class="img_descr">{_text(caption)}</span>' if caption else ""
-    return f'<div class="img_wrapper"><img src="{_attr(src)}" alt="{_attr(alt)}">{descr}</div>'
+def _figure(src: str, caption: str, album: str) -> str:
+    """A picture as Sina's articles show one: its caption below it, else the album's title
+    as its `alt` (a theme shows an `alt` as a caption too: never both)."""
+    if caption:
+        descr = f'<span class="img_descr">{_text(caption)}</span>'
+        return f'<div class="img_wrapper"><img src="{_attr(src)}" alt="">{descr}</div>'
+    return f'<div class="img_wrapper"><img src="{_attr(src)}" alt="{_attr(album)}"></div>'
 
 
 class MediaPage(SinaPage):
@@ -130,8 +134,9 @@ class SlidePage(MediaPage):
         title = self.title
         intro = _string(self.album.get("intro")) or self.summary
         parts = [f"<p>{_text(intro)}</p>"] if intro and intro != title else []
-        for src, name, caption in slides:
-            parts.append(_figure(src, name or title, caption or name))
+        albums = {title, *(_string(self.album.get(k)) for k in ("title", "long_title"))}
+        for src, name, caption in slides:  # a picture titled as its album has no caption
+            parts.append(_figure(src, caption or (name if name not in albums else ""), title))
         return "\n".join(parts) + "\n"
 
 
