@@ -181,6 +181,27 @@ def test_a_video_page_is_its_poster_summary_and_link_and_no_video_file():
     assert not sina_page('<meta property="og:title" content="x">', VIDEO_URL).recognized
 
 
+@pytest.mark.parametrize(
+    ("script", "video_id", "poster"),
+    [
+        ("video_id:'246318416',", "246318416", ""),
+        (
+            "$SCOPE.video = {videoId: 678, poster: '//p.ivideo.sina.com.cn/b.jpg'};",
+            "678",
+            "//p.ivideo.sina.com.cn/b.jpg",
+        ),
+        (
+            'var c = {"video_id":"345","pic":"https:\\/\\/p.ivideo.sina.com.cn\\/a.jpg"};',
+            "345",
+            "https://p.ivideo.sina.com.cn/a.jpg",
+        ),
+    ],
+)
+def test_a_video_page_s_settings_are_read_however_its_script_writes_them(script, video_id, poster):
+    page = sina_page(f"<script>{script}</script>", VIDEO_URL)
+    assert (page.recognized, page.video_id, page.poster) == (True, video_id, poster)
+
+
 # --- the 7×24 live feed ------------------------------------------------------------------
 
 

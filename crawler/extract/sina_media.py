@@ -20,8 +20,11 @@ from .html import meta, selector, text_of
 from .sina_page import SinaPage, beijing_time, claims, without_site_name
 
 _SLIDE_DATA = re.compile(r"\bslide_data\s*=\s*(?=\{)")
-_VIDEO_ID = re.compile(r"""\b(?:video_id|videoId|vid)\s*[:=]\s*['"]?([0-9A-Za-z_-]{1,40})""")
-_POSTER = re.compile(r"""\b(?:pic|poster|image)\s*:\s*['"]((?:https?:)?//[^'"\s<>]{1,2000})['"]""")
+# A player setting as a script writes it: `video_id:'1'`, `videoId: 1`, `"video_id":"1"`.
+_VIDEO_ID = re.compile(r"""\b(?:video_id|videoId)['"]?\s*[:=]\s*['"]?([0-9A-Za-z_-]{1,40})""")
+_POSTER = re.compile(
+    r"""\b(?:pic|poster|image)['"]?\s*:\s*['"]((?:https?:)?(?:\\?/){2}[^'"\s<>]{1,2000})['"]"""
+)
 # A picture's address in slide_data, the biggest first (RSSHub takes `download_img`).
 _IMAGE_KEYS = ("download_img", "image_url", "img_url", "url", "thumb_160")
 MAX_SLIDES = 1000
@@ -155,7 +158,7 @@ class VideoPage(MediaPage):
     def poster(self) -> str:
         found = meta(self.html, "og:image") or ""
         if not _image_url(found) and (m := _POSTER.search(self.html)):
-            found = m.group(1)
+            found = m.group(1).replace("\\/", "/")  # a JSON string's `\/`
         return _image_url(found)
 
     @property
