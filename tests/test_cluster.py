@@ -31,12 +31,17 @@ from crawler.store.verify import verify
 from replay import ReplayServer, Reply
 from runner import FAST, ROOT, crawl, run_cli
 from sina_replay import (
+    LIVE,
     ROLL,
     SINA_NAME,
+    live_config,
     md_files,
+    real_flashes,
+    serve_live,
     serve_pages,
     sina_config,
     synthetic_articles,
+    synthetic_flash,
 )
 
 ARTICLES = 300
@@ -374,3 +379,20 @@ def test_a_prepared_body_never_travels_through_redis():
     data["prepared"] = {"~": "Prepared", **forged.__dict__}
     decoded = decode(json.dumps(data).encode())
     assert decoded.prepared is None and prepare(decoded).body == prepare(article).body
+
+
+@pytest.mark.process
+def test_a_scaled_out_crawl_archives_the_live_feed_as_one_process_does(
+    replay: ReplayServer, redis_url: str, tmp_path: Path
+):
+    """The 7×24 live feed's flashes (items whole in its list) travel to the writer like any
+    article: the same posts as a single-process crawl, each page of the feed asked once."""
+    flashes = [synthetic_flash(n) for n in range(14, -1, -1)] + real_flashes()
+    serve_live(replay, flashes)
+    config = live_config(tmp_path / "config")
+    single = crawl(replay, tmp_path / "single", config=config)
+    assert single.returncode == 0 and "17 new" in single.stdout, single.stderr
+    replay.requests.clear()
+    run_again(replay, redis_url, config, tmp_path / "shared")
+    assert md_files(tmp_path / "shared") == md_files(tmp_path / "single")
+    assert Counter(replay.requests) == Counter(LIVE.format(zhibo_id=152, page=n) for n in (1, 2, 3))

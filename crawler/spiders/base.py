@@ -157,13 +157,14 @@ class SourceRun:
         )
         return True
 
-    def skip(self, item_id: str, url: str, reason: str) -> None:
-        """An item there is nothing more to archive of (the same article as one archived,
-        listed again on another host): counted, no retry; no warning, nothing is wrong."""
-        self.count("skipped")
+    def same_as(self, item_id: str, url: str, other: str) -> None:
+        """The item is an article archived (or on its way) under another id, listed again
+        on another host: unchanged, its retry (if any) dropped; no warning, nothing is
+        wrong."""
+        self.count("unchanged")
         self.release(item_id)
         self.skipped.append(item_id)
-        log.info("%s: %s: %s, skipped", self.name, url, reason)
+        log.info("%s: %s: the same article as %s, not archived twice", self.name, url, other)
 
 
 class Navigator:

@@ -138,7 +138,7 @@ class SinaRoll(Navigator):
             # The roll listed the article twice, on two hosts (desktop and mobile, 看点): it is
             # archived once, under the id it was first listed with.
             self.run.page_seen(recognized=True)
-            self.run.skip(roll.id, response.url, f"the same article as {same}")
+            self.run.same_as(roll.id, response.url, same)
             return
         article = sina_article(page, roll)
         if article is None:
