@@ -12,7 +12,7 @@ import pytest
 
 from crawler.extract.page import decode_page
 from crawler.extract.sina_media import MEDIA_PAGES, media_kind, sina_page
-from crawler.extract.sina_page import FAMILIES, beijing_time, claims, doc_id
+from crawler.extract.sina_page import FAMILIES, beijing_time, claim, claims, doc_id
 from crawler.extract.sina_roll import RollError, parse_roll, roll_url
 
 from sina_cases import FIELDS, FILES, SINA_CASES, SinaCase, run_case, sina_cases
@@ -119,6 +119,7 @@ def test_each_case_is_claimed_by_exactly_its_family(case):
         assert (claimed, media_kind(html, case.url)) == ([], case.family)
     else:
         assert claimed == [case.family]
+    assert getattr(claim(html), "family", None) == (claimed or [None])[0]  # the crawl's one pass
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)

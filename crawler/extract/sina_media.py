@@ -17,7 +17,7 @@ from functools import cached_property
 
 from .. import urls
 from .html import meta, selector, text_of
-from .sina_page import SinaPage, beijing_time, claims, without_site_name
+from .sina_page import SinaPage, beijing_time, claim, without_site_name
 
 _SLIDE_DATA = re.compile(r"\bslide_data\s*=\s*(?=\{)")
 # A player setting as a script writes it: `video_id:'1'`, `videoId: 1`, `"video_id":"1"`.
@@ -208,8 +208,8 @@ def media_kind(html: str, url: str) -> str | None:
 def sina_page(html: str, url: str) -> SinaPage:
     """The page object of the family that claims the page; else a slide or video page, or a
     page of no known family (`family` "?", not `recognized`)."""
-    if found := claims(html):
-        return found[0](html, url)
+    if family := claim(html):
+        return family(html, url)
     if kind := media_kind(html, url):
         return MEDIA_PAGES[kind](html, url)
     return SinaPage(html, url)
