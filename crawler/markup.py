@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Content is text up to the matching end tag (scripting enabled, as a blog reader has it).
 RAW_TEXT = frozenset(
@@ -107,6 +108,24 @@ class RawText:
 
 
 Token = Tag | Comment | RawText
+
+
+_CACHED_CHARS = 1_000_000  # a longer text's tokens are read anew each time: bounded memory
+
+
+def tokens(html: str, *, comments: bool = True, raw_text: bool = True) -> tuple[Token, ...]:
+    """Every token of `html` (as `tokenize` reads them), read once: the passes a body goes
+    through (boilerplate, the edits, the nesting guard, the judge, Hexo's syntax) ask for the
+    same text's tokens, and all but the first take them from here (the last few texts'; one
+    over a million characters is not kept). Callers do not change them."""
+    if len(html) > _CACHED_CHARS:
+        return tuple(tokenize(html, comments=comments, raw_text=raw_text))
+    return _kept_tokens(html, comments, raw_text)
+
+
+@lru_cache(maxsize=8)
+def _kept_tokens(html: str, comments: bool, raw_text: bool) -> tuple[Token, ...]:
+    return tuple(tokenize(html, comments=comments, raw_text=raw_text))
 
 
 def tokenize(
@@ -331,7 +350,7 @@ def nesting_depth(html: str) -> int:
     tags in raw text are (a parser without scripting nests `<noscript>`)."""
     depth = deepest = 0
     unclosed: dict[str, int] = {}
-    for tok in tokenize(html, raw_text=False):
+    for tok in tokens(html, raw_text=False):
         if not isinstance(tok, Tag) or tok.name in VOID or tok.name in _IMPLIED_END:
             continue
         if not tok.closing:

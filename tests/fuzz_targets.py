@@ -47,6 +47,7 @@ from crawler.markup import (
     nesting_depth,
     text_content,
     tokenize,
+    tokens,
 )
 from crawler.store import index
 from crawler.store.active import is_dangerous_url
@@ -107,7 +108,8 @@ def fuzz_markup(data: bytes) -> None:
     """tokenize never raises; its tokens come in order, do not overlap and lie inside the
     input; a tag or comment starts at `<`; every attribute lies inside its tag, its value is
     the text it spans, and the one-match fast path reads a tag as the slow path does.
-    element_end, nesting_depth, text_content and as_text never raise."""
+    element_end, nesting_depth, text_content and as_text never raise; `tokens` (kept for
+    the next pass) gives what tokenize does."""
     html = text_of(data)
     pos = 0
     for tok in tokenize(html):
@@ -128,6 +130,9 @@ def fuzz_markup(data: bytes) -> None:
         check(slow_closing == tok.self_closing, "fast self-closing = slow", tok)
     for tok in tokenize(html, comments=False, raw_text=False):
         check(isinstance(tok, Tag), "only tags", tok)
+    spans = [(type(t), t.start, t.end) for t in tokenize(html)]
+    for _ in range(2):  # read, then kept: the same tokens either way
+        check([(type(t), t.start, t.end) for t in tokens(html)] == spans, "tokens = tokenize", html)
     first = html.find(">") + 1
     element_end(html, "div", first)
     nesting_depth(html)

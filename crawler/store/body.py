@@ -24,6 +24,7 @@ from ..markup import (
     Tag,
     tokenize,
 )
+from ..markup import tokens as markup_tokens
 from .active import (
     ACTIVE_ELEMENTS,
     URL_ATTRS,
@@ -94,7 +95,7 @@ def _kept_line_breaks(body: str, starts: list[int]) -> set[int]:
     pending = iter(starts)
     line = next(pending, None)
     depth = 0  # open <pre>/<listing> elements
-    for tok in tokenize(body):
+    for tok in markup_tokens(body):
         while line is not None and line < tok.start:  # text between tokens
             if depth > 0:
                 kept.add(line)
@@ -151,7 +152,7 @@ def markup_edits(body: str, page_url: str | None) -> tuple[list[Edit], list[str]
     final `src` of each image (in order, without repeats)."""
     edits: list[Edit] = []
     images: dict[str, None] = {}
-    tokens = _Tokens(tokenize(body))
+    tokens = _Tokens(markup_tokens(body))
     skip_to = -1
     foreign = 0  # open <svg>/<math> elements (counted as written: breakouts are ignored)
     for i, tok in enumerate(tokens):
@@ -383,7 +384,7 @@ def _emptied_wrappers(text: str) -> list[Edit]:
     """Elements whose content is only boilerplate removed (`_GONE`), white space, comments and
     line breaks: each becomes `_GONE` too. An element that was empty as served stays."""
     edits: list[Edit] = []
-    tokens = _Tokens(tokenize(text))
+    tokens = _Tokens(markup_tokens(text))
     for i, j in tokens.closers.items():
         start, end = tokens[i], tokens[j]
         content = text[start.end : end.start]
@@ -395,7 +396,7 @@ def _emptied_wrappers(text: str) -> list[Edit]:
 def boilerplate_edits(body: str) -> list[Edit]:
     """The boilerplate elements and comments of `body`, each an edit that removes it whole."""
     edits: list[Edit] = []
-    tokens = _Tokens(tokenize(body))
+    tokens = _Tokens(markup_tokens(body))
     for i, tok in enumerate(tokens):
         if isinstance(tok, Comment) and _is_boilerplate_comment(body, tok):
             edits.append((tok.start, tok.end, ""))

@@ -17,6 +17,7 @@ import bisect
 import re
 
 from ..markup import Comment, RawText, Tag, Token, tokenize
+from ..markup import tokens as markup_tokens
 from .active import url_scheme
 from .body import Edit, apply_edits
 
@@ -52,7 +53,7 @@ def hexo_syntax_edits(body: str) -> list[Edit]:
     """Edit 6's edits, sorted, none overlapping; empty when BODY already complies."""
     if "<" not in body and "```" not in body and "~~~" not in body:  # (open_graph needs `<`)
         return []
-    tokens = list(tokenize(body))
+    tokens = markup_tokens(body)
     starts = [tok.start for tok in tokens]
     edits: set[Edit] = set()
     for tok in tokens:

@@ -16,7 +16,7 @@ import nh3
 from markdown_it import MarkdownIt
 from selectolax.lexbor import LexborHTMLParser
 
-from ..markup import MAX_NESTING, Comment, Tag, as_text, nesting_depth, tokenize
+from ..markup import MAX_NESTING, Comment, Tag, as_text, nesting_depth, tokens
 from .active import ACTIVE_ELEMENTS, SAFE_SCHEMES, css_loads, is_active_attribute, is_refresh
 from .body import to_markdown
 
@@ -88,7 +88,7 @@ def _in_foreign_content(node) -> bool:
 
 
 def _tag_across_blank_line(body: str) -> bool:
-    for tok in tokenize(body):
+    for tok in tokens(body):
         spans = isinstance(tok, Comment) or isinstance(tok, Tag) and not tok.bare
         if spans and _BLANK_LINE.search(body, tok.start, tok.end):
             return True
