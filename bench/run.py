@@ -2,6 +2,7 @@
 
     python bench/run.py                 # N = 2,000 and 20,000; about ten minutes
     python bench/run.py --quick         # N = 500 and 2,000, fewer repeats
+    python bench/run.py --crawl [N]     # the full crawl alone (N = 1,000), then a profile
 
 Prints a table (figure, target, ratio) and writes the same as JSON (bench/results.json).
 Never part of the test suite: these machines are shared and timings are noisy.
@@ -176,10 +177,63 @@ def full_crawl(server: ReplayServer, mirror: Mirror, env: dict, runs: int) -> di
         "bare_cpu_s": bare_cpu,
         "crawler_cpu_s": crawler_cpu,
         "cpu_ratio": crawler_cpu / bare_cpu,
+        "bare_cpu_ms_per_article": bare_cpu / mirror.count * 1000,
+        "crawler_cpu_ms_per_article": crawler_cpu / mirror.count * 1000,
         "items_per_s": mirror.count / crawler_s,
         "peak_rss_mb": max(r.rss_kb for r in crawls) / 1024,
         "archive": str(archive),
     }
+
+
+def profile(mirror: Mirror, env: dict, top: int = 15) -> dict:
+    """One crawl under cProfile (the reactor's thread: where the crawl's own work competes
+    with Scrapy's): our code's functions by their own time, each a share of the whole run."""
+    import pstats
+
+    stats_file = fresh("profile") / "crawl.prof"
+    archive = fresh("profiled") / "archive"
+    crawl = crawl_command(archive, mirror.count)  # python -m crawler crawl …
+    command = [crawl[0], "-m", "cProfile", "-o", str(stats_file), *crawl[1:]]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    stats = pstats.Stats(str(stats_file)).stats
+    total = sum(tt for _, _, tt, _, _ in stats.values())
+    ours = str(ROOT / "crawler")
+    rows = sorted(
+        (
+            (tt, ct, f"{Path(file).relative_to(ROOT)}:{line}({name})")
+            for (file, line, name), (_, _, tt, ct, _) in stats.items()
+            if file.startswith(ours)
+        ),
+        reverse=True,
+    )
+    return {
+        "total_s": total,
+        "ours_share": sum(tt for tt, _, _ in rows) / total,
+        "top": [
+            {"function": where, "own_share": tt / total, "cumulative_share": ct / total}
+            for tt, ct, where in rows[:top]
+        ],
+    }
+
+
+def report_profile(p: dict) -> None:
+    print(f"\nprofile (cProfile, {p['total_s']:.1f} s): our code's own time {p['ours_share']:.0%}")
+    print(f"{'own':>6} {'cumul.':>7}  function")
+    for row in p["top"]:
+        print(f"{row['own_share']:6.1%} {row['cumulative_share']:7.1%}  {row['function']}")
+
+
+def crawl_only(count: int, runs: int) -> dict:
+    server = ReplayServer().start()
+    try:
+        env = _env(server)
+        server.resolver = Mirror(count).resolve
+        full = full_crawl(server, Mirror(count), env, runs)
+        del full["archive"]
+        return {"n": count, "full": full, "profile": profile(Mirror(count), env)}
+    finally:
+        server.shutdown()
 
 
 def scale_out(mirror: Mirror, env: dict, runs: int) -> dict | None:
@@ -430,6 +484,14 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json")
     parser.add_argument("--judge", action="store_true", help="only the safety judge's cost")
     parser.add_argument(
+        "--crawl",
+        type=int,
+        nargs="?",
+        const=1_000,
+        metavar="N",
+        help="only the full crawl of N articles against bare Scrapy, then a profile of it",
+    )
+    parser.add_argument(
         "--review",
         type=Path,
         metavar="DIR",
@@ -448,6 +510,10 @@ def main() -> None:
         if args.review:
             results = {"scale": review_only(args.review)}
             report_scale(results["scale"])
+            return
+        if args.crawl:
+            results = crawl_only(args.crawl, args.runs)
+            report_crawl(results)
             return
         results = bench(small, big, runs, corpus)
     report(results)
@@ -491,6 +557,7 @@ def bench(small: int, big: int, runs: int, corpus: int) -> dict:
     }
     server.resolver = Mirror(small).resolve
     results["full"] = full_crawl(server, Mirror(small), env, runs)
+    results["profile"] = profile(Mirror(small), env)
     results["recrawl"] = recrawl(server, Path(results["full"]["archive"]), small, env, runs)
     server.resolver = Mirror(big).resolve
     results["full_big"] = full_crawl(server, Mirror(big), env, 1)
@@ -512,6 +579,19 @@ def bench(small: int, big: int, runs: int, corpus: int) -> dict:
     return results
 
 
+def report_crawl(r: dict) -> None:
+    f = r["full"]
+    print(f"full crawl, N={r['n']}, best of each side's runs (alternating):")
+    print(f"  wall: crawler {f['crawler_s']:.1f} s / bare {f['bare_s']:.1f} s = {f['ratio']:.2f}×")
+    print(
+        f"  CPU:  crawler {f['crawler_cpu_s']:.1f} s / bare {f['bare_cpu_s']:.1f} s = "
+        f"{f['cpu_ratio']:.2f}× ({f['crawler_cpu_ms_per_article']:.1f} / "
+        f"{f['bare_cpu_ms_per_article']:.1f} ms an article)"
+    )
+    print(f"  peak RSS {f['peak_rss_mb']:.0f} MB")
+    report_profile(r["profile"])
+
+
 def report(r: dict) -> None:
     rows = [
         (
@@ -524,7 +604,9 @@ def report(r: dict) -> None:
         (
             f"full crawl, N={r['n']}: CPU s, crawler / bare",
             f"{r['full']['crawler_cpu_s']:.1f} s / "
-            f"{r['full']['bare_cpu_s']:.1f} s = {r['full']['cpu_ratio']:.2f}×",
+            f"{r['full']['bare_cpu_s']:.1f} s = {r['full']['cpu_ratio']:.2f}× "
+            f"({r['full']['crawler_cpu_ms_per_article']:.1f} / "
+            f"{r['full']['bare_cpu_ms_per_article']:.1f} ms an article)",
             "-",
             True,
         ),
@@ -614,6 +696,7 @@ def report(r: dict) -> None:
             )
         )
     print_rows(rows)
+    report_profile(r["profile"])
     if "scale" in r:
         report_scale(r["scale"])
 
