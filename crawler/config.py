@@ -24,7 +24,7 @@ SOURCE_TYPES = ("sina", "feed", "sina_live")
 # The 7×24 live feed's channel (docs/SINA.md §6): 152 财经; 151 政经, 153 综合, 155 市场,
 # 164 国际, 242 行业 (RSSHub's list).
 DEFAULT_ZHIBO_ID = 152
-LIVE_PAGES = 50  # a sina_live source's default `pages`: 500 flashes, a busy day's
+LIVE_PAGES = 50  # a sina_live source's default `pages`: 500 flashes (`limit` caps those archived)
 # The image store is `<archive>/images/`; with the archive at a Hexo site's source/_posts and
 # `include: ["_posts/images/**"]` in its _config.yml, Hexo serves it here.
 DEFAULT_IMAGES_URL = "/_posts/images/"

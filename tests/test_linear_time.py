@@ -5,6 +5,7 @@ and this file runs in seconds."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -12,6 +13,8 @@ from datetime import UTC, datetime
 import pytest
 
 from crawler.extract.sina_article import read_page, sina_article
+from crawler.extract.sina_live import flash_article, parse_live
+from crawler.extract.sina_media import sina_page
 from crawler.items import Article, Shelf
 from crawler.store.search import plain_text
 from crawler.store.template import render_article
@@ -117,3 +120,48 @@ def test_a_body_of_unclosed_tags_renders_in_linear_time(unit: str, body_format: 
     repeated = BODIES[unit]
     n = 4000 // len(repeated) + 1
     assert_linear(rendered(body_format), repeated * n, repeated * 4 * n, f"{unit} {body_format}")
+
+
+# ---- the 7×24 live feed and slide pages (issue 31): what a flash or a slide_data holds
+
+FLASH_FIELDS = {
+    "multimedia of slashes": (lambda n: {"multimedia": "/" * n}, 5000),
+    "multimedia of hosts": (lambda n: {"multimedia": "//a" * n}, 2000),
+    "text of unclosed inline tags": (lambda n: {"rich_text": "<b>x" * n}, 1000),
+    "text of closed inline tags": (lambda n: {"rich_text": "<b>x</b>" * n}, 1000),
+}
+
+
+def flash_made(fields: dict) -> Callable[[str], None]:
+    def make(_: str) -> None:
+        flash = {"id": 1, "rich_text": "x", "create_time": "2024-01-02 10:00:00", **fields}
+        body = json.dumps({"result": {"data": {"feed": {"list": [flash]}}}}).encode()
+        for parsed in parse_live(body):
+            flash_article(parsed)
+
+    return make
+
+
+@pytest.mark.parametrize("name", FLASH_FIELDS)
+def test_a_flash_is_read_in_linear_time(name):
+    fields, n = FLASH_FIELDS[name]
+    small, large = fields(n), fields(4 * n)
+    size = str(n)  # assert_linear's texts only name the sizes here
+    work_small, work_large = flash_made(small), flash_made(large)
+    work_small(size)
+    runs = max(1, round(0.02 / max(cpu_seconds(work_small, size, 1), 1e-4)))
+    once = best_of_3(work_small, size, runs)
+    four_times = best_of_3(work_large, size, runs, enough=8 * once)
+    assert four_times <= 8 * once, f"{name}: ×{four_times / once:.1f}"
+
+
+def test_a_slide_page_is_read_in_linear_time():
+    def page(n: int) -> str:
+        images = [{"image_url": f"//n.sinaimg.cn/{i}.jpg", "intro": "图" * 20} for i in range(n)]
+        data = json.dumps({"slide": {"title": "t"}, "images": images})
+        return f"<script>var slide_data = {data}\n</script>"
+
+    def made(html: str) -> None:
+        sina_article(sina_page(html, "https://slide.finance.sina.com.cn/a/slide_1_2_3.html"))
+
+    assert_linear(made, page(100), page(400), "slide_data pictures")

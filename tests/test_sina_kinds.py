@@ -421,3 +421,57 @@ def test_a_live_source_is_configured_by_its_channel():
         source(zhibo_id=0)
     with pytest.raises(ConfigError, match="key 'zhibo_id'"):
         source(zhibo_id="152")
+
+
+@pytest.mark.process
+def test_flashes_the_limit_held_back_are_had_next_run(replay: ReplayServer, tmp_path: Path):
+    """A walk the limit stopped leaves its next page owed: the next run walks on past the
+    pages it archived (all archived now, under ten new flashes) to the flashes it held."""
+    older = [synthetic_flash(n) for n in range(29, -1, -1)]
+    serve_live(replay, older)
+    config, archive = live_config(tmp_path, limit=10), tmp_path / "archive"
+    result = crawl(replay, archive, config=config)
+    assert f"{LIVE_NAME}: 10 new," in result.stdout, result.stdout
+    newer = [synthetic_flash(n, minute=200 + n) for n in range(39, 29, -1)]
+    serve_live(replay, newer + older)
+    result = crawl(replay, archive, "--limit", "100", config=config)
+    assert f"{LIVE_NAME}: 30 new," in result.stdout, result.stdout
+    assert len(md_files(archive)) == 40
+    assert "WARNING" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [(0, True), ("0", True), (False, True), (None, True), ("", True), ("false", True)]
+    + [(1, False), ("1", False), (True, False), ("true", False)],
+)
+def test_a_flash_is_deleted_only_when_it_says_so(value, kept):
+    (kept_flash,) = parse_live(live_body([synthetic_flash(1)]))
+    flashes = parse_live(live_body([synthetic_flash(2, is_delete=value), synthetic_flash(1)]))
+    assert [f.id for f in flashes] == (["9000002", kept_flash.id] if kept else [kept_flash.id])
+
+
+def test_a_feed_whose_delete_mark_changed_is_no_empty_feed():
+    """`is_delete` of a shape no flash had: unread, so the drift alarm says so (a feed that
+    reads as all deleted would end the walk with "0 new" and no word)."""
+    changed = [synthetic_flash(n, is_delete=["no"]) for n in range(3)]
+    with pytest.raises(RollError, match="has it changed"):
+        parse_live(live_body(changed))
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("<b>加粗</b>与<a href='https://x.cn/'>链接</a><br>换行", None),  # kept as markup
+        ("A<B股上涨", "A&lt;B股上涨"),
+        ("注释 <!-- 之后", "注释 &lt;!-- 之后"),
+        ("<textarea>吞掉后面", "&lt;textarea&gt;吞掉后面"),
+        ("<div>未闭合", "&lt;div&gt;未闭合"),
+        ("一</p>二", "一&lt;/p&gt;二"),
+    ],
+)
+def test_a_flash_s_text_never_takes_in_the_lines_after_it(text, shown):
+    (flash,) = parse_live(live_body([synthetic_flash(1, rich_text=text)]))
+    body = flash_article(flash).body
+    assert body.startswith(f"<p>{shown or text}</p>\n<p>时间：")
+    assert "<p>标签：公司</p>" in body and "相关股票" in body

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from .. import urls
 from ..errors import one_line
 from ..items import Article
-from ..markup import text_content
+from ..markup import Tag, text_content, tokenize
 from .sina_page import BEIJING, beijing_time
 from .sina_roll import RollError, api_result, canonical_url
 
@@ -31,9 +31,15 @@ TITLE_CHARS = 40  # characters of a title made of the text, when it has no headl
 _HEADLINE = re.compile(rf"^\s*【([^【】]{{1,{MAX_HEADLINE}}})】")
 _SENTENCE_END = re.compile(r"[。！？!?；;]")
 _SYMBOL = re.compile(r"[A-Za-z0-9_.]{1,20}")
-_IMAGE = re.compile(
-    r"""(?:https?:)?//[^\s"'<>()]+?\.(?:jpe?g|png|gif|webp)(?:\?[^\s"'<>()]*)?""", re.I
-)
+# A picture's address in `multimedia`: the string is cut at what no URL holds, and each piece
+# matched whole (one pattern over the string would rescan from every `//`: quadratic).
+_NO_URL = re.compile(r"""[\s"'<>()\[\]{},\\]+""")
+_IMAGE = re.compile(r"(?:https?:)?//[^?#]{1,2000}\.(?:jpe?g|png|gif|webp)(?:\?.{0,2000})?", re.I)
+MAX_MULTIMEDIA = 100_000  # characters of `multimedia` read
+# The inline markup a flash's text may keep (Sina's rich_text is text, now and then bold or a
+# link): anything else, or markup that does not close, and the text is shown as text,
+# so that it cannot take in the lines after it (a comment, a <textarea>, an open <div>).
+_INLINE = {"b", "strong", "i", "em", "u", "a", "span", "font", "sub", "sup"}
 # A stock's quote page on Sina by its market (ext.stocks[].market); others are named only.
 QUOTE_PAGES = {
     "cn": "https://finance.sina.com.cn/realstock/company/{}/nc.shtml",
@@ -84,7 +90,7 @@ def parse_live(body: bytes) -> list[Flash]:
             log.warning("live flash %d: %s, skipped", n, one_line(exc))
             flash = None
         if flash is None:
-            unread += not (isinstance(entry, dict) and _deleted(entry))
+            unread += not (isinstance(entry, dict) and _deleted(entry) is True)
         elif flash.id not in seen:
             seen.add(flash.id)
             flashes.append(flash)
@@ -93,12 +99,22 @@ def parse_live(body: bytes) -> list[Flash]:
     return flashes
 
 
-def _deleted(entry: dict) -> bool:
-    return str(entry.get("is_delete", "0")).strip() not in ("", "0")
+_DELETED = {1, "1", "true"}  # True is 1, False is 0
+_KEPT = {0, "0", "false", "", None}
+
+
+def _deleted(entry: dict) -> bool | None:
+    """Whether Sina took the flash back (`is_delete`); None when the value says neither (a
+    changed format: the flash is unread, which the drift alarm counts)."""
+    value = entry.get("is_delete")
+    value = value.strip().lower() if isinstance(value, str) else value
+    if not isinstance(value, int | float | str | None):  # a list, an object: unhashable
+        return None
+    return True if value in _DELETED else False if value in _KEPT else None
 
 
 def _flash(entry: object) -> Flash | None:
-    if not isinstance(entry, dict) or _deleted(entry):
+    if not isinstance(entry, dict) or _deleted(entry) is not False:
         return None
     flash_id = entry.get("id")
     flash_id = str(flash_id) if isinstance(flash_id, (int, str)) else ""
@@ -162,8 +178,26 @@ def _images(value: object) -> tuple[str, ...]:
     them: markup or JSON), in order, each once."""
     if not isinstance(value, str):
         value = json.dumps(value) if isinstance(value, (dict, list)) else ""
-    found = (m.group(0) for m in _IMAGE.finditer(value.replace("\\/", "/")))
+    pieces = _NO_URL.split(value[:MAX_MULTIMEDIA].replace("\\/", "/"))
+    found = (p for p in pieces if _IMAGE.fullmatch(p))
     return tuple(dict.fromkeys(u for u in found if urls.is_web(urls.join("https:", u) or "")))
+
+
+def _contained(text: str) -> str:
+    """The flash's text as markup when it is inline markup that closes, else as text, every
+    character of it shown (`A<B股` stays `A<B股`): either way nothing of it reaches past
+    its paragraph."""
+    opened: list[str] = []
+    for tok in tokenize(text):
+        if not isinstance(tok, Tag) or (tok.name not in _INLINE and tok.name != "br"):
+            return _escaped(text)
+        if tok.name == "br" or tok.self_closing and not tok.closing:
+            continue
+        if not tok.closing:
+            opened.append(tok.name)
+        elif not opened or opened.pop() != tok.name:
+            return _escaped(text)
+    return text if not opened else _escaped(text)
 
 
 def flash_title(text: str) -> str:
@@ -185,7 +219,8 @@ def flash_body(flash: Flash) -> str:
     """The flash as a post: its text, its pictures, then a line of its time (Beijing: the
     post's date shows the day alone), one of its topics and one of its stocks (each linked to
     its quote page where Sina has one)."""
-    parts = ["<p>" + flash.text.replace("\r\n", "\n").replace("\n", "<br>\n") + "</p>"]
+    text = _contained(flash.text)
+    parts = ["<p>" + text.replace("\r\n", "\n").replace("\n", "<br>\n") + "</p>"]
     for src in flash.images:
         parts.append(f'<div class="img_wrapper"><img src="{_escaped(src)}"></div>')
     if flash.time is not None:

@@ -21,7 +21,10 @@ from .sina_page import SinaPage, beijing_time, claim, without_site_name
 
 _SLIDE_DATA = re.compile(r"\bslide_data\s*=\s*(?=\{)")
 # A player setting as a script writes it: `video_id:'1'`, `videoId: 1`, `"video_id":"1"`.
-_VIDEO_ID = re.compile(r"""\b(?:video_id|videoId)['"]?\s*[:=]\s*['"]?([0-9A-Za-z_-]{1,40})""")
+_VIDEO_ID = re.compile(
+    r"""\b(?:video_id|videoId)['"]?\s*[:=]\s*['"]?(?!(?:null|undefined|false|true)\b)"""
+    r"""([0-9A-Za-z_-]{1,40})"""
+)
 _POSTER = re.compile(
     r"""\b(?:pic|poster|image)['"]?\s*:\s*['"]((?:https?:)?(?:\\?/){2}[^'"\s<>]{1,2000})['"]"""
 )
@@ -49,7 +52,8 @@ def _image_url(value: object) -> str:
 
 
 def _string(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
+    """A text value of the page's data (entities it holds decoded once: it is shown as text)."""
+    return htmllib.unescape(value).strip() if isinstance(value, str) else ""
 
 
 def _figure(src: str, caption: str, album: str) -> str:
@@ -70,14 +74,11 @@ class MediaPage(SinaPage):
 
     @property
     def title(self) -> str:
-        for found in (meta(self.html, "og:title"), text_of(self.html, selector("h1"), raw=True)):
-            if found and found.strip():
-                return htmllib.unescape(found).strip()
+        if found := (meta(self.html, "og:title") or "").strip():  # entities decoded
+            return found
+        if found := text_of(self.html, selector("h1")).strip():
+            return found
         return super().title
-
-    @property
-    def published(self) -> datetime | None:
-        return super().published or beijing_time(meta(self.html, "article:published_time"))
 
     @property
     def summary(self) -> str:

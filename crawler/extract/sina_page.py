@@ -13,7 +13,7 @@ yet: `recognized` is False, and the crawl keeps it as a sample.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import cached_property
 from typing import ClassVar
@@ -325,20 +325,25 @@ def _present(html: str) -> Callable[[Selector], bool]:
     return present
 
 
+def _claiming(html: str) -> Iterator[type[SinaPage]]:
+    """The families whose markers the page has, as they are found; the fallback family only
+    if no other has."""
+    present, dated = _present(html), False
+    for family in FAMILIES:
+        if not family.fallback and family.matches(present):
+            dated = True
+            yield family
+    if not dated:
+        yield from (f for f in FAMILIES if f.fallback and f.matches(present))
+
+
 def claims(html: str) -> list[type[SinaPage]]:
-    """The families whose markers the page has, the fallback family only if no other has
-    (every one: tests/test_sina_extract.py holds that one claims each saved page)."""
-    present = _present(html)
-    dated = [f for f in FAMILIES if not f.fallback and f.matches(present)]
-    return dated or [f for f in FAMILIES if f.fallback and f.matches(present)]
+    """Every family that claims the page (tests/test_sina_extract.py holds that exactly one
+    claims each saved page)."""
+    return list(_claiming(html))
 
 
 def claim(html: str) -> type[SinaPage] | None:
-    """The family that claims the page: the first whose markers it has (no two dated
-    families claim one page), else the fallback's; a crawl's one pass over the page, which
-    stops at the first family that claims it."""
-    present = _present(html)
-    dated = (f for f in FAMILIES if not f.fallback and f.matches(present))
-    return next(dated, None) or next(
-        (f for f in FAMILIES if f.fallback and f.matches(present)), None
-    )
+    """The family that claims the page: a crawl's one pass over it, which stops at the first
+    (no two dated families claim one page)."""
+    return next(_claiming(html), None)

@@ -112,7 +112,7 @@ def _item(entry: dict, n: int) -> RollItem | None:
         if given and urls.split(given) is None:
             _skipped(n, entry, f"its URL {given[:200]!r} is not a URL")
         return None
-    # One article, one id, whichever host the roll lists it on (docs/SINA.md §3).
+    # One article, one id, whichever host the roll lists it on (docs/SINA.md §0).
     docid = _text(entry.get("docid")).removeprefix("comos:")
     item_id = doc_id(url) or docid or url_id(url)
     if not item_id:

@@ -11,7 +11,7 @@ import scrapy
 from ..extract.sina_live import LIVE_PAGE, Flash, flash_article, live_url, parse_live
 from ..network import TYPED
 from .base import log
-from .sina import Listed, SinaRoll
+from .sina import ROLL_PAGE, Listed, SinaRoll
 
 
 class SinaLive(SinaRoll):
@@ -44,6 +44,11 @@ class SinaLive(SinaRoll):
 
     def flash_output(self, flash: Flash, fetched: datetime):
         return flash_article(flash, fetched).filed(self.run.source.shelf)
+
+    def resuming(self) -> bool:
+        """Only a roll page left owed: a flash the archive refused is not asked for alone
+        (it is had again only while the feed's pages list it)."""
+        return any(ROLL_PAGE in payload for payload in self.run.retry_payloads)
 
     def walked_all(self, pages: int) -> None:
         if not self.run.archived:

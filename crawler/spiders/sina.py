@@ -91,16 +91,24 @@ class SinaRoll(Navigator):
             outputs += self.offer(item_id, output, modified)
         # An all-archived page ends a backfill, unless an earlier run left items or pages
         # behind (it was killed, or failed): then older pages may still hold gaps. While the
-        # limit is reached the next page waits for room (items that fail make it).
-        resume = bool(self.run.retry_payloads)
-        if items and (fresh or resume):
+        # limit is reached the next page waits for room (items that fail make it), recorded
+        # as owed: if no room comes, the next run walks on past pages all archived to it.
+        if items and (fresh or self.resuming()):
             if page >= self.run.pages:
-                self.walked_all(page)
+                if fresh and not self.run.refresh:
+                    self.walked_all(page)
             elif self.run.limit_reached:
-                self.hold(partial(self.roll_request, page + 1))
+                held = self.roll_request(page + 1)
+                self.hold(lambda: held)
+                outputs.append(self.owed([held]))
             else:
                 outputs.append(self.roll_request(page + 1))
         yield from self.recorded(outputs)
+
+    def resuming(self) -> bool:
+        """An earlier run left items or pages behind (it was killed, failed, or its limit
+        held them): older pages may hold gaps."""
+        return bool(self.run.retry_payloads)
 
     def walked_all(self, pages: int) -> None:
         """The last page the source may read still held new items: a backfill's end."""
@@ -111,16 +119,20 @@ class SinaRoll(Navigator):
     def recorded(self, outputs: list[Any]) -> Iterable[Any]:
         """The outputs, their requests recorded before they are made: a crawl stopped now
         asks for them again next run."""
+        if pending := self.owed([r for r in outputs if isinstance(r, scrapy.Request)]):
+            yield pending
+        yield from outputs
+
+    def owed(self, requests: list[scrapy.Request]) -> Pending | None:
+        """The requests as owed to the archive (asked for next run unless they are answered):
+        a roll page's, or an article's with its roll item."""
         pending = tuple(
             (_page_id(r.cb_kwargs["page"]), r.url, {ROLL_PAGE: r.cb_kwargs["page"]})
             if "page" in r.cb_kwargs
             else (r.cb_kwargs["roll"].id, r.url, dict(r.cb_kwargs["roll"].__dict__))
-            for r in outputs
-            if isinstance(r, scrapy.Request)
+            for r in requests
         )
-        if pending:
-            yield Pending(self.run.name, pending)
-        yield from outputs
+        return Pending(self.run.name, pending) if pending else None
 
     def article_request(self, item: RollItem) -> scrapy.Request:
         return scrapy.Request(
