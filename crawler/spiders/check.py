@@ -120,9 +120,10 @@ class _Checker(Navigator):
         self.health.problems.append(f"{where}: {one_line(exc)}")
 
 
-class SinaCheck(_Checker, SinaRoll):
-    """The roll's page 1, then its newest item, and the newest of every other kind it lists
-    (article, slides, video pages): each is extracted as a crawl would."""
+class _ListCheck(_Checker):
+    """A checker of a paged list (a SinaRoll's): its page 1, asked for as a crawl would."""
+
+    list_name = "roll"  # what the list is called in its problems
 
     def start(self) -> Iterable[scrapy.Request]:
         request = self.roll_request(1)
@@ -130,7 +131,12 @@ class SinaCheck(_Checker, SinaRoll):
         yield request
 
     def list_failed(self, failure: Failure) -> None:
-        self.health.problems.append(f"roll unreadable: {describe(failure)}")
+        self.health.problems.append(f"{self.list_name} unreadable: {describe(failure)}")
+
+
+class SinaCheck(_ListCheck, SinaRoll):
+    """The roll's page 1, then its newest item, and the newest of every other kind it lists
+    (article, slides, video pages): each is extracted as a crawl would."""
 
     def parse_roll(self, response: Response, page: int) -> Iterable[scrapy.Request]:
         try:
@@ -244,16 +250,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class LiveCheck(_Checker, SinaLive):
+class LiveCheck(_ListCheck, SinaLive):
     """The live feed's page 1, then its newest flash."""
 
-    def start(self) -> Iterable[scrapy.Request]:
-        request = self.roll_request(1)
-        self.health.list_url = request.url
-        yield request
-
-    def list_failed(self, failure: Failure) -> None:
-        self.health.problems.append(f"live feed unreadable: {describe(failure)}")
+    list_name = "live feed"
 
     def parse_roll(self, response: Response, page: int) -> None:
         try:

@@ -9,7 +9,6 @@ from functools import partial
 import scrapy
 
 from ..extract.sina_live import LIVE_PAGE, Flash, flash_article, live_url, parse_live
-from ..network import TYPED
 from .base import log
 from .sina import ROLL_PAGE, Listed, SinaRoll
 
@@ -22,18 +21,8 @@ class SinaLive(SinaRoll):
     def start(self) -> Iterable[scrapy.Request]:
         yield self.roll_request(1)  # what an earlier run left is on the pages it walks again
 
-    def roll_request(self, page: int) -> scrapy.Request:
-        url = live_url(self.run.source.zhibo_id, page)  # made from feeds.yaml: typed
-        return scrapy.Request(
-            url,
-            meta={TYPED: url},
-            headers={"Referer": LIVE_PAGE},
-            callback=self.parse_roll,
-            errback=self.list_failed,
-            cb_kwargs={"page": page},
-            dont_filter=True,
-            priority=10,
-        )
+    def list_page(self, page: int) -> tuple[str, str]:
+        return live_url(self.run.source.zhibo_id, page), LIVE_PAGE
 
     def listed(self, body: bytes) -> list[Listed]:
         fetched = datetime.now(UTC)

@@ -49,13 +49,17 @@ class SinaRoll(Navigator):
             yield from self.offer(item.id, partial(self.article_request, item))
         yield self.roll_request(1)
 
-    def roll_request(self, page: int) -> scrapy.Request:
+    def list_page(self, page: int) -> tuple[str, str]:
+        """The URL of the list's page `page` (made from feeds.yaml: typed) and its Referer."""
         source = self.run.source
-        url = roll_url(source.lid, page, pageid=source.pageid)  # made from feeds.yaml: typed
+        return roll_url(source.lid, page, pageid=source.pageid), roll_referer(source.pageid)
+
+    def roll_request(self, page: int) -> scrapy.Request:
+        url, referer = self.list_page(page)
         return scrapy.Request(
             url,
             meta={TYPED: url},
-            headers={"Referer": roll_referer(source.pageid)},
+            headers={"Referer": referer},
             callback=self.parse_roll,
             errback=self.list_failed,
             cb_kwargs={"page": page},
