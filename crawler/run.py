@@ -137,21 +137,31 @@ def crawl_settings(
 
 def run_crawl(archive: Archive, sources: list[Source], options: CrawlOptions) -> CrawlReport:
     """Crawl `sources` into the archive (opened by Archive.write) through one session."""
-    session = archive.session()
-    archive_error = None
+    session = archive.session(apart=True)
     try:
         runs = [source_run(session, source, options) for source in sources]
         ran = run_spider(archive.root, options, runs=runs, session=session) if runs else None
         if ran is not None and ran.reason != "finished":
             for run in runs:  # interrupted or stopped: a 304 next time could hide an entry
                 run.new_validators = None
-        for run in runs:
-            finish(session, run)
+        finish_error = finished(session, runs)
     finally:
         archive_error = closed(session)
+    archive_error = finish_error or archive_error
     if ran is None:
         return CrawlReport(runs, archive_error)
     return CrawlReport(runs, ran.archive_error or archive_error, ran.reason == "shutdown")
+
+
+def finished(session: ArchiveSession, runs: list[SourceRun]) -> str | None:
+    """Each source's outcome kept (finish); why the archive could not keep them, if it
+    could not (the summary still says what was done)."""
+    try:
+        for run in runs:
+            finish(session, run)
+    except WRITE_ERRORS as exc:
+        return f"cannot write to the archive: {exc}"
+    return None
 
 
 def closed(session: ArchiveSession) -> str | None:
@@ -272,7 +282,7 @@ def run_recheck(
 ) -> RecheckReport:
     """`crawler recheck`: up to `budget` archived articles of `sources` dated in the last
     `days` days asked for again (the longest unchecked first), in one archive session."""
-    session = archive.session()
+    session = archive.session(apart=True)
     archive_error, ran, runs = None, None, []
     try:
         since = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
@@ -331,7 +341,7 @@ def run_fetch(
     if preview:
         ran = run_spider(archive.root, options, preview=True, runs=[run], navigators=navigators)
     else:
-        with archive.session() as session:
+        with archive.session(apart=True) as session:
             ran = run_spider(
                 archive.root, options, runs=[run], navigators=navigators, session=session
             )

@@ -31,7 +31,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
     }
 
 
-def start_crawl(server: ReplayServer, archive: Path, pages: int) -> subprocess.Popen:
+def start_crawl(server: ReplayServer, archive: Path, pages: int, **popen) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), **server.proxy_env()}
     return subprocess.Popen(
         [
@@ -51,7 +51,21 @@ def start_crawl(server: ReplayServer, archive: Path, pages: int) -> subprocess.P
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        **popen,
     )
+
+
+def children(pid: int) -> list[int]:
+    """The processes `pid` started (its archive writer), from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def wait_for_files(archive: Path, count: int, proc: subprocess.Popen) -> None:
@@ -99,12 +113,34 @@ def test_sigkill_early_midway_and_late_loses_nothing(mirror, uninterrupted, tmp_
     assert verify(archive) == []
 
 
-def test_sigint_stops_cleanly_and_the_next_run_completes(mirror, uninterrupted, tmp_path):
+def test_a_killed_writer_stops_the_crawl_with_one_line(mirror, uninterrupted, tmp_path):
     server, pages = mirror
     archive = tmp_path / "archive"
     proc = start_crawl(server, archive, pages)
+    wait_for_files(archive, 50, proc)
+    (writer,) = children(proc.pid)
+    os.kill(writer, signal.SIGKILL)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and "Traceback" not in err, err
+    assert f"cannot write to the archive: the archive's writer (pid {writer}) was killed" in err
+    result = crawl(server, archive, "--pages", str(pages), "--limit", str(COUNT))
+    assert result.returncode == 0, result.stderr
+    assert snapshot(archive) == uninterrupted
+    assert verify(archive) == []
+
+
+@pytest.mark.parametrize("to", ["crawl", "group"])
+def test_sigint_stops_cleanly_and_the_next_run_completes(mirror, uninterrupted, tmp_path, to):
+    """Ctrl-C on a terminal signals the crawl and its writer (its process group): the writer
+    leaves stopping to the crawl, which makes what it holds durable first."""
+    server, pages = mirror
+    archive = tmp_path / "archive"
+    proc = start_crawl(server, archive, pages, start_new_session=True)
     wait_for_files(archive, 100, proc)
-    proc.send_signal(signal.SIGINT)
+    if to == "group":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGINT)
     started = time.monotonic()
     _, err = proc.communicate(timeout=30)
     assert time.monotonic() - started < 10

@@ -20,21 +20,23 @@ from feed_replay import feed_source, feeds_yaml, rss, rss_item
 from replay import ReplayServer, Reply, serve_images
 from runner import FAST, ROOT
 
-# `crawler ARGS…` with every ProvenanceIndex the process makes counted (said on stderr last).
+# `crawler ARGS…` with every ProvenanceIndex it makes counted, in the crawl's process and in
+# its archive writer's (a line each in the file $COUNTED; their number said on stderr last).
 COUNTING = """
-import sys
+import os, sys
 from crawler.store import index
-made = []
 real = index.ProvenanceIndex.__init__
 def counted(self, *args, **kwargs):
-    made.append(1)
+    with open(os.environ["COUNTED"], "a") as made:
+        made.write(f"{os.getpid()}\\n")
     real(self, *args, **kwargs)
 index.ProvenanceIndex.__init__ = counted
 from crawler.cli import main
 try:
     main(sys.argv[1:])
 finally:
-    print(f"index opened {len(made)} time(s)", file=sys.stderr)
+    with open(os.environ["COUNTED"]) as made:
+        print(f"index opened {len(made.readlines())} time(s)", file=sys.stderr)
 """
 
 
@@ -54,10 +56,12 @@ def test_a_crawl_opens_the_index_once(replay: ReplayServer, tmp_path: Path):
     replay.add(url, Reply(body=rss("早报", items), headers={"Content-Type": "application/rss+xml"}))
     serve_images(replay)
     config = feeds_yaml(tmp_path, [feed_source("早报", url, images="keep")])
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **replay.proxy_env()}
+    counted = tmp_path / "counted"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **replay.proxy_env(), "COUNTED": str(counted)}
     command = [sys.executable, "-c", COUNTING, "crawl", "-c", str(config)]
     command += ["--archive", str(tmp_path / "archive"), *FAST]
     for _ in range(2):  # a first crawl, then one with everything archived
+        counted.write_text("")
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         assert done.stderr.splitlines()[-1] == "index opened 1 time(s)", done.stderr

@@ -15,6 +15,7 @@ from twisted.internet import task
 from ..interrupt import INTERRUPTED, stop_crawl
 from ..items import Article, Capture, Checked, ImageRetry, Pending, Sample, Settled
 from ..store import WriteResult
+from ..store.process import SessionProcess
 from ..store.session import ArchiveSession
 from ..store.template import render_article
 from ..store.writer import unrenderable
@@ -28,7 +29,7 @@ ITEM_REFUSED = object()  # item, reason: the archive refused this item alone
 ARCHIVE_FAILED = object()  # reason: the archive cannot be written; the crawl stops
 
 
-def session_of(crawler) -> ArchiveSession | None:
+def session_of(crawler) -> ArchiveSession | SessionProcess | None:
     """The session the run opened for this crawl (ARCHIVE_SESSION), if any."""
     return crawler.settings.get("ARCHIVE_SESSION")
 
@@ -43,10 +44,11 @@ class ArchivePipeline:
         self.max_delay = settings.getfloat("ARCHIVE_MAX_DELAY")
         if self.max_delay <= 0:  # no article waits: each is made durable at once
             self.batch, self.max_delay = 1, 1.0
-        self.session: ArchiveSession | None = None
+        self.session: ArchiveSession | SessionProcess | None = None
         self.own_session = False  # opened here (no ARCHIVE_SESSION): closed here too
         self.failed: str | None = None  # why the archive cannot be written, once it cannot
         self.flusher = task.LoopingCall(self._flush_late)
+        self.replies: _Replies | None = None  # a SessionProcess's answers, read on the reactor
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -64,7 +66,17 @@ class ArchivePipeline:
         if self.session is None:
             self.session = ArchiveSession(self.root)
             self.own_session = True
-        self.session.feed(batch=self.batch, on_durable=self._durable)
+        self.session.feed(
+            batch=self.batch,
+            on_durable=self._durable,
+            on_refused=self._refused,
+            on_failed=self._failed,
+        )
+        if isinstance(self.session, SessionProcess):  # its outcomes read on the reactor
+            from twisted.internet import reactor
+
+            self.replies = _Replies(self.session, self._keep)
+            reactor.addReader(self.replies)
         self.flusher.start(self.max_delay, now=False)
 
     def close_spider(self) -> None:
@@ -73,6 +85,9 @@ class ArchivePipeline:
             return
         if self.flusher.running:
             self.flusher.stop()
+        if self.replies is not None:
+            self.replies.stop()
+            self.replies = None
         session, self.session = self.session, None  # whatever still arrives is not written
         self._keep(session.close if self.own_session else session.flush)
 
@@ -104,6 +119,7 @@ class ArchivePipeline:
         return item
 
     def _take(self, item) -> None:
+        """An item to the session; a SessionProcess tells its outcome later (_refused)."""
         outcome = self._keep(self.session.take, item)
         if outcome is not None and outcome.status == "refused":
             self._refused(item, outcome.reason)
@@ -121,13 +137,46 @@ class ArchivePipeline:
         try:
             return write(*args)
         except Exception as exc:  # full, read-only, or a fault of ours: stop, keep the rest
-            if self.failed is None:  # the first error says it all
-                self.failed = f"cannot write to the archive: {exc}"
-                log.error("%s", self.failed)
-                self.crawler.signals.send_catch_log(ARCHIVE_FAILED, reason=self.failed)
-                stop_crawl(self.crawler, "archive_error")
+            self._failed(str(exc))
         return None
+
+    def _failed(self, reason: str) -> None:
+        """The archive cannot be written: the crawl stops (the first error says it all)."""
+        if self.failed is None:
+            self.failed = f"cannot write to the archive: {reason}"
+            log.error("%s", self.failed)
+            self.crawler.signals.send_catch_log(ARCHIVE_FAILED, reason=self.failed)
+            stop_crawl(self.crawler, "archive_error")
 
     def _refused(self, item, reason: str) -> None:
         self.crawler.stats.inc_value("archive/refused")
         self.crawler.signals.send_catch_log(ITEM_REFUSED, item=item, reason=reason)
+
+
+class _Replies:
+    """A SessionProcess's pipe as the reactor watches it: what the child told, read when it
+    is readable (through `keep`: the child lost stops the crawl)."""
+
+    def __init__(self, session: SessionProcess, keep):
+        self.session = session
+        self.keep = keep
+        self.fd = session.fileno()
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def doRead(self) -> None:
+        self.keep(self.session.pump)
+        if self.session.conn is None:  # the child is gone: nothing more to read
+            self.stop()
+
+    def stop(self) -> None:
+        from twisted.internet import reactor
+
+        reactor.removeReader(self)
+
+    def connectionLost(self, reason) -> None:
+        pass
+
+    def logPrefix(self) -> str:
+        return "archive"

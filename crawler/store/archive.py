@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .index import ProvenanceIndex
 from .lock import ArchiveLock, ArchiveLocked
+from .process import SessionProcess
 from .search import index_state
 from .session import ArchiveSession
 from .writer import ArchiveError
@@ -89,11 +90,15 @@ class Archive:
         finally:
             lock.release()
 
-    def session(self) -> ArchiveSession:
+    def session(self, *, apart: bool = False) -> ArchiveSession | SessionProcess:
         """A crawl's one session on the archive (close it when the crawl ends): the writer
-        opened, the temp files a killed writer left swept."""
+        opened, the temp files a killed writer left swept; `apart`: in a child process of
+        its own (store/process.py), which a crawl's reactor feeds."""
         if self._lock is None:
             raise ArchiveError(f"{self.root}: not opened to write")
+        return SessionProcess(self._open_session) if apart else self._open_session()
+
+    def _open_session(self) -> ArchiveSession:
         session = ArchiveSession(self.root)
         session.writer.remove_stale_temp_files()
         return session

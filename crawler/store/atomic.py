@@ -78,6 +78,10 @@ def _syncers() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=8, thread_name_prefix="fsync")
 
 
+# A forked child (store/process.py) has none of its parent's threads: its own pool, made anew.
+os.register_at_fork(after_in_child=_syncers.cache_clear)
+
+
 def make_dirs(path: Path, inside: Path | None = None) -> None:
     """Create `path` and its missing parents, each made durable in its own parent; with
     `inside`, never through a symbolic link that leads out of it (an OSError names it)."""

@@ -76,9 +76,17 @@ class ArchiveSession:
         self.root = self.writer.root
         self.index = self.writer.index
 
-    def feed(self, *, batch: int, on_durable: Callable[[WriteResult], None]) -> None:
+    def feed(
+        self,
+        *,
+        batch: int,
+        on_durable: Callable[[WriteResult], None],
+        on_refused: Callable[[Any, str], None] | None = None,
+        on_failed: Callable[[str], None] | None = None,
+    ) -> None:
         """How items come from now: articles made durable `batch` at a time, each write
-        told to `on_durable` once it is."""
+        told to `on_durable` once it is. (`take` answers at once here: `on_refused` and
+        `on_failed` are for a SessionProcess, which answers later.)"""
         self.writer.batch = batch
         self.writer.on_durable = on_durable
 

@@ -1,0 +1,346 @@
+"""SessionProcess: a crawl's ArchiveSession in a child process, so that the archive's work
+(render, judge, index, search index, fsync) runs beside the crawl's reactor, on another core.
+
+    the crawl (its reactor's thread)              the writer (a forked child)
+    ────────────────────────────────              ───────────────────────────
+    start, finish, due_checks, …   ── call ──►    the session's method; its answer back
+    take(item)                     ── item ──►    session.take; the outcome back (refused…)
+    flush(older_than)              ── flush ─►    each write told back once it is durable
+    close()                        ── call ──►    session.close; then the child exits
+
+The child takes the items in the order they were given, the order the in-process session
+would have taken them in. What is durable when either process dies is therefore a prefix of
+that order: the archive an in-process crawl killed a moment earlier would have left, which
+the writer's own guarantees (journal, dirty mark) already make whole. A Pending is durable
+before any item after it, as in-process; the request it announces may be made before, and
+its answer is archived after it. The child never outlives the crawl: the kernel kills it when
+its parent dies (Linux's parent-death signal; elsewhere it closes cleanly when the pipe ends),
+and it holds the archive's lock with its parent (the descriptor is shared), so no second
+writer can start while it writes. It ignores SIGINT and SIGTERM: Ctrl-C reaches the crawl,
+which makes what is held durable through it and closes it.
+
+What comes back (durable writes, refusals, the archive failing, log lines) is read by `pump`,
+which the archive pipeline calls on the reactor whenever the pipe is readable (and every wait
+of a call reads it too): outcomes are counted on the reactor, in order. At most MAX_IN_FLIGHT
+items wait in the child: a crawl faster than its writer waits for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import pickle
+import queue
+import signal
+import threading
+from collections.abc import Callable
+from multiprocessing import Pipe
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from ..errors import one_line
+from .session import ArchiveSession
+from .writer import ArchiveError, WriteResult
+
+log = logging.getLogger("crawler")
+
+MAX_IN_FLIGHT = 64  # items given to the child and not yet answered
+CALLS = frozenset({"start", "due_checks", "stored_images", "finish", "flush", "close"})
+
+
+class WriterLost(ArchiveError):
+    """The child writing the archive stopped without being asked to (killed, out of memory)."""
+
+
+class SessionProcess:
+    """The session `opener` returns (an ArchiveSession), opened and used in a forked child.
+    Its methods are the session's: `take` answers later (through `feed`'s callbacks), the
+    others when the child has done everything given before them. A failure the child meets
+    comes back as the exception it raised (else an ArchiveError naming it)."""
+
+    def __init__(self, opener: Callable[[], ArchiveSession]):
+        mine, theirs = Pipe()
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into the caller's code
+            mine.close()
+            _child(theirs, opener, parent)
+        theirs.close()
+        self.pid = pid
+        self.status: int | None = None  # the child's wait status, once it ended
+        self.lost: WriterLost | None = None  # the child stopped unasked: every call says so
+        self.conn: Connection | None = mine
+        self.items: dict[int, Any] = {}  # sequence number → an item the child has not answered
+        self.sequence = 0
+        self.on_durable: Callable[[WriteResult], None] | None = None
+        self.on_refused: Callable[[Any, str], None] | None = None
+        self.on_failed: Callable[[str], None] | None = None
+        try:
+            self.root: Path = self._answer()  # the session opened (or why it could not be)
+        except BaseException:
+            self._end()
+            raise
+
+    def __enter__(self) -> SessionProcess:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def fileno(self) -> int:
+        """The pipe's end the child answers on (readable: `pump`)."""
+        return self.conn.fileno()
+
+    def feed(
+        self,
+        *,
+        batch: int,
+        on_durable: Callable[[WriteResult], None],
+        on_refused: Callable[[Any, str], None] | None = None,
+        on_failed: Callable[[str], None] | None = None,
+    ) -> None:
+        """How items come from now (ArchiveSession.feed); `on_refused(item, reason)` hears of
+        an item the archive refused alone, `on_failed(reason)` of the archive failing."""
+        self.on_durable, self.on_refused, self.on_failed = on_durable, on_refused, on_failed
+        self._send(("feed", batch))
+
+    def take(self, item: Any) -> None:
+        """Give the child an item; its outcome is told later (None now)."""
+        self.sequence += 1
+        self._send(("take", self.sequence, item))
+        self.items[self.sequence] = item
+        while len(self.items) > MAX_IN_FLIGHT:
+            self._dispatch(self._recv())
+
+    def flush(self, older_than: float = 0.0) -> None:
+        """Make held articles durable (ArchiveSession.flush). `older_than` > 0 (a crawl's
+        timer) asks without waiting; 0 waits until they are and each outcome is told."""
+        if older_than > 0:
+            self._send(("flush", older_than))
+        else:
+            self._call("flush")
+
+    def start(self, *args, **kwargs):
+        return self._call("start", *args, **kwargs)
+
+    def due_checks(self, *args, **kwargs):
+        return self._call("due_checks", *args, **kwargs)
+
+    def stored_images(self) -> dict[str, str]:
+        return self._call("stored_images")
+
+    def finish(self, done) -> None:
+        self._call("finish", done)
+
+    def close(self) -> None:
+        """Close the session in the child (what is held made durable, the text state saved)
+        and wait for the child to end."""
+        if self.lost is not None:
+            raise self.lost
+        if self.conn is None:
+            return
+        try:
+            self._call("close")
+        finally:
+            self._end()
+
+    def pump(self) -> None:
+        """Read what the child has told so far, without waiting."""
+        while self.conn is not None and self.conn.poll():
+            self._dispatch(self._recv())
+
+    def _call(self, name: str, *args, **kwargs):
+        self._send(("call", name, args, kwargs))
+        return self._answer()
+
+    def _answer(self):
+        while True:
+            message = self._recv()
+            if message[0] == "return":
+                return message[1]
+            if message[0] == "raise":
+                raise message[1]
+            self._dispatch(message)
+
+    def _dispatch(self, message: tuple) -> None:
+        kind, *rest = message
+        if kind == "durable":
+            if self.on_durable is not None:
+                self.on_durable(rest[0])
+        elif kind == "outcome":
+            sequence, status, reason = rest
+            item = self.items.pop(sequence)
+            if status == "refused" and self.on_refused is not None:
+                self.on_refused(item, reason)
+        elif kind == "failed":
+            if self.on_failed is not None:
+                self.on_failed(rest[0])
+        elif kind == "log":
+            name, level, text = rest
+            logging.getLogger(name).log(level, "%s", text)
+
+    def _send(self, message: tuple) -> None:
+        if self.lost is not None:
+            raise self.lost
+        if self.conn is None:
+            raise ArchiveError("the archive's session is closed")
+        try:
+            self.conn.send(message)
+        except OSError:
+            self._lost()
+
+    def _recv(self) -> tuple:
+        try:
+            return self.conn.recv()
+        except (EOFError, OSError):
+            self._lost()
+
+    def _lost(self):
+        status = self._end()
+        if os.WIFSIGNALED(status):
+            how = f"was killed by signal {os.WTERMSIG(status)}"
+        else:
+            how = f"stopped (exit status {os.waitstatus_to_exitcode(status)})"
+        self.lost = WriterLost(
+            f"the archive's writer (pid {self.pid}) {how}: what it had not made durable "
+            "is asked for again next run"
+        )
+        raise self.lost
+
+    def _end(self) -> int:
+        """The pipe closed (the child, if still there, closes its session and ends) and the
+        child waited for: its wait status."""
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        if self.status is None:
+            _, self.status = os.waitpid(self.pid, 0)
+        return self.status
+
+
+# The child
+
+
+def _child(conn: Connection, opener: Callable[[], ArchiveSession], parent: int) -> None:
+    code = 1
+    try:
+        _die_with(parent)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)  # the crawl hears them and closes us
+        code = _serve(conn, opener)
+    finally:
+        os._exit(code)
+
+
+def _die_with(parent: int) -> None:
+    """Be killed when the parent dies (Linux); a parent already gone ends the child now."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _serve(conn: Connection, opener: Callable[[], ArchiveSession]) -> int:
+    replies = _Replies(conn)
+    logging.root.handlers = [_Forward(replies)]
+    logging.root.setLevel(logging.INFO)
+    try:
+        try:
+            session = opener()
+        except Exception as exc:
+            replies.put(("raise", _portable(exc)))
+            return 1
+        replies.put(("return", session.root))
+        failed = False  # the archive cannot be written: what comes after is not taken
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):  # the crawl ended without closing us: close
+                with contextlib.suppress(Exception):
+                    session.close()
+                return 0
+            kind = message[0]
+            if kind == "take":
+                _, sequence, item = message
+                status, reason = "dropped", ""
+                if not failed:
+                    try:
+                        outcome = session.take(item)
+                        status, reason = outcome.status, outcome.reason
+                    except Exception as exc:
+                        failed = True
+                        replies.put(("failed", str(exc) or one_line(exc)))
+                replies.put(("outcome", sequence, status, reason))
+            elif kind == "flush":
+                if not failed:
+                    try:
+                        session.flush(message[1])
+                    except Exception as exc:
+                        failed = True
+                        replies.put(("failed", str(exc) or one_line(exc)))
+            elif kind == "feed":
+                session.feed(batch=message[1], on_durable=lambda r: replies.put(("durable", r)))
+            elif kind == "call" and message[1] in CALLS:
+                _, name, args, kwargs = message
+                try:
+                    value = getattr(session, name)(*args, **kwargs)
+                except Exception as exc:
+                    replies.put(("raise", _portable(exc)))
+                else:
+                    replies.put(("return", value))
+                if name == "close":
+                    return 0
+    finally:
+        replies.close()
+
+
+def _portable(exc: Exception) -> Exception:
+    """The exception as the parent can raise it: itself when it survives pickling, else an
+    ArchiveError naming it."""
+    try:
+        return pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return ArchiveError(one_line(exc))
+
+
+class _Replies:
+    """The child's answers, sent by a thread of their own: the child never waits on a full
+    pipe while the parent waits on it (each side would wait for the other)."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._send_all, daemon=True)
+        self.thread.start()
+
+    def put(self, message: tuple) -> None:
+        self.queue.put(message)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+
+    def _send_all(self) -> None:
+        while (message := self.queue.get()) is not None:
+            try:
+                self.conn.send(message)
+            except OSError:  # the parent is gone
+                return
+
+
+class _Forward(logging.Handler):
+    """The child's log lines, told to the parent, which logs them as its own."""
+
+    def __init__(self, replies: _Replies):
+        super().__init__()
+        self.replies = replies
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.replies.put(("log", record.name, record.levelno, record.getMessage()))
+        except Exception:
+            self.handleError(record)
