@@ -104,9 +104,23 @@ def fresh(name: str) -> Path:
 
 class Run(NamedTuple):
     wall: float  # seconds
-    cpu: float  # user + system seconds of the child alone: steadier than wall on a busy machine
-    rss_kb: int  # peak
+    cpu: float  # user + system seconds of the command (its own children too): steadier than wall
+    rss_kb: int  # peak: the command's, plus its archive writer's (WRITER_SAYS), an upper bound
     result: subprocess.CompletedProcess
+    writer_cpu: float = 0.0  # of that, the archive writer's (a crawl's child process)
+
+
+# A crawl writes through a child process of its own (store/process.py): its peak and CPU
+# seconds, which only the crawl's process can read (its reaped children's), said on stderr.
+WRITER_SAYS = """
+import atexit, resource, runpy, sys
+def said():
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(f"bench-writer {c.ru_maxrss} {c.ru_utime + c.ru_stime}", file=sys.stderr)
+atexit.register(said)
+sys.argv[0] = "crawler"
+runpy.run_module("crawler", run_name="__main__", alter_sys=True)
+"""
 
 
 # Linux carries a process's peak RSS over fork and exec: a command started by this (big)
@@ -128,17 +142,22 @@ def measured(command: list[str], env: dict) -> Run:
         if TIME:  # its last line is the command's peak RSS in KB
             errors, _, peak = errors.rstrip("\n").rpartition("\n")
             rss_kb = int(peak.split()[-1]) if peak.strip() else rss_kb
+        writer_cpu = 0.0
+        if errors.rstrip("\n").rpartition("\n")[2].startswith("bench-writer "):
+            errors, _, said = errors.rstrip("\n").rpartition("\n")
+            _, writer_kb, writer_s = said.split()
+            rss_kb, writer_cpu = rss_kb + int(writer_kb), float(writer_s)
         result = subprocess.CompletedProcess(
             command, os.waitstatus_to_exitcode(status), out.read().decode(), errors
         )
-    return Run(wall, usage.ru_utime + usage.ru_stime, rss_kb, result)
+    return Run(wall, usage.ru_utime + usage.ru_stime, rss_kb, result, writer_cpu)
 
 
-def crawl_command(archive: Path, count: int) -> list[str]:
+def crawl_command(archive: Path, count: int, *, module: bool = False) -> list[str]:
+    """`crawler crawl` of `count` articles; run as WRITER_SAYS, unless `module` (`-m crawler`)."""
     return [
         sys.executable,
-        "-m",
-        "crawler",
+        *(["-m", "crawler"] if module else ["-c", WRITER_SAYS]),
         "crawl",
         *CONFIG,
         "--archive",
@@ -179,6 +198,7 @@ def full_crawl(server: ReplayServer, mirror: Mirror, env: dict, runs: int) -> di
         "cpu_ratio": crawler_cpu / bare_cpu,
         "bare_cpu_ms_per_article": bare_cpu / mirror.count * 1000,
         "crawler_cpu_ms_per_article": crawler_cpu / mirror.count * 1000,
+        "writer_cpu_ms_per_article": min(r.writer_cpu for r in crawls) / mirror.count * 1000,
         "items_per_s": mirror.count / crawler_s,
         "peak_rss_mb": max(r.rss_kb for r in crawls) / 1024,
         "archive": str(archive),
@@ -192,7 +212,7 @@ def profile(mirror: Mirror, env: dict, top: int = 15) -> dict:
 
     stats_file = fresh("profile") / "crawl.prof"
     archive = fresh("profiled") / "archive"
-    crawl = crawl_command(archive, mirror.count)  # python -m crawler crawl …
+    crawl = crawl_command(archive, mirror.count, module=True)  # python -m crawler crawl …
     command = [crawl[0], "-m", "cProfile", "-o", str(stats_file), *crawl[1:]]
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -588,7 +608,11 @@ def report_crawl(r: dict) -> None:
         f"{f['cpu_ratio']:.2f}× ({f['crawler_cpu_ms_per_article']:.1f} / "
         f"{f['bare_cpu_ms_per_article']:.1f} ms an article)"
     )
-    print(f"  peak RSS {f['peak_rss_mb']:.0f} MB")
+    print(
+        f"        of which the archive writer's process {f['writer_cpu_ms_per_article']:.1f} ms"
+        " an article"
+    )
+    print(f"  peak RSS {f['peak_rss_mb']:.0f} MB (the crawl's and its writer's peaks, summed)")
     report_profile(r["profile"])
 
 

@@ -340,12 +340,15 @@ def run_fetch(
     navigators = [UrlFetch(run, target) for target in targets]
     if preview:
         ran = run_spider(archive.root, options, preview=True, runs=[run], navigators=navigators)
-    else:
-        with archive.session(apart=True) as session:
-            ran = run_spider(
-                archive.root, options, runs=[run], navigators=navigators, session=session
-            )
-    return FetchReport(run, ran.written, ran.archive_error, ran.reason == "shutdown")
+        return FetchReport(run, ran.written, ran.archive_error, ran.reason == "shutdown")
+    session = archive.session(apart=True)
+    try:
+        ran = run_spider(archive.root, options, runs=[run], navigators=navigators, session=session)
+    finally:
+        archive_error = closed(session)
+    return FetchReport(
+        run, ran.written, ran.archive_error or archive_error, ran.reason == "shutdown"
+    )
 
 
 def shown_of(article: Article) -> tuple[int, int]:

@@ -167,7 +167,7 @@ class _Replies:
 
     def doRead(self) -> None:
         self.keep(self.session.pump)
-        if self.session.conn is None:  # the child is gone: nothing more to read
+        if self.session.lost is not None:  # the child is gone: nothing more to read
             self.stop()
 
     def stop(self) -> None:

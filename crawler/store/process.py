@@ -64,14 +64,20 @@ class SessionProcess:
     def __init__(self, opener: Callable[[], ArchiveSession]):
         mine, theirs = Pipe()
         parent = os.getpid()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns into the caller's code
-            mine.close()
-            _child(theirs, opener, parent)
+        # No Ctrl-C between the fork and the child's ignoring it: it would unwind the
+        # caller's code in the child (and release the archive's lock).
+        masked = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
+        try:
+            pid = os.fork()
+            if pid == 0:  # the child: never returns into the caller's code
+                _child(theirs, mine, opener, parent, masked)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, masked)
         theirs.close()
         self.pid = pid
         self.status: int | None = None  # the child's wait status, once it ended
         self.lost: WriterLost | None = None  # the child stopped unasked: every call says so
+        self.failure = ""  # the last failure the child told of
         self.conn: Connection | None = mine
         self.items: dict[int, Any] = {}  # sequence number → an item the child has not answered
         self.sequence = 0
@@ -81,7 +87,7 @@ class SessionProcess:
         try:
             self.root: Path = self._answer()  # the session opened (or why it could not be)
         except BaseException:
-            self._end()
+            self._end(kill=True)  # Ctrl-C while it opens: at once (what it did is recoverable)
             raise
 
     def __enter__(self) -> SessionProcess:
@@ -91,7 +97,8 @@ class SessionProcess:
         self.close()
 
     def fileno(self) -> int:
-        """The pipe's end the child answers on (readable: `pump`)."""
+        """The pipe's end the child answers on (readable: `pump`). It stays open, even once
+        the child is lost, until `close`: whoever watches it stops watching first."""
         return self.conn.fileno()
 
     def feed(
@@ -113,7 +120,7 @@ class SessionProcess:
         self._send(("take", self.sequence, item))
         self.items[self.sequence] = item
         while len(self.items) > MAX_IN_FLIGHT:
-            self._dispatch(self._recv())
+            self._told(self._recv())
 
     def flush(self, older_than: float = 0.0) -> None:
         """Make held articles durable (ArchiveSession.flush). `older_than` > 0 (a crawl's
@@ -138,8 +145,6 @@ class SessionProcess:
     def close(self) -> None:
         """Close the session in the child (what is held made durable, the text state saved)
         and wait for the child to end."""
-        if self.lost is not None:
-            raise self.lost
         if self.conn is None:
             return
         try:
@@ -149,20 +154,26 @@ class SessionProcess:
 
     def pump(self) -> None:
         """Read what the child has told so far, without waiting."""
-        while self.conn is not None and self.conn.poll():
-            self._dispatch(self._recv())
+        while self.lost is None and self.conn is not None and self.conn.poll():
+            self._told(self._recv())
 
     def _call(self, name: str, *args, **kwargs):
         self._send(("call", name, args, kwargs))
         return self._answer()
 
     def _answer(self):
+        """What the child told up to its answer to the call made: the last it sends until
+        it is given more."""
         while True:
-            message = self._recv()
-            if message[0] == "return":
-                return message[1]
-            if message[0] == "raise":
-                raise message[1]
+            for message in self._recv():
+                if message[0] == "return":
+                    return message[1]
+                if message[0] == "raise":
+                    raise message[1]
+                self._dispatch(message)
+
+    def _told(self, messages: list[tuple]) -> None:
+        for message in messages:
             self._dispatch(message)
 
     def _dispatch(self, message: tuple) -> None:
@@ -176,6 +187,7 @@ class SessionProcess:
             if status == "refused" and self.on_refused is not None:
                 self.on_refused(item, reason)
         elif kind == "failed":
+            self.failure = rest[0]
             if self.on_failed is not None:
                 self.on_failed(rest[0])
         elif kind == "log":
@@ -192,44 +204,71 @@ class SessionProcess:
         except OSError:
             self._lost()
 
-    def _recv(self) -> tuple:
+    def _recv(self) -> list[tuple]:
+        if self.lost is not None:
+            raise self.lost
         try:
             return self.conn.recv()
         except (EOFError, OSError):
             self._lost()
 
     def _lost(self):
-        status = self._end()
+        """The child stopped unasked: waited for, and said (the pipe stays open: `fileno`)."""
+        status = self._wait(kill=True)
         if os.WIFSIGNALED(status):
             how = f"was killed by signal {os.WTERMSIG(status)}"
         else:
-            how = f"stopped (exit status {os.waitstatus_to_exitcode(status)})"
+            code = os.waitstatus_to_exitcode(status)
+            how = f"stopped (exit status {code}{': ' if self.failure else ''}{self.failure})"
+        unanswered = f" with {len(self.items)} item(s) unanswered" if self.items else ""
         self.lost = WriterLost(
-            f"the archive's writer (pid {self.pid}) {how}: what it had not made durable "
-            "is asked for again next run"
+            f"the archive's writer (pid {self.pid}) {how}{unanswered}: what it had not made "
+            "durable is asked for again next run"
         )
         raise self.lost
 
-    def _end(self) -> int:
-        """The pipe closed (the child, if still there, closes its session and ends) and the
-        child waited for: its wait status."""
+    def _end(self, *, kill: bool = False) -> int:
+        """The pipe closed (the child, if still there, closes its session and ends; `kill`:
+        is killed) and the child waited for: its wait status."""
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+        return self._wait(kill=kill)
+
+    def _wait(self, *, kill: bool = False) -> int:
+        """The child's end waited for. Whatever interrupts the wait (a second Ctrl-C) kills
+        it first: the caller releases the archive's lock next, never with the child alive."""
         if self.status is None:
-            _, self.status = os.waitpid(self.pid, 0)
+            try:
+                if kill:
+                    os.kill(self.pid, signal.SIGKILL)
+                _, self.status = os.waitpid(self.pid, 0)
+            except BaseException:
+                os.kill(self.pid, signal.SIGKILL)
+                _, self.status = os.waitpid(self.pid, 0)
+                raise
         return self.status
 
 
 # The child
 
+STOPPING = {signal.SIGINT, signal.SIGTERM}  # the crawl hears them, and closes its writer
 
-def _child(conn: Connection, opener: Callable[[], ArchiveSession], parent: int) -> None:
+
+def _child(
+    conn: Connection,
+    parents_end: Connection,
+    opener: Callable[[], ArchiveSession],
+    parent: int,
+    mask: set,
+) -> None:
     code = 1
     try:
+        for sig in STOPPING:
+            signal.signal(sig, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        parents_end.close()
         _die_with(parent)
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_IGN)  # the crawl hears them and closes us
         code = _serve(conn, opener)
     finally:
         os._exit(code)
@@ -247,7 +286,7 @@ def _die_with(parent: int) -> None:
 def _serve(conn: Connection, opener: Callable[[], ArchiveSession]) -> int:
     replies = _Replies(conn)
     logging.root.handlers = [_Forward(replies)]
-    logging.root.setLevel(logging.INFO)
+    logging.root.setLevel(logging.DEBUG)  # the crawl's own logging says what is shown
     try:
         try:
             session = opener()
@@ -255,47 +294,59 @@ def _serve(conn: Connection, opener: Callable[[], ArchiveSession]) -> int:
             replies.put(("raise", _portable(exc)))
             return 1
         replies.put(("return", session.root))
-        failed = False  # the archive cannot be written: what comes after is not taken
-        while True:
-            try:
-                message = conn.recv()
-            except (EOFError, OSError):  # the crawl ended without closing us: close
-                with contextlib.suppress(Exception):
-                    session.close()
-                return 0
-            kind = message[0]
-            if kind == "take":
-                _, sequence, item = message
-                status, reason = "dropped", ""
-                if not failed:
-                    try:
-                        outcome = session.take(item)
-                        status, reason = outcome.status, outcome.reason
-                    except Exception as exc:
-                        failed = True
-                        replies.put(("failed", str(exc) or one_line(exc)))
-                replies.put(("outcome", sequence, status, reason))
-            elif kind == "flush":
-                if not failed:
-                    try:
-                        session.flush(message[1])
-                    except Exception as exc:
-                        failed = True
-                        replies.put(("failed", str(exc) or one_line(exc)))
-            elif kind == "feed":
-                session.feed(batch=message[1], on_durable=lambda r: replies.put(("durable", r)))
-            elif kind == "call" and message[1] in CALLS:
-                _, name, args, kwargs = message
-                try:
-                    value = getattr(session, name)(*args, **kwargs)
-                except Exception as exc:
-                    replies.put(("raise", _portable(exc)))
-                else:
-                    replies.put(("return", value))
-                if name == "close":
-                    return 0
+        try:
+            return _loop(conn, session, replies)
+        except BaseException as exc:  # a fault of ours, or memory: said before the child ends
+            replies.put(("failed", one_line(exc)))
+            return 1
     finally:
         replies.close()
+
+
+def _loop(conn: Connection, session: ArchiveSession, replies: _Replies) -> int:
+    """Do what the crawl gives, in order, until it closes the session (or is gone)."""
+    failed = False  # the archive cannot be written: what comes after is not taken
+
+    def failing(exc: Exception) -> None:
+        nonlocal failed
+        failed = True
+        replies.put(("failed", str(exc) or one_line(exc)))
+
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):  # the crawl ended without closing us: close
+            session.close()
+            return 0
+        kind = message[0]
+        if kind == "take":
+            _, sequence, item = message
+            status, reason = "dropped", ""
+            if not failed:
+                try:
+                    outcome = session.take(item)
+                    status, reason = outcome.status, outcome.reason
+                except Exception as exc:
+                    failing(exc)
+            replies.put(("outcome", sequence, status, reason))
+        elif kind == "flush":
+            if not failed:
+                try:
+                    session.flush(message[1])
+                except Exception as exc:
+                    failing(exc)
+        elif kind == "feed":
+            session.feed(batch=message[1], on_durable=lambda r: replies.put(("durable", r)))
+        elif kind == "call" and message[1] in CALLS:
+            _, name, args, kwargs = message
+            try:
+                value = getattr(session, name)(*args, **kwargs)
+            except Exception as exc:
+                replies.put(("raise", _portable(exc)))
+            else:
+                replies.put(("return", value))
+            if name == "close":
+                return 0
 
 
 def _portable(exc: Exception) -> Exception:
@@ -309,7 +360,8 @@ def _portable(exc: Exception) -> Exception:
 
 class _Replies:
     """The child's answers, sent by a thread of their own: the child never waits on a full
-    pipe while the parent waits on it (each side would wait for the other)."""
+    pipe while the parent waits on it (each side would wait for the other). What is waiting
+    goes in one message (a list): one read for the parent however much the child told."""
 
     def __init__(self, conn: Connection):
         self.conn = conn
@@ -321,13 +373,22 @@ class _Replies:
         self.queue.put(message)
 
     def close(self) -> None:
+        """Send what is left. Bounded: a parent that stopped reading (it is sending to a child
+        that no longer reads) must not keep the child."""
         self.queue.put(None)
-        self.thread.join()
+        self.thread.join(timeout=10)
 
     def _send_all(self) -> None:
-        while (message := self.queue.get()) is not None:
+        ended = False
+        while not ended:
+            messages = [self.queue.get()]
+            while not self.queue.empty():
+                messages.append(self.queue.get())
+            if ended := messages[-1] is None:
+                messages.pop()
             try:
-                self.conn.send(message)
+                if messages:
+                    self.conn.send(messages)
             except OSError:  # the parent is gone
                 return
 
