@@ -45,8 +45,6 @@ from ..errors import one_line
 from .session import ArchiveSession
 from .writer import ArchiveError, WriteResult
 
-log = logging.getLogger("crawler")
-
 MAX_IN_FLIGHT = 64  # items given to the child and not yet answered
 CALLS = frozenset({"start", "due_checks", "stored_images", "finish", "flush", "close"})
 
@@ -63,18 +61,6 @@ class SessionProcess:
 
     def __init__(self, opener: Callable[[], ArchiveSession]):
         mine, theirs = Pipe()
-        parent = os.getpid()
-        # No Ctrl-C between the fork and the child's ignoring it: it would unwind the
-        # caller's code in the child (and release the archive's lock).
-        masked = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
-        try:
-            pid = os.fork()
-            if pid == 0:  # the child: never returns into the caller's code
-                _child(theirs, mine, opener, parent, masked)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, masked)
-        theirs.close()
-        self.pid = pid
         self.status: int | None = None  # the child's wait status, once it ended
         self.lost: WriterLost | None = None  # the child stopped unasked: every call says so
         self.failure = ""  # the last failure the child told of
@@ -84,7 +70,21 @@ class SessionProcess:
         self.on_durable: Callable[[WriteResult], None] | None = None
         self.on_refused: Callable[[Any, str], None] | None = None
         self.on_failed: Callable[[str], None] | None = None
+        parent = os.getpid()
+        # No Ctrl-C between the fork and the child's ignoring it: it would unwind the
+        # caller's code in the child (and release the archive's lock). One that came
+        # meanwhile is raised here once they are unblocked, and kills the child.
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
         try:
+            self.pid = os.fork()
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)
+            raise
+        if self.pid == 0:  # the child: never returns into the caller's code
+            _child(theirs, mine, opener, parent, before)
+        theirs.close()
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)
             self.root: Path = self._answer()  # the session opened (or why it could not be)
         except BaseException:
             self._end(kill=True)  # Ctrl-C while it opens: at once (what it did is recoverable)
@@ -285,8 +285,9 @@ def _die_with(parent: int) -> None:
 
 def _serve(conn: Connection, opener: Callable[[], ArchiveSession]) -> int:
     replies = _Replies(conn)
-    logging.root.handlers = [_Forward(replies)]
-    logging.root.setLevel(logging.DEBUG)  # the crawl's own logging says what is shown
+    logging.root.handlers = [_Forward(replies)]  # the crawl's logging says what is shown
+    logging.root.setLevel(logging.INFO)
+    logging.getLogger("crawler").setLevel(logging.DEBUG)  # ours, all of it
     try:
         try:
             session = opener()
