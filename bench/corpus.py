@@ -33,8 +33,8 @@ CODES = 20_000
 
 def real_texts() -> tuple[list[str], list[str]]:
     """The sentences and titles of the fixtures' real articles."""
-    from crawler.extract.html import decode_html
-    from crawler.extract.sina_page import sina_page
+    from crawler.extract.page import decode_page
+    from crawler.extract.sina_media import sina_page
     from crawler.store.search import plain_text
 
     from reference import reference_posts
@@ -45,7 +45,7 @@ def real_texts() -> tuple[list[str], list[str]]:
         texts.append(plain_text(post.body))
         titles.append(str(post.front.get("title", "")))
     for case in sina_cases():
-        page = sina_page(decode_html(case.page, case.content_type), case.url)
+        page = sina_page(decode_page(case.page, case.content_type), case.url)
         texts.append(plain_text(page.body or ""))
         titles.append(page.title)
     sentences = sorted(

@@ -486,7 +486,7 @@ def cache_from_state(archive: Path, env: dict) -> dict:
     crawler = [sys.executable, "-m", "crawler", "archive"]
     listed = measured([*crawler, "list", "--archive", str(archive)], env)
     searched = measured(
-        [*crawler, "search", "中国", "--limit", "20", "--archive", str(archive)], env
+        [*crawler, "search", "经济", "--limit", "20", "--archive", str(archive)], env
     )
     assert listed.result.returncode == 0 and searched.result.returncode == 0
     state = sum(p.stat().st_size for p in (archive / ".crawler" / "state").rglob("*.jsonl"))
