@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from crawler.extract.sina_article import read_article
+from crawler.extract.sina_roll import RollItem
 from crawler.items import Article, Capture, Pending, Shelf
 from crawler.store.archive import Archive
 from crawler.store.index import DB_NAME
@@ -25,11 +27,20 @@ from crawler.store.session import MAX_ATTEMPTS, Finish
 from crawler.store.verify import verify
 
 from runner import ROOT
+from sina_cases import sina_cases
 
 pytestmark = pytest.mark.process
 
 SHELF = Shelf("金融", "新浪财经", "新浪财经－国內")
 WHEN = datetime(2021, 9, 27, 23, 54, 59, tzinfo=UTC)
+
+
+CASE_URL = "https://finance.sina.com.cn/china/2024-01-01/doc-ixyz.shtml"
+
+
+def read_fixture() -> bytes:
+    """A real Sina article page of the saved cases."""
+    return next(case.page for case in sina_cases() if case.url.startswith("https://finance"))
 
 
 def article(n: int, body: str = "") -> Article:
@@ -133,6 +144,53 @@ def test_answers_and_errors_come_back_as_the_child_had_them(tmp_path: Path, capl
         assert session.start(SHELF).given_up == {"7"}
     # the child's log line, logged here as this process's own
     assert any("given up" in r.getMessage() for r in caplog.records), caplog.records
+
+
+def test_a_page_read_apart_comes_back_before_the_writes_waiting(tmp_path: Path):
+    """`apart` runs a reader in the child: its answer (or what it raised, with its type)
+    comes back, ahead of writes given before it, which keep their own order."""
+    page = read_fixture()
+    with Archive.write(tmp_path) as archive, archive.session(apart=True) as session:
+        told = Told()
+        told.feed(session, batch=1)  # each write its own fsync: the child stays busy
+        heard = []
+        for n in range(40):
+            session.take(article(n))
+        roll = RollItem(id="x", url=CASE_URL, title="")
+        session.apart(
+            read_article,
+            (page, CASE_URL, "text/html"),
+            {"roll": roll},
+            lambda read: heard.append(("read", read, len(told.durable))),
+            lambda exc: heard.append(("error", exc, len(told.durable))),
+        )
+        session.apart(_broken, (), {}, heard.append, lambda exc: heard.append(exc))
+        session.flush()
+    (kind, read, durable_before), broken = heard
+    assert kind == "read" and read.article is not None and read.article.title
+    assert durable_before < 40, "the read waited for every write before it"
+    assert isinstance(broken, RecursionError) and "deep" in str(broken)
+    assert [r.path.name for r in told.durable] == [f"第{n}篇.md" for n in range(40)]
+
+
+def _broken():
+    raise RecursionError("too deep")
+
+
+def test_a_child_lost_fails_the_reads_it_owed(tmp_path: Path):
+    with Archive.write(tmp_path) as archive:
+        session = archive.session(apart=True)
+        errors = []
+        os.kill(session.pid, signal.SIGKILL)
+        session.apart(time.sleep, (5,), {}, errors.append, errors.append)
+        with pytest.raises(WriterLost):
+            while session.lost is None:
+                session._told(session._recv())
+        assert len(errors) == 1 and isinstance(errors[0], WriterLost)
+        session.apart(time.sleep, (5,), {}, errors.append, errors.append)  # told at once
+        assert len(errors) == 2
+        with pytest.raises(WriterLost):
+            session.close()
 
 
 def test_a_child_that_cannot_open_the_archive_says_why(tmp_path: Path):

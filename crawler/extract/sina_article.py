@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..items import Article
@@ -14,6 +15,23 @@ from .sina_roll import RollItem, roll_date
 def read_page(body: bytes, url: str, content_type: str | None) -> SinaPage:
     """A fetched Sina page, as the family that claims it (or a video, slide or unknown page)."""
     return sina_page(decode_page(body, content_type), url)
+
+
+@dataclass(frozen=True)
+class ArticleRead:
+    """What an article page came to: the doc id it says it is, its article (None: no body),
+    and why it has none."""
+
+    publish_id: str
+    article: Article | None
+    reason: str = ""
+
+
+def read_article(body: bytes, url: str, media_type: str | None, roll: RollItem) -> ArticleRead:
+    """A fetched article page of the roll item `roll`, read (in whichever process)."""
+    page = read_page(body, url, media_type)
+    article = sina_article(page, roll)
+    return ArticleRead(page.publish_id, article, "" if article else no_article_reason(page))
 
 
 def sina_article(

@@ -4,14 +4,17 @@ concurrency and per-domain politeness hold across sources."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable
-from typing import Any
+from functools import partial
+from typing import Any, NoReturn
 
 import scrapy
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.request import RequestFingerprinter
+from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from ..capture import CAPTURE, captures
-from ..network import ALLOW_PRIVATE
+from ..network import ALLOW_PRIVATE, content_type
 from .base import Navigator, SourceRun
 from .feed import FeedSource
 from .live import SinaLive
@@ -34,6 +37,7 @@ class ArchiveSpider(scrapy.Spider):
         navigators: list[Navigator] | None = None,
         seed: bool = True,
         on_seeded: Callable[[], None] | None = None,
+        apart: Callable[..., None] | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -44,6 +48,7 @@ class ArchiveSpider(scrapy.Spider):
         self.by_source = {navigator.run.name: navigator for navigator in self.navigators}
         self.seed = seed  # False: a worker that finds the shared queue already seeded
         self.on_seeded = on_seeded  # called once every start request is queued
+        self.apart = apart  # SessionProcess.apart: a page read in the archive's writer
 
     async def start(self) -> AsyncIterator[Any]:
         if not self.seed:
@@ -63,10 +68,29 @@ class ArchiveSpider(scrapy.Spider):
 
     def dispatch(self, response, **kwargs) -> Iterable[Any]:
         navigator = self.by_source[response.meta["source"]]
+        callback = getattr(navigator, response.meta["callback"])
+        yield from self._dispatched(response, navigator, lambda: callback(response, **kwargs))
+
+    async def dispatch_apart(self, response, **kwargs) -> list[Any]:
+        """`dispatch` for a callback whose page its navigator reads apart (`readers`): read
+        beside the reactor, by the archive's writer process (else here), then called here."""
+        navigator = self.by_source[response.meta["source"]]
+        reader = navigator.readers[response.meta["callback"]]
+        if self.apart is not None:
+            done: Deferred = Deferred()
+            args = (response.body, response.url, content_type(response))
+            self.apart(reader, args, kwargs, done.callback, done.errback)
+            try:
+                kwargs["read"] = await maybe_deferred_to_future(done)
+            except Exception as exc:  # fails what the callback was for, as its own would
+                return list(self._dispatched(response, navigator, partial(_raise, exc)))
+        callback = getattr(navigator, response.meta["callback"])
+        return list(self._dispatched(response, navigator, lambda: callback(response, **kwargs)))
+
+    def _dispatched(self, response, navigator: Navigator, outputs) -> Iterable[Any]:
         navigator.run.answered()
         yield from captures(navigator.run.name, response.meta)
-        callback = getattr(navigator, response.meta["callback"])
-        yield from self._routed(lambda: callback(response, **kwargs), navigator, response.request)
+        yield from self._routed(outputs, navigator, response.request)
 
     def dispatch_failure(self, failure: Failure) -> Iterable[Any]:
         request = failure.request
@@ -112,8 +136,9 @@ class ArchiveSpider(scrapy.Spider):
             navigator.run.source.capture == "warc"
             and request.callback.__name__ in navigator.article_callbacks
         )
+        apart = self.apart is not None and request.callback.__name__ in navigator.readers
         return request.replace(
-            callback=self.dispatch,
+            callback=self.dispatch_apart if apart else self.dispatch,
             errback=self.dispatch_failure if errback else None,
             meta={
                 **request.meta,
@@ -124,6 +149,10 @@ class ArchiveSpider(scrapy.Spider):
                 ALLOW_PRIVATE: navigator.run.source.allow_private,
             },
         )
+
+
+def _raise(exc: Exception) -> NoReturn:
+    raise exc
 
 
 class SourceFingerprinter(RequestFingerprinter):

@@ -172,6 +172,10 @@ class Navigator:
 
     # The callbacks that read an article page: with `capture: warc`, their exchanges are kept.
     article_callbacks: frozenset[str] = frozenset({"parse_article", "parse_page"})
+    # Callbacks whose page can be read apart, in the archive's writer process when the crawl
+    # has one (store/process.py): name → a function of (body, URL, media type, the callback's
+    # keyword arguments) whose answer the callback is given as `read` (else it reads itself).
+    readers: dict[str, Callable[..., Any]] = {}
 
     def __init__(self, run: SourceRun):
         self.run = run

@@ -138,6 +138,8 @@ class SinaCheck(_ListCheck, SinaRoll):
     """The roll's page 1, then its newest item, and the newest of every other kind it lists
     (article, slides, video pages): each is extracted as a crawl would."""
 
+    readers = {}  # its parse_article reads its page itself (a check has no archive)
+
     def parse_roll(self, response: Response, page: int) -> Iterable[scrapy.Request]:
         try:
             items = parse_roll(response.body)

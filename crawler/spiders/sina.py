@@ -11,7 +11,7 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from ..extract.sina_article import no_article_reason, read_page, sina_article
+from ..extract.sina_article import ArticleRead, read_article
 from ..extract.sina_roll import (
     RollError,
     RollItem,
@@ -146,19 +146,21 @@ class SinaRoll(Navigator):
             cb_kwargs={"roll": item},
         )
 
-    def parse_article(self, response: Response, roll: RollItem):
+    readers = {"parse_article": read_article}
+
+    def parse_article(self, response: Response, roll: RollItem, read: ArticleRead | None = None):
         media_type = content_type(response)
-        page = read_page(response.body, response.url, media_type)
-        same = page.publish_id
+        read = read or read_article(response.body, response.url, media_type, roll)
+        same = read.publish_id
         if same and same != roll.id and (same in self.run.archived or same in self.run.holding):
             # The roll listed the article twice, on two hosts (desktop and mobile, 看点): it is
             # archived once, under the id it was first listed with.
             self.run.page_seen(recognized=True)
             self.run.same_as(roll.id, response.url, same)
             return
-        article = sina_article(page, roll)
+        article = read.article
         if article is None:
-            self.run.unrecognized(roll.id, roll.url, dict(roll.__dict__), no_article_reason(page))
+            self.run.unrecognized(roll.id, roll.url, dict(roll.__dict__), read.reason)
             yield Sample(
                 self.run.name, roll.id, response.url, media_type, response.body, datetime.now(UTC)
             )

@@ -6,6 +6,7 @@
     start, finish, due_checks, …   ── call ──►    the session's method; its answer back
     take(item)                     ── item ──►    session.take; the outcome back (refused…)
     flush(older_than)              ── flush ─►    each write told back once it is durable
+    apart(read, page…)             ── page ─►     read(page…) first; its answer back
     close()                        ── call ──►    session.close; then the child exits
 
 The child takes the items in the order they were given, the order the in-process session
@@ -19,10 +20,16 @@ and it holds the archive's lock with its parent (the descriptor is shared), so n
 writer can start while it writes. It ignores SIGINT and SIGTERM: Ctrl-C reaches the crawl,
 which makes what is held durable through it and closes it.
 
-What comes back (durable writes, refusals, the archive failing, log lines) is read by `pump`,
-which the archive pipeline calls on the reactor whenever the pipe is readable (and every wait
-of a call reads it too): outcomes are counted on the reactor, in order. At most MAX_IN_FLIGHT
-items wait in the child: a crawl faster than its writer waits for it.
+`apart` reads a page beside the reactor too (the spider's article pages: extraction): a
+pure function, done before the items waiting (the crawl waits on it; it changes nothing in
+the archive), its answer back to the spider, which goes on from it on the reactor.
+
+What goes out is sent by a thread of the crawl's (a page or a capture is bigger than the pipe
+holds: the reactor never waits on a busy child to write it). What comes back (durable writes,
+refusals, answers, the archive failing, log lines) is read by `pump`, which the archive
+pipeline calls on the reactor whenever the pipe is readable (and every wait of a call reads
+it too): outcomes are counted on the reactor, in order. At most MAX_IN_FLIGHT items wait in
+the child: a crawl faster than its writer waits for it.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ import pickle
 import queue
 import signal
 import threading
+from collections import deque
 from collections.abc import Callable
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
@@ -66,6 +74,7 @@ class SessionProcess:
         self.failure = ""  # the last failure the child told of
         self.conn: Connection | None = mine
         self.items: dict[int, Any] = {}  # sequence number → an item the child has not answered
+        self.reading: dict[int, tuple[Callable, Callable]] = {}  # … → `apart`'s callbacks
         self.sequence = 0
         self.on_durable: Callable[[WriteResult], None] | None = None
         self.on_refused: Callable[[Any, str], None] | None = None
@@ -83,6 +92,7 @@ class SessionProcess:
         if self.pid == 0:  # the child: never returns into the caller's code
             _child(theirs, mine, opener, parent, before)
         theirs.close()
+        self.sender = _Sender(mine)
         try:
             signal.pthread_sigmask(signal.SIG_SETMASK, before)
             self.root: Path = self._answer()  # the session opened (or why it could not be)
@@ -121,6 +131,24 @@ class SessionProcess:
         self.items[self.sequence] = item
         while len(self.items) > MAX_IN_FLIGHT:
             self._told(self._recv())
+
+    def apart(
+        self,
+        function: Callable[..., Any],
+        args: tuple,
+        kwargs: dict,
+        on_done: Callable[[Any], None],
+        on_error: Callable[[BaseException], None],
+    ) -> None:
+        """`function(*args, **kwargs)` run in the child (a module's function: it goes by its
+        name), between the items given before and after it; its answer to `on_done`, or
+        what it raised to `on_error` (WriterLost: the child is gone)."""
+        if self.lost is not None:
+            on_error(self.lost)
+            return
+        self.sequence += 1
+        self._send(("apart", self.sequence, function, args, kwargs))
+        self.reading[self.sequence] = (on_done, on_error)
 
     def flush(self, older_than: float = 0.0) -> None:
         """Make held articles durable (ArchiveSession.flush). `older_than` > 0 (a crawl's
@@ -186,6 +214,10 @@ class SessionProcess:
             item = self.items.pop(sequence)
             if status == "refused" and self.on_refused is not None:
                 self.on_refused(item, reason)
+        elif kind == "read":
+            sequence, ok, value = rest
+            on_done, on_error = self.reading.pop(sequence)
+            (on_done if ok else on_error)(value)
         elif kind == "failed":
             self.failure = rest[0]
             if self.on_failed is not None:
@@ -199,10 +231,7 @@ class SessionProcess:
             raise self.lost
         if self.conn is None:
             raise ArchiveError("the archive's session is closed")
-        try:
-            self.conn.send(message)
-        except OSError:
-            self._lost()
+        self.sender.put(message)
 
     def _recv(self) -> list[tuple]:
         if self.lost is not None:
@@ -225,12 +254,18 @@ class SessionProcess:
             f"the archive's writer (pid {self.pid}) {how}{unanswered}: what it had not made "
             "durable is asked for again next run"
         )
+        reading, self.reading = self.reading, {}
+        for _, on_error in reading.values():  # no read waits for an answer that cannot come
+            on_error(self.lost)
         raise self.lost
 
     def _end(self, *, kill: bool = False) -> int:
         """The pipe closed (the child, if still there, closes its session and ends; `kill`:
         is killed) and the child waited for: its wait status."""
         if self.conn is not None:
+            if kill:
+                self._wait(kill=True)  # the sender is not left writing to a child that waits
+            self.sender.close()
             self.conn.close()
             self.conn = None
         return self._wait(kill=kill)
@@ -313,12 +348,20 @@ def _loop(conn: Connection, session: ArchiveSession, replies: _Replies) -> int:
         failed = True
         replies.put(("failed", str(exc) or one_line(exc)))
 
+    waiting: deque[tuple] = deque()  # read from the pipe, not done yet
     while True:
         try:
-            message = conn.recv()
+            while not waiting or conn.poll():
+                waiting.append(conn.recv())
         except (EOFError, OSError):  # the crawl ended without closing us: close
             session.close()
             return 0
+        # A page to read goes first: the crawl waits on it, and reading changes nothing here
+        # (the archive's own work stays in the order given).
+        read = next((m for m in waiting if m[0] == "apart"), None)
+        if read is not None:
+            waiting.remove(read)
+        message = read or waiting.popleft()
         kind = message[0]
         if kind == "take":
             _, sequence, item = message
@@ -330,6 +373,13 @@ def _loop(conn: Connection, session: ArchiveSession, replies: _Replies) -> int:
                 except Exception as exc:
                     failing(exc)
             replies.put(("outcome", sequence, status, reason))
+        elif kind == "apart":
+            _, sequence, function, args, kwargs = message
+            try:
+                answer = ("read", sequence, True, function(*args, **kwargs))
+            except Exception as exc:
+                answer = ("read", sequence, False, _portable(exc))
+            replies.put(answer)
         elif kind == "flush":
             if not failed:
                 try:
@@ -392,6 +442,34 @@ class _Replies:
                     self.conn.send(messages)
             except OSError:  # the parent is gone
                 return
+
+
+class _Sender:
+    """The crawl's messages to the child, sent by a thread of their own: the reactor never
+    waits on a full pipe (a page is 250 KB; the pipe holds less) while the child is busy.
+    One that cannot be sent (the child is gone) is dropped: the next read says why."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._send_all, daemon=True)
+        self.thread.start()
+
+    def put(self, message: tuple) -> None:
+        self.queue.put(message)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+
+    def _send_all(self) -> None:
+        broken = False
+        while (message := self.queue.get()) is not None:
+            if not broken:
+                try:
+                    self.conn.send(message)
+                except OSError:
+                    broken = True
 
 
 class _Forward(logging.Handler):
