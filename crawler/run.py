@@ -27,7 +27,6 @@ from .spiders.recheck import COUNTS as RECHECK_COUNTS
 from .spiders.recheck import Due, Recheck
 from .store import Record, WriteResult
 from .store.archive import Archive
-from .store.process import SessionProcess
 from .store.search import plain_text
 from .store.session import ArchiveSession, Finish
 from .store.template import safe_markup
@@ -251,8 +250,6 @@ def run_spider(
     # The one open session, set on the crawler's own settings (never copied again, unlike the
     # process's), above the process's own values, which `crawl` merges in under it.
     crawler.settings.set("ARCHIVE_SESSION", session, priority="cmdline")
-    if isinstance(session, SessionProcess):  # article pages read beside the reactor too
-        spider_kwargs.setdefault("apart", session.apart)
     ran = Ran({run.name: run for run in runs}, crawler)
     ran.listen(crawler.signals)
     failures = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import signal
 import sqlite3
 import subprocess
@@ -175,6 +176,28 @@ def test_a_page_read_apart_comes_back_before_the_writes_waiting(tmp_path: Path):
 
 def _broken():
     raise RecursionError("too deep")
+
+
+def _unpicklable():
+    return lambda: None
+
+
+def test_what_cannot_be_pickled_fails_alone_and_at_once(tmp_path: Path):
+    """An item or a read whose arguments cannot be pickled is its caller's error at once; an
+    answer that cannot be is the read's error; the session goes on either way."""
+    with Archive.write(tmp_path) as archive, archive.session(apart=True) as session:
+        told = Told()
+        told.feed(session)
+        with pytest.raises((pickle.PicklingError, AttributeError, TypeError)):
+            session.take(lambda: None)
+        with pytest.raises((pickle.PicklingError, AttributeError, TypeError)):
+            session.apart(_broken, (), {"x": lambda: None}, print, print)
+        errors = []
+        session.apart(_unpicklable, (), {}, errors.append, errors.append)
+        session.take(article(1))
+        session.flush()
+        assert len(errors) == 1 and isinstance(errors[0], Exception), errors
+        assert [r.status for r in told.durable] == ["new"]
 
 
 def test_a_child_lost_fails_the_reads_it_owed(tmp_path: Path):

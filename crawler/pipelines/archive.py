@@ -77,6 +77,8 @@ class ArchivePipeline:
 
             self.replies = _Replies(self.session, self._keep)
             reactor.addReader(self.replies)
+            # Pages read in the child too: their answers come through here.
+            self.crawler.spider.apart = self.session.apart
         self.flusher.start(self.max_delay, now=False)
 
     def close_spider(self) -> None:
@@ -88,6 +90,7 @@ class ArchivePipeline:
         if self.replies is not None:
             self.replies.stop()
             self.replies = None
+            self.crawler.spider.apart = None
         session, self.session = self.session, None  # whatever still arrives is not written
         self._keep(session.close if self.own_session else session.flush)
 

@@ -37,7 +37,6 @@ class ArchiveSpider(scrapy.Spider):
         navigators: list[Navigator] | None = None,
         seed: bool = True,
         on_seeded: Callable[[], None] | None = None,
-        apart: Callable[..., None] | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -48,7 +47,9 @@ class ArchiveSpider(scrapy.Spider):
         self.by_source = {navigator.run.name: navigator for navigator in self.navigators}
         self.seed = seed  # False: a worker that finds the shared queue already seeded
         self.on_seeded = on_seeded  # called once every start request is queued
-        self.apart = apart  # SessionProcess.apart: a page read in the archive's writer
+        # SessionProcess.apart, set by the archive pipeline whose session can read pages in
+        # its writer process (and reads the answers): `readers`' callbacks then go apart.
+        self.apart: Callable[..., None] | None = None
 
     async def start(self) -> AsyncIterator[Any]:
         if not self.seed:
@@ -79,8 +80,8 @@ class ArchiveSpider(scrapy.Spider):
         if self.apart is not None:
             done: Deferred = Deferred()
             args = (response.body, response.url, content_type(response))
-            self.apart(reader, args, kwargs, done.callback, done.errback)
             try:
+                self.apart(reader, args, kwargs, done.callback, done.errback)
                 kwargs["read"] = await maybe_deferred_to_future(done)
             except Exception as exc:  # fails what the callback was for, as its own would
                 return list(self._dispatched(response, navigator, partial(_raise, exc)))

@@ -46,6 +46,7 @@ from collections import deque
 from collections.abc import Callable
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any
 
@@ -141,8 +142,9 @@ class SessionProcess:
         on_error: Callable[[BaseException], None],
     ) -> None:
         """`function(*args, **kwargs)` run in the child (a module's function: it goes by its
-        name), between the items given before and after it; its answer to `on_done`, or
-        what it raised to `on_error` (WriterLost: the child is gone)."""
+        name; its arguments and its answer pickled), ahead of the writes waiting there (it
+        changes nothing in the archive); its answer to `on_done`, or what it raised to
+        `on_error` (WriterLost: the child is gone)."""
         if self.lost is not None:
             on_error(self.lost)
             return
@@ -265,7 +267,11 @@ class SessionProcess:
         if self.conn is not None:
             if kill:
                 self._wait(kill=True)  # the sender is not left writing to a child that waits
-            self.sender.close()
+            try:
+                self.sender.close()
+            except BaseException:  # a Ctrl-C in the wait for it: the child first
+                self._wait(kill=True)
+                raise
             self.conn.close()
             self.conn = None
         return self._wait(kill=kill)
@@ -349,11 +355,15 @@ def _loop(conn: Connection, session: ArchiveSession, replies: _Replies) -> int:
         replies.put(("failed", str(exc) or one_line(exc)))
 
     waiting: deque[tuple] = deque()  # read from the pipe, not done yet
+    ended = False  # the crawl closed the pipe without closing us: what it sent, then close
     while True:
         try:
-            while not waiting or conn.poll():
+            while not ended and (not waiting or conn.poll()):
                 waiting.append(conn.recv())
-        except (EOFError, OSError):  # the crawl ended without closing us: close
+        except (EOFError, OSError):
+            ended = True
+            waiting = deque(m for m in waiting if m[0] != "apart")  # no one waits for those
+        if not waiting:
             session.close()
             return 0
         # A page to read goes first: the crawl waits on it, and reading changes nothing here
@@ -377,6 +387,7 @@ def _loop(conn: Connection, session: ArchiveSession, replies: _Replies) -> int:
             _, sequence, function, args, kwargs = message
             try:
                 answer = ("read", sequence, True, function(*args, **kwargs))
+                pickle.dumps(answer[3])  # an answer that cannot go back is its error
             except Exception as exc:
                 answer = ("read", sequence, False, _portable(exc))
             replies.put(answer)
@@ -442,12 +453,15 @@ class _Replies:
                     self.conn.send(messages)
             except OSError:  # the parent is gone
                 return
+            except BaseException:  # an answer that cannot be sent: the parent hears the child
+                os._exit(1)  # end (WriterLost) rather than wait forever for the rest
 
 
 class _Sender:
     """The crawl's messages to the child, sent by a thread of their own: the reactor never
     waits on a full pipe (a page is 250 KB; the pipe holds less) while the child is busy.
-    One that cannot be sent (the child is gone) is dropped: the next read says why."""
+    Each is pickled by the caller (what cannot be is its error, not the thread's); one that
+    cannot be sent (the child is gone) is dropped: the next read says why."""
 
     def __init__(self, conn: Connection):
         self.conn = conn
@@ -456,7 +470,7 @@ class _Sender:
         self.thread.start()
 
     def put(self, message: tuple) -> None:
-        self.queue.put(message)
+        self.queue.put(ForkingPickler.dumps(message))  # as Connection.send would
 
     def close(self) -> None:
         self.queue.put(None)
@@ -464,11 +478,11 @@ class _Sender:
 
     def _send_all(self) -> None:
         broken = False
-        while (message := self.queue.get()) is not None:
+        while (data := self.queue.get()) is not None:
             if not broken:
                 try:
-                    self.conn.send(message)
-                except OSError:
+                    self.conn.send_bytes(data)
+                except BaseException:  # the child is gone: the next read says so
                     broken = True
 
 
