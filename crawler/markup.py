@@ -350,7 +350,10 @@ def nesting_depth(html: str) -> int:
     tags in raw text are (a parser without scripting nests `<noscript>`)."""
     depth = deepest = 0
     unclosed: dict[str, int] = {}
-    for tok in tokens(html, raw_text=False):
+    read = tokens(html)  # the other passes' reading: the same tokens when no raw text starts
+    if any(isinstance(t, Tag) and not t.closing and t.name in RAW_TEXT for t in read):
+        read = tokens(html, raw_text=False)
+    for tok in read:
         if not isinstance(tok, Tag) or tok.name in VOID or tok.name in _IMPLIED_END:
             continue
         if not tok.closing:

@@ -38,6 +38,7 @@ from crawler.extract.sina_media import MediaPage, sina_page
 from crawler.extract.sina_roll import RollError, parse_roll
 from crawler.items import Article, Shelf
 from crawler.markup import (
+    RAW_TEXT,
     Comment,
     RawText,
     Tag,
@@ -109,7 +110,8 @@ def fuzz_markup(data: bytes) -> None:
     input; a tag or comment starts at `<`; every attribute lies inside its tag, its value is
     the text it spans, and the one-match fast path reads a tag as the slow path does.
     element_end, nesting_depth, text_content and as_text never raise; `tokens` (kept for
-    the next pass) gives what tokenize does."""
+    the next pass) gives what tokenize does; where no raw text starts, the reading that
+    scans raw text is that one too (nesting_depth reads it then)."""
     html = text_of(data)
     pos = 0
     for tok in tokenize(html):
@@ -137,6 +139,12 @@ def fuzz_markup(data: bytes) -> None:
             "tokens = tokenize",
             html,
         )
+    starts_raw = any(
+        isinstance(t, Tag) and not t.closing and t.name in RAW_TEXT for t in tokenize(html)
+    )
+    if not starts_raw:
+        scanning = [(type(t), t.start, t.end) for t in tokenize(html, raw_text=False)]
+        check(scanning == spans, "no raw text: both readings alike", html)
     first = html.find(">") + 1
     element_end(html, "div", first)
     nesting_depth(html)
