@@ -420,25 +420,37 @@ def _portable(exc: Exception) -> Exception:
         return ArchiveError(one_line(exc))
 
 
-class _Replies:
-    """The child's answers, sent by a thread of their own: the child never waits on a full
-    pipe while the parent waits on it (each side would wait for the other). What is waiting
-    goes in one message (a list): one read for the parent however much the child told."""
+class _Courier:
+    """A thread of its own that sends what is put on its queue down `conn` (`_send_all`):
+    its owner never waits on a full pipe. `close` sends what is left (waiting at most
+    `timeout` seconds) and ends it."""
 
-    def __init__(self, conn: Connection):
+    def __init__(self, conn: Connection, *, timeout: float | None = None):
         self.conn = conn
+        self.timeout = timeout
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._send_all, daemon=True)
         self.thread.start()
 
-    def put(self, message: tuple) -> None:
+    def put(self, message: Any) -> None:
         self.queue.put(message)
 
     def close(self) -> None:
-        """Send what is left. Bounded: a parent that stopped reading (it is sending to a child
-        that no longer reads) must not keep the child."""
         self.queue.put(None)
-        self.thread.join(timeout=10)
+        self.thread.join(timeout=self.timeout)
+
+    def _send_all(self) -> None:
+        raise NotImplementedError
+
+
+class _Replies(_Courier):
+    """The child's answers: the child never waits on a full pipe while the parent waits on
+    it (each side would wait for the other). What is waiting goes in one message (a list):
+    one read for the parent however much the child told. Its last send is bounded: a parent
+    that stopped reading must not keep the child."""
+
+    def __init__(self, conn: Connection):
+        super().__init__(conn, timeout=10)
 
     def _send_all(self) -> None:
         ended = False
@@ -457,24 +469,14 @@ class _Replies:
                 os._exit(1)  # end (WriterLost) rather than wait forever for the rest
 
 
-class _Sender:
-    """The crawl's messages to the child, sent by a thread of their own: the reactor never
-    waits on a full pipe (a page is 250 KB; the pipe holds less) while the child is busy.
-    Each is pickled by the caller (what cannot be is its error, not the thread's); one that
-    cannot be sent (the child is gone) is dropped: the next read says why."""
+class _Sender(_Courier):
+    """The crawl's messages to the child: the reactor never waits on a full pipe (a page is
+    250 KB; the pipe holds less) while the child is busy. Each is pickled by the caller (what
+    cannot be is its error, not the thread's); one that cannot be sent (the child is gone)
+    is dropped: the next read says why."""
 
-    def __init__(self, conn: Connection):
-        self.conn = conn
-        self.queue: queue.SimpleQueue = queue.SimpleQueue()
-        self.thread = threading.Thread(target=self._send_all, daemon=True)
-        self.thread.start()
-
-    def put(self, message: tuple) -> None:
-        self.queue.put(ForkingPickler.dumps(message))  # as Connection.send would
-
-    def close(self) -> None:
-        self.queue.put(None)
-        self.thread.join()
+    def put(self, message: Any) -> None:
+        super().put(ForkingPickler.dumps(message))  # as Connection.send would
 
     def _send_all(self) -> None:
         broken = False
