@@ -190,14 +190,14 @@ def _contained(text: str) -> str:
     opened: list[str] = []
     for tok in tokenize(text):
         if not isinstance(tok, Tag) or (tok.name not in _INLINE and tok.name != "br"):
-            return _escaped(text)
+            return htmllib.escape(text)
         if tok.name == "br" or tok.self_closing and not tok.closing:
             continue
         if not tok.closing:
             opened.append(tok.name)
         elif not opened or opened.pop() != tok.name:
-            return _escaped(text)
-    return text if not opened else _escaped(text)
+            return htmllib.escape(text)
+    return text if not opened else htmllib.escape(text)
 
 
 def flash_title(text: str) -> str:
@@ -211,10 +211,6 @@ def flash_title(text: str) -> str:
     return plain if len(plain) <= TITLE_CHARS else plain[: TITLE_CHARS - 1] + "…"
 
 
-def _escaped(value: str) -> str:
-    return htmllib.escape(value, quote=True)
-
-
 def flash_body(flash: Flash) -> str:
     """The flash as a post: its text, its pictures, then a line of its time (Beijing: the
     post's date shows the day alone), one of its topics and one of its stocks (each linked to
@@ -222,17 +218,17 @@ def flash_body(flash: Flash) -> str:
     text = _contained(flash.text)
     parts = ["<p>" + text.replace("\r\n", "\n").replace("\n", "<br>\n") + "</p>"]
     for src in flash.images:
-        parts.append(f'<div class="img_wrapper"><img src="{_escaped(src)}"></div>')
+        parts.append(f'<div class="img_wrapper"><img src="{htmllib.escape(src)}"></div>')
     if flash.time is not None:
         parts.append(f"<p>时间：{flash.time.astimezone(BEIJING):%Y-%m-%d %H:%M:%S}（北京时间）</p>")
     if flash.tags:
-        parts.append(f"<p>标签：{_escaped('、'.join(flash.tags))}</p>")
+        parts.append(f"<p>标签：{htmllib.escape('、'.join(flash.tags))}</p>")
     if flash.stocks:
         named = []
         for stock in flash.stocks:
-            shown = f"{_escaped(stock.name)}（{_escaped(stock.symbol)}）"
+            shown = f"{htmllib.escape(stock.name)}（{htmllib.escape(stock.symbol)}）"
             if page := QUOTE_PAGES.get(stock.market):
-                shown = f'<a href="{_escaped(page.format(stock.symbol))}">{shown}</a>'
+                shown = f'<a href="{htmllib.escape(page.format(stock.symbol))}">{shown}</a>'
             named.append(shown)
         parts.append(f"<p>相关股票：{'、'.join(named)}</p>")
     return "\n".join(parts) + "\n"

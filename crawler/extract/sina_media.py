@@ -34,10 +34,6 @@ MAX_SLIDES = 1000
 VIDEO_LINK_TEXT = "观看视频"
 
 
-def _attr(value: str) -> str:
-    return htmllib.escape(value, quote=True)
-
-
 def _text(value: str) -> str:
     return htmllib.escape(" ".join(value.split()), quote=False)
 
@@ -61,8 +57,9 @@ def _figure(src: str, caption: str, album: str) -> str:
     as its `alt` (a theme shows an `alt` as a caption too: never both)."""
     if caption:
         descr = f'<span class="img_descr">{_text(caption)}</span>'
-        return f'<div class="img_wrapper"><img src="{_attr(src)}" alt="">{descr}</div>'
-    return f'<div class="img_wrapper"><img src="{_attr(src)}" alt="{_attr(album)}"></div>'
+        return f'<div class="img_wrapper"><img src="{htmllib.escape(src)}" alt="">{descr}</div>'
+    alt = htmllib.escape(album)
+    return f'<div class="img_wrapper"><img src="{htmllib.escape(src)}" alt="{alt}"></div>'
 
 
 class MediaPage(SinaPage):
@@ -170,10 +167,10 @@ class VideoPage(MediaPage):
     def body(self) -> str | None:
         if self.video_id is None or not urls.is_web(self.url):
             return None
-        link, title = _attr(self.url), self.title
+        link, title = htmllib.escape(self.url), self.title
         parts = []
         if poster := self.poster:
-            image = f'<img src="{_attr(poster)}" alt="{_attr(title)}">'
+            image = f'<img src="{htmllib.escape(poster)}" alt="{htmllib.escape(title)}">'
             parts.append(f'<p><a href="{link}">{image}</a></p>')
         if summary := self.summary:
             parts.append(f"<p>{_text(summary)}</p>")
