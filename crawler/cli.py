@@ -99,9 +99,11 @@ def wait_option(default: int, help: str):
 
 def redis_url(ctx, param, value: str | None) -> str | None:
     """A --redis value: a redis://, rediss:// or unix:// URL (exit 2 before connecting)."""
+    if value is None:  # no Redis: the client library is never imported (0.1 s of a crawl)
+        return value
     from .cluster import redis_url_problem
 
-    if value is not None and (problem := redis_url_problem(value)):
+    if problem := redis_url_problem(value):
         raise click.BadParameter(problem)
     return value
 

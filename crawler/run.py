@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import Mapping
@@ -254,8 +255,15 @@ def run_spider(
     ran.listen(crawler.signals)
     failures = []
     process.crawl(crawler, runs=runs, **spider_kwargs).addErrback(failures.append)
-    with stop_at_once_on_signals(crawler):
-        process.start(install_signal_handlers=False)
+    # What exists by now (modules, Scrapy's components, the sources) outlives the run: the
+    # collector's full passes during the crawl skip it (0.45 of the crawl process's 6 CPU-s
+    # at 1,000 articles: issue 32). Unfrozen after: a process that runs again collects it.
+    gc.freeze()
+    try:
+        with stop_at_once_on_signals(crawler):
+            process.start(install_signal_handlers=False)
+    finally:
+        gc.unfreeze()
     if failures:
         failure = failures[0]
         raise CrawlError(f"the crawl could not run: {describe(failure)}")

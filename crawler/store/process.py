@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import logging
 import os
 import pickle
@@ -325,6 +326,7 @@ def _die_with(parent: int) -> None:
 
 
 def _serve(conn: Connection, opener: Callable[[], ArchiveSession]) -> int:
+    gc.freeze()  # what the fork copied stays to the end: the collector never walks it again
     replies = _Replies(conn)
     logging.root.handlers = [_Forward(replies)]  # the crawl's logging says what is shown
     logging.root.setLevel(logging.INFO)
