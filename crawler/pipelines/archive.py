@@ -6,6 +6,7 @@ run (run.py) listens to; the pipeline keeps no state on the spider."""
 from __future__ import annotations
 
 import logging
+from functools import cached_property
 from pathlib import Path
 
 from itemadapter import ItemAdapter
@@ -131,9 +132,13 @@ class ArchivePipeline:
         """A write made durable: counted and shown."""
         self.crawler.stats.inc_value(f"archive/{result.status}")
         self.crawler.signals.send_catch_log(ITEM_ARCHIVED, result=result)
-        if result.status != "unchanged":
-            rel = result.path.relative_to(self.root.resolve())
+        if result.status != "unchanged" and log.isEnabledFor(logging.INFO):
+            rel = result.path.relative_to(self.resolved_root)
             log.info("%s: %s %s", result.source, result.status, rel)
+
+    @cached_property
+    def resolved_root(self) -> Path:
+        return self.root.resolve()  # once: a realpath is a system call a folder level
 
     def _keep(self, write, *args):
         """A write; when the archive cannot be written at all, the crawl stops (None)."""

@@ -41,6 +41,7 @@ import logging
 import os
 import pickle
 import queue
+import select
 import signal
 import threading
 from collections import deque
@@ -75,6 +76,9 @@ class SessionProcess:
         self.lost: WriterLost | None = None  # the child stopped unasked: every call says so
         self.failure = ""  # the last failure the child told of
         self.conn: Connection | None = mine
+        # Connection.poll makes a selector each time: pump asks after every message
+        self.told = select.poll()
+        self.told.register(mine.fileno(), select.POLLIN)
         self.items: dict[int, Any] = {}  # sequence number → an item the child has not answered
         self.reading: dict[int, tuple[Callable, Callable]] = {}  # … → `apart`'s callbacks
         self.sequence = 0
@@ -185,7 +189,7 @@ class SessionProcess:
 
     def pump(self) -> None:
         """Read what the child has told so far, without waiting."""
-        while self.lost is None and self.conn is not None and self.conn.poll():
+        while self.lost is None and self.conn is not None and self.told.poll(0):
             self._told(self._recv())
 
     def _call(self, name: str, *args, **kwargs):
