@@ -224,7 +224,10 @@ class SessionProcess:
         elif kind == "read":
             sequence, ok, value = rest
             on_done, on_error = self.reading.pop(sequence)
-            (on_done if ok else on_error)(value)
+            if ok:
+                on_done(pickle.loads(value))  # pickled by the child (_loop)
+            else:
+                on_error(value)
         elif kind == "failed":
             self.failure = rest[0]
             if self.on_failed is not None:
@@ -392,8 +395,8 @@ def _loop(conn: Connection, session: ArchiveSession, replies: _Replies) -> int:
         elif kind == "apart":
             _, sequence, function, args, kwargs = message
             try:
-                answer = ("read", sequence, True, function(*args, **kwargs))
-                pickle.dumps(answer[3])  # an answer that cannot go back is its error
+                # pickled here, once: one that cannot go back is its error
+                answer = ("read", sequence, True, pickle.dumps(function(*args, **kwargs)))
             except Exception as exc:
                 answer = ("read", sequence, False, _portable(exc))
             replies.put(answer)
