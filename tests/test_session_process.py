@@ -182,9 +182,24 @@ def _unpicklable():
     return lambda: None
 
 
+def _refuse_to_load():
+    raise ValueError("not here")
+
+
+class _Unloadable:
+    """Pickled by the child; unpickling it (in the crawl) fails."""
+
+    def __reduce__(self):
+        return _refuse_to_load, ()
+
+
+def _unloadable():
+    return _Unloadable()
+
+
 def test_what_cannot_be_pickled_fails_alone_and_at_once(tmp_path: Path):
     """An item or a read whose arguments cannot be pickled is its caller's error at once; an
-    answer that cannot be is the read's error; the session goes on either way."""
+    answer that cannot be pickled, or read back, is the read's error; the session goes on."""
     with Archive.write(tmp_path) as archive, archive.session(apart=True) as session:
         told = Told()
         told.feed(session)
@@ -194,9 +209,11 @@ def test_what_cannot_be_pickled_fails_alone_and_at_once(tmp_path: Path):
             session.apart(_broken, (), {"x": lambda: None}, print, print)
         errors = []
         session.apart(_unpicklable, (), {}, errors.append, errors.append)
+        session.apart(_unloadable, (), {}, errors.append, errors.append)
         session.take(article(1))
         session.flush()
-        assert len(errors) == 1 and isinstance(errors[0], Exception), errors
+        assert len(errors) == 2 and all(isinstance(e, Exception) for e in errors), errors
+        assert "cannot be read: not here" in str(errors[1])
         assert [r.status for r in told.durable] == ["new"]
 
 

@@ -77,8 +77,8 @@ class SessionProcess:
         self.failure = ""  # the last failure the child told of
         self.conn: Connection | None = mine
         # Connection.poll makes a selector each time: pump asks after every message
-        self.told = select.poll()
-        self.told.register(mine.fileno(), select.POLLIN)
+        self.readable = select.poll()
+        self.readable.register(mine.fileno(), select.POLLIN)
         self.items: dict[int, Any] = {}  # sequence number → an item the child has not answered
         self.reading: dict[int, tuple[Callable, Callable]] = {}  # … → `apart`'s callbacks
         self.sequence = 0
@@ -189,7 +189,7 @@ class SessionProcess:
 
     def pump(self) -> None:
         """Read what the child has told so far, without waiting."""
-        while self.lost is None and self.conn is not None and self.told.poll(0):
+        while self.lost is None and self.conn is not None and self.readable.poll(0):
             self._told(self._recv())
 
     def _call(self, name: str, *args, **kwargs):
@@ -224,10 +224,12 @@ class SessionProcess:
         elif kind == "read":
             sequence, ok, value = rest
             on_done, on_error = self.reading.pop(sequence)
-            if ok:
-                on_done(pickle.loads(value))  # pickled by the child (_loop)
-            else:
-                on_error(value)
+            if ok:  # pickled by the child (_loop): one that cannot be read is the read's error
+                try:
+                    value = pickle.loads(value)
+                except Exception as exc:
+                    ok, value = False, ArchiveError(f"a read's answer cannot be read: {exc}")
+            (on_done if ok else on_error)(value)
         elif kind == "failed":
             self.failure = rest[0]
             if self.on_failed is not None:
