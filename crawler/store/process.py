@@ -76,9 +76,7 @@ class SessionProcess:
         self.lost: WriterLost | None = None  # the child stopped unasked: every call says so
         self.failure = ""  # the last failure the child told of
         self.conn: Connection | None = mine
-        # Connection.poll makes a selector each time: pump asks after every message
-        self.readable = select.poll()
-        self.readable.register(mine.fileno(), select.POLLIN)
+        self.readable = _readable(mine)
         self.items: dict[int, Any] = {}  # sequence number → an item the child has not answered
         self.reading: dict[int, tuple[Callable, Callable]] = {}  # … → `apart`'s callbacks
         self.sequence = 0
@@ -189,7 +187,7 @@ class SessionProcess:
 
     def pump(self) -> None:
         """Read what the child has told so far, without waiting."""
-        while self.lost is None and self.conn is not None and self.readable.poll(0):
+        while self.lost is None and self.conn is not None and self.readable():
             self._told(self._recv())
 
     def _call(self, name: str, *args, **kwargs):
@@ -365,11 +363,12 @@ def _loop(conn: Connection, session: ArchiveSession, replies: _Replies) -> int:
         failed = True
         replies.put(("failed", str(exc) or one_line(exc)))
 
+    readable = _readable(conn)
     waiting: deque[tuple] = deque()  # read from the pipe, not done yet
     ended = False  # the crawl closed the pipe without closing us: what it sent, then close
     while True:
         try:
-            while not ended and (not waiting or conn.poll()):
+            while not ended and (not waiting or readable()):
                 waiting.append(conn.recv())
         except (EOFError, OSError):
             ended = True
@@ -420,6 +419,14 @@ def _loop(conn: Connection, session: ArchiveSession, replies: _Replies) -> int:
                 replies.put(("return", value))
             if name == "close":
                 return 0
+
+
+def _readable(conn: Connection) -> Callable[[], bool]:
+    """`conn.poll()` without waiting, asked after every message: one poller for the pipe
+    (Connection.poll makes a selector each time). An end closed is readable (EOF)."""
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    return lambda: bool(poller.poll(0))
 
 
 def _portable(exc: Exception) -> Exception:
