@@ -27,6 +27,10 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 REDIRECT_MAX_TIMES = 5
 
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19 runs an HTTP server in every crawl that executes the Python code it is sent
+# (a token in a job file under ~/.local/state/scrapy; a killed crawl leaves the file), and
+# imports aiohttp for it: a cron crawl has no use for either.
+REMOTE_CONTROL_ENABLED = False
 COOKIES_ENABLED = False
 DOWNLOAD_HANDLERS = {"file": None, "s3": None, "ftp": None, "data": None}
 # HttpProxyMiddleware stays on: http_proxy, https_proxy and no_proxy are honoured.

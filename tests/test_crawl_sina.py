@@ -117,6 +117,22 @@ def test_recrawl_requests_only_the_roll_and_rewrites_nothing(replay: ReplayServe
 
 
 @pytest.mark.process
+def test_a_crawl_writes_nothing_outside_the_archive(replay: ReplayServer, tmp_path: Path):
+    """No state of Scrapy's own in the user's home (2.19's remote control writes a job file
+    there, and serves code execution on a local port, unless it is turned off)."""
+    serve_sina(replay, reference_articles()[:1])
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "XDG_STATE_HOME": str(home / "state")}
+    result = run_cli(
+        replay, "crawl", "--archive", str(tmp_path / "archive"), *FAST, cwd=ROOT, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert "1 new" in result.stdout
+    assert sorted(home.rglob("*")) == []
+
+
+@pytest.mark.process
 def test_refresh_rewrites_exactly_the_changed_file(replay: ReplayServer, tmp_path: Path):
     articles = reference_articles()[:3]
     serve_sina(replay, articles)
